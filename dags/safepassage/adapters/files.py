@@ -1,0 +1,119 @@
+"""Reading the project's human-edited files (YAML/JSON) with line numbers kept for error messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from safepassage.domain.errors import InvalidInput, Problem, field_path
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class SourceDocument:
+    """Parsed data plus the line each mapping key / sequence item starts on (1-based)."""
+
+    path: Path
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+    display_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or str(self.path)
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """Line of the deepest part of `loc` that exists in the file."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return None
+
+    def problem(self, loc: Sequence[str | int], message: str) -> Problem:
+        return Problem(file=self.name, field=field_path(loc), message=message, line=self.line_of(loc))
+
+    def problems_from(self, error: ValidationError, prefix: Loc = ()) -> list[Problem]:
+        return [
+            self.problem((*prefix, *item["loc"]), _plain_message(item["msg"]))
+            for item in error.errors(include_url=False)
+        ]
+
+
+def _plain_message(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def load_document(path: Path, display_name: str = "") -> SourceDocument:
+    """Load a YAML (or JSON, which is YAML) file; duplicate keys and syntax errors are problems."""
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput([Problem(file=name, field="", message="file not found")]) from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})")]
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) if node is not None else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(error, "problem", None) or str(error)
+        raise InvalidInput(
+            [Problem(file=name, field="", message=f"not valid YAML: {reason}", line=line)]
+        ) from None
+    document = SourceDocument(path=path, data=data, display_name=name)
+    duplicates: list[Problem] = []
+    if node is not None:
+        _record_lines(node, (), document, duplicates)
+    if duplicates:
+        raise InvalidInput(duplicates)
+    return document
+
+
+def _record_lines(node: yaml.Node, loc: Loc, document: SourceDocument, problems: list[Problem]) -> None:
+    document.lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*loc, key)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        file=document.name,
+                        field=field_path(child),
+                        message="key appears twice in the same mapping",
+                        line=key_node.start_mark.line + 1,
+                    )
+                )
+            seen.add(key)
+            document.lines[child] = key_node.start_mark.line + 1
+            _record_lines(value_node, child, document, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*loc, index), document, problems)
+
+
+def dump_json(data: Any, path: Path) -> None:
+    """Write JSON atomically (write then rename), so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def raise_if_any(problems: Iterable[Problem]) -> None:
+    collected = list(problems)
+    if collected:
+        raise InvalidInput(collected)

@@ -1,0 +1,342 @@
+"""The campaign's standing configuration: where it runs, in which languages, who it signposts to,
+how much it may spend, and what each platform allows where. Pure data and rules, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PositiveInt,
+    field_validator,
+)
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 (or -3)")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+def _known_time_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+class Platform(StrEnum):
+    GOOGLE_ADS = "google_ads"
+    META = "meta"
+
+
+class Script(StrEnum):
+    LATIN = "Latin"
+    CYRILLIC = "Cyrillic"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Country(Frozen):
+    code: CountryCode
+    name: str = Field(min_length=2)
+    role: str = Field(pattern=r"^(origin|neighbour|transit|destination)$")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, local currency")
+    time_zone: Annotated[str, AfterValidator(_known_time_zone)]
+    google_geo_target_id: PositiveInt
+    meta_country_code: CountryCode
+    languages: tuple[LanguageCode, ...] = Field(min_length=1)
+    why: str = Field(min_length=10, description="why the campaign runs here")
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted(code for code, count in Counter(value).items() if count > 1)
+        if repeated:
+            raise ValueError(f"language listed twice: {', '.join(repeated)}")
+        return value
+
+
+class Language(Frozen):
+    code: LanguageCode
+    name: str
+    native_name: str
+    script: Script
+    google_language_id: PositiveInt
+    meta_locale_ids: tuple[PositiveInt, ...] = Field(min_length=1)
+
+
+class Organisation(Frozen):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    name: str = Field(min_length=2)
+    url: HttpUrl
+    helpline: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 ]{2,20}$")
+    countries: tuple[CountryCode, ...] = Field(min_length=1)
+    languages: tuple[LanguageCode, ...] = Field(min_length=1)
+    services: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _https_only(cls, value: HttpUrl) -> HttpUrl:
+        if value.scheme != "https":
+            raise ValueError("support organisation links must use https")
+        return value
+
+
+class CountryBudget(Frozen):
+    daily_floor: Money = Decimal(0)
+    daily_cap: Money
+
+
+class BudgetCaps(Frozen):
+    """Hard limits in the campaign currency. Nothing above these may ever reach a platform."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    global_daily_cap: Money
+    default_country_daily_cap: Money
+    countries: dict[CountryCode, CountryBudget] = Field(default_factory=dict)
+
+    def country_cap(self, code: str) -> Decimal:
+        budget = self.countries.get(code)
+        return budget.daily_cap if budget else self.default_country_daily_cap
+
+    def country_floor(self, code: str) -> Decimal:
+        budget = self.countries.get(code)
+        return budget.daily_floor if budget else Decimal(0)
+
+
+class PlatformDefaults(Frozen):
+    enabled: bool = True
+    special_ad_categories: tuple[str, ...] = ()
+    contains_eu_political_advertising: bool = False
+    minimum_age: int = Field(default=18, ge=18, description="never target minors")
+
+
+class PolicyRule(Frozen):
+    """A platform restriction in some countries from a date, e.g. no social-issue ads in the EU."""
+
+    platform: Platform
+    countries: tuple[CountryCode, ...] = Field(min_length=1)
+    restriction: str = Field(pattern=r"^(no_social_issue_ads|paused)$")
+    effective_from: dt.date
+    effective_until: dt.date | None = None
+    reason: str = Field(min_length=10)
+
+    def applies(self, platform: Platform, country: str, on: dt.date) -> bool:
+        in_force = self.effective_from <= on and (self.effective_until is None or on < self.effective_until)
+        return in_force and platform == self.platform and country in self.countries
+
+
+class PlatformPolicy(Frozen):
+    campaign_is_social_issue: bool = Field(
+        description="whether the platforms class these ads as social-issue ads; restrictions on "
+        "social-issue ads only bite when true"
+    )
+    platforms: dict[Platform, PlatformDefaults]
+    rules: tuple[PolicyRule, ...] = ()
+
+    def restrictions(self, platform: Platform, country: str, on: dt.date) -> list[PolicyRule]:
+        """The rules that stop `platform` running the campaign in `country` on `on`."""
+        found = []
+        for rule in self.rules:
+            if not rule.applies(platform, country, on):
+                continue
+            if rule.restriction == "no_social_issue_ads" and not self.campaign_is_social_issue:
+                continue
+            found.append(rule)
+        return found
+
+    def allows(self, platform: Platform, country: str, on: dt.date) -> bool:
+        defaults = self.platforms.get(platform)
+        return bool(defaults and defaults.enabled) and not self.restrictions(platform, country, on)
+
+
+@dataclass(frozen=True)
+class ConfigFinding:
+    """A cross-file problem: which file (by section name), where in it, and what."""
+
+    section: str
+    loc: tuple[str | int, ...]
+    message: str
+
+
+class CampaignConfig(Frozen):
+    countries: tuple[Country, ...] = Field(min_length=1)
+    languages: tuple[Language, ...] = Field(min_length=1)
+    organisations: tuple[Organisation, ...] = Field(min_length=1)
+    budget: BudgetCaps
+    policy: PlatformPolicy
+
+    @cached_property
+    def country_by_code(self) -> dict[str, Country]:
+        return {country.code: country for country in self.countries}
+
+    @cached_property
+    def language_by_code(self) -> dict[str, Language]:
+        return {language.code: language for language in self.languages}
+
+    def country(self, code: str) -> Country:
+        try:
+            return self.country_by_code[code]
+        except KeyError:
+            raise KeyError(f"unknown country {code!r}; config/countries.yaml lists the campaign's") from None
+
+    def language(self, code: str) -> Language:
+        try:
+            return self.language_by_code[code]
+        except KeyError:
+            raise KeyError(f"unknown language {code!r}; config/languages.yaml lists the campaign's") from None
+
+    def organisations_for(self, country: str, language: str | None = None) -> list[Organisation]:
+        return [
+            org
+            for org in self.organisations
+            if country in org.countries and (language is None or language in org.languages)
+        ]
+
+    def country_languages(self) -> Iterator[tuple[Country, Language]]:
+        for country in self.countries:
+            for code in country.languages:
+                yield country, self.language(code)
+
+
+def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
+    """Rules that span files. Each finding points at the field to fix."""
+    findings: list[ConfigFinding] = []
+    add = findings.append
+
+    def duplicates(section: str, key: str, values: list[object]) -> None:
+        first_seen: dict[object, int] = {}
+        for index, value in enumerate(values):
+            if value in first_seen:
+                add(
+                    ConfigFinding(
+                        section,
+                        (section, index, key),
+                        f"duplicate {key} {value!r} (already used by item {first_seen[value]})",
+                    )
+                )
+            else:
+                first_seen[value] = index
+
+    duplicates("countries", "code", [c.code for c in config.countries])
+    duplicates("countries", "google_geo_target_id", [c.google_geo_target_id for c in config.countries])
+    duplicates("languages", "code", [lang.code for lang in config.languages])
+    duplicates("languages", "google_language_id", [lang.google_language_id for lang in config.languages])
+    duplicates("organisations", "id", [org.id for org in config.organisations])
+
+    countries = set(config.country_by_code)
+    languages = set(config.language_by_code)
+    used_languages: set[str] = set()
+    for index, country in enumerate(config.countries):
+        for position, code in enumerate(country.languages):
+            used_languages.add(code)
+            if code not in languages:
+                add(
+                    ConfigFinding(
+                        "countries",
+                        ("countries", index, "languages", position),
+                        f"unknown language {code!r}; add it to languages.yaml or remove it here",
+                    )
+                )
+    for index, language in enumerate(config.languages):
+        if language.code not in used_languages:
+            add(
+                ConfigFinding(
+                    "languages",
+                    ("languages", index, "code"),
+                    f"language {language.code!r} is not served in any country",
+                )
+            )
+
+    for index, org in enumerate(config.organisations):
+        for position, code in enumerate(org.countries):
+            if code not in countries:
+                add(
+                    ConfigFinding(
+                        "organisations",
+                        ("organisations", index, "countries", position),
+                        f"unknown country {code!r}",
+                    )
+                )
+        for position, code in enumerate(org.languages):
+            if code not in languages:
+                add(
+                    ConfigFinding(
+                        "organisations",
+                        ("organisations", index, "languages", position),
+                        f"unknown language {code!r}",
+                    )
+                )
+    for index, country in enumerate(config.countries):
+        if not config.organisations_for(country.code):
+            add(
+                ConfigFinding(
+                    "countries",
+                    ("countries", index, "code"),
+                    f"no support organisation serves {country.code}; the ads would signpost nowhere",
+                )
+            )
+
+    budget = config.budget
+    for code, country_budget in budget.countries.items():
+        if code not in countries:
+            add(ConfigFinding("budget", ("countries", code), f"unknown country {code!r}"))
+        if country_budget.daily_floor > country_budget.daily_cap:
+            add(
+                ConfigFinding(
+                    "budget",
+                    ("countries", code, "daily_floor"),
+                    f"floor {country_budget.daily_floor} is above the cap {country_budget.daily_cap}",
+                )
+            )
+        if country_budget.daily_cap > budget.global_daily_cap:
+            add(
+                ConfigFinding(
+                    "budget",
+                    ("countries", code, "daily_cap"),
+                    f"cap {country_budget.daily_cap} is above the global cap {budget.global_daily_cap}",
+                )
+            )
+    floors = sum((budget.country_floor(code) for code in countries), Decimal(0))
+    if floors > budget.global_daily_cap:
+        add(
+            ConfigFinding(
+                "budget",
+                ("global_daily_cap",),
+                f"the country floors add up to {floors}, above the global cap {budget.global_daily_cap}",
+            )
+        )
+
+    for index, rule in enumerate(config.policy.rules):
+        for position, code in enumerate(rule.countries):
+            if code not in countries:
+                add(
+                    ConfigFinding(
+                        "platform_policy",
+                        ("rules", index, "countries", position),
+                        f"unknown country {code!r}",
+                    )
+                )
+    return findings
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")

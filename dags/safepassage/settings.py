@@ -1,0 +1,59 @@
+"""Where things live, and the environment Airflow runs with.
+
+Everything path-like is derived from the project root so that `make demo`, the tests, the CLI
+and Airflow itself agree. Paths can be moved with environment variables for production.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(os.environ.get("SAFEPASSAGE_HOME", Path(__file__).resolve().parents[2]))
+
+
+def _path(env: str, default: Path) -> Path:
+    return Path(os.environ[env]) if os.environ.get(env) else default
+
+
+def config_dir() -> Path:
+    return _path("SAFEPASSAGE_CONFIG_DIR", PROJECT_ROOT / "config")
+
+
+def intelligence_dir() -> Path:
+    return _path("SAFEPASSAGE_INTELLIGENCE_DIR", PROJECT_ROOT / "intelligence")
+
+
+def creatives_dir() -> Path:
+    return _path("SAFEPASSAGE_CREATIVES_DIR", PROJECT_ROOT / "creatives")
+
+
+def data_dir() -> Path:
+    """Ignored by git: the default warehouse, sandbox state, reports."""
+    return _path("SAFEPASSAGE_DATA_DIR", PROJECT_ROOT / "data")
+
+
+def warehouse_url() -> str:
+    """`SAFEPASSAGE_WAREHOUSE_URL` (PostgreSQL in production) or a SQLite file under data/."""
+    url = os.environ.get("SAFEPASSAGE_WAREHOUSE_URL")
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'warehouse.sqlite'}"
+
+
+def airflow_environment() -> dict[str, str]:
+    """Settings every Airflow process of this project needs; existing values win."""
+    wanted = {
+        "AIRFLOW_HOME": str(PROJECT_ROOT / ".airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    return {key: os.environ.get(key, value) for key, value in wanted.items()}
+
+
+def apply_airflow_environment() -> None:
+    os.environ.update(airflow_environment())
