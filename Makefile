@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench fmt lock venv clean
+.PHONY: demo test lint typecheck pytest bench fmt lock venv clean airflow
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)
 	$(BIN)/safepassage demo
 
 test: lint typecheck pytest
+
+airflow: $(STAMP)  ## the Airflow UI and scheduler on http://127.0.0.1:8080 (password printed at start)
+	$(BIN)/safepassage airflow standalone
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from safepassage import commands
+from safepassage.domain.errors import InvalidInput
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except commands.UserError as error:
+    except (commands.UserError, InvalidInput) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -26,7 +26,10 @@ from pydantic import (
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 (or -3)")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+CENT = Decimal("0.01")
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2), AfterValidator(lambda value: value.quantize(CENT))
+]
 
 
 def _known_time_zone(name: str) -> str:
@@ -301,7 +304,7 @@ def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
                 ConfigFinding(
                     "budget",
                     ("countries", code, "daily_floor"),
-                    f"floor {country_budget.daily_floor} is above the cap {country_budget.daily_cap}",
+                    f"floor {country_budget.daily_floor:.2f} is above the cap {country_budget.daily_cap:.2f}",
                 )
             )
         if country_budget.daily_cap > budget.global_daily_cap:
@@ -309,7 +312,8 @@ def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
                 ConfigFinding(
                     "budget",
                     ("countries", code, "daily_cap"),
-                    f"cap {country_budget.daily_cap} is above the global cap {budget.global_daily_cap}",
+                    f"cap {country_budget.daily_cap:.2f} is above the global cap "
+                    f"{budget.global_daily_cap:.2f}",
                 )
             )
     floors = sum((budget.country_floor(code) for code in countries), Decimal(0))
@@ -318,7 +322,8 @@ def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
             ConfigFinding(
                 "budget",
                 ("global_daily_cap",),
-                f"the country floors add up to {floors}, above the global cap {budget.global_daily_cap}",
+                f"the country floors add up to {floors:.2f}, "
+                f"above the global cap {budget.global_daily_cap:.2f}",
             )
         )
 
