@@ -58,7 +58,12 @@ def scenarios(draw: st.DrawFn) -> tuple[list[CountryDemand], AllocationRules, Pa
         month_to_date_minor={c: draw(st.integers(0, 2_000_000)) for c in codes},
     )
     previous = draw(st.one_of(st.none(), st.fixed_dictionaries({c: st.integers(0, 60_000) for c in codes})))
-    return demands, rules(caps, floors, budget, global_cap, draw(st.sampled_from(["0.1", "0.25", "1"]))), pacing, previous
+    return (
+        demands,
+        rules(caps, floors, budget, global_cap, draw(st.sampled_from(["0.1", "0.25", "1"]))),
+        pacing,
+        previous,
+    )
 
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,7 +148,9 @@ def test_monthly_pacing_lowers_the_daily_amount() -> None:
 
 def test_day_to_day_change_is_limited() -> None:
     limits = rules({"PL": 100_000, "DE": 100_000}, budget=100_000, change="0.25")
-    allocation = allocate([demand("PL", 0.9), demand("DE", 0.1)], limits, Pacing(30), {"PL": 50_000, "DE": 50_000})
+    allocation = allocate(
+        [demand("PL", 0.9), demand("DE", 0.1)], limits, Pacing(30), {"PL": 50_000, "DE": 50_000}
+    )
     assert allocation.country_amounts == {"DE": 37_500, "PL": 62_500}
 
 

@@ -160,7 +160,9 @@ def allocate(
     bounds: dict[str, CountryBounds] = {}
     for code in countries:
         bounds[code] = (
-            _bounds(code, rules, pacing, previous.get(code)) if code in weights else CountryBounds(0, 0, "inactive")
+            _bounds(code, rules, pacing, previous.get(code))
+            if code in weights
+            else CountryBounds(0, 0, "inactive")
         )
     if sum(b.low for b in bounds.values()) > total:
         notes.append("floors and change limits exceeded the budget: change limits relaxed to the floors")
@@ -276,7 +278,10 @@ def apportion(
 
 
 def _lambda_below(
-    goal: int, weights: Mapping[str, Fraction], bounds: Mapping[str, tuple[int, int]], start: Mapping[str, int]
+    goal: int,
+    weights: Mapping[str, Fraction],
+    bounds: Mapping[str, tuple[int, int]],
+    start: Mapping[str, int],
 ) -> Fraction:
     """A λ at which the clamped floors hand out no more than `goal` units above `start`."""
 
