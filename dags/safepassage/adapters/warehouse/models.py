@@ -227,6 +227,21 @@ class ApplyLogEntry(Base):
     sent_at: Mapped[dt.datetime] = _now()
 
 
+class CountryPause(Base):
+    """The kill switch: everything in one country paused on every platform, by whom and why.
+    A pause is active until `resumed_at` is set; plans keep the country paused meanwhile."""
+
+    __tablename__ = "country_pause"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    paused_by: Mapped[str] = mapped_column(String(128))
+    paused_at: Mapped[dt.datetime] = _now()
+    platform_results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    resumed_by: Mapped[str | None] = mapped_column(String(128))
+    resumed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # --- facts ------------------------------------------------------------------------------------
 
 PERFORMANCE_GRAIN = (
