@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
+from typing import Any
 
 MONTHLY_CEILING_DAYS = Decimal("30.4")  # Google: monthly charge ≤ 30.4 × average daily budget
 GOOGLE_MICROS_PER_UNIT = 1_000_000
@@ -302,3 +303,49 @@ def _lambda_below(
         if handed_out(high) - handed_out(low) <= len(weights):
             break
     return low
+
+
+class BudgetCapExceeded(ValueError):
+    """A budget above a hard cap was about to be sent to a platform. Nothing was sent."""
+
+
+@dataclass(frozen=True)
+class BudgetGuard:
+    """The last check before a mutate leaves: every budget within its country's cap and the global cap.
+
+    Built from config/budget.yaml alone, independently of the allocator and the plan, so a bug or
+    a tampered plan upstream still cannot push more than the caps allow.
+    """
+
+    country_caps_micros: Mapping[str, int]
+    global_cap_micros: int
+
+    def check(self, operations: Iterable[Any]) -> None:
+        problems: list[str] = []
+        total = 0
+        for operation in operations:
+            if operation.kind != "campaign_budget" or "amount_micros" not in operation.fields:
+                continue
+            amount = int(operation.fields["amount_micros"])
+            total += amount
+            cap = self.country_caps_micros.get(operation.country)
+            if cap is None:
+                problems.append(f"{operation.key}: no cap configured for {operation.country!r}")
+            elif amount > cap:
+                problems.append(
+                    f"{operation.key}: {amount / 1e6:,.2f} is above the country cap {cap / 1e6:,.2f}"
+                )
+            if amount < 0 or amount % GOOGLE_BILLABLE_MICROS:
+                problems.append(f"{operation.key}: {amount} micros is not a whole billable unit")
+        if total > self.global_cap_micros:
+            problems.append(f"budgets in one request add up to {total / 1e6:,.2f}, above the global cap "
+                            f"{self.global_cap_micros / 1e6:,.2f}")  # fmt: skip
+        if problems:
+            raise BudgetCapExceeded("refused before sending: " + "; ".join(problems))
+
+    @classmethod
+    def from_caps(cls, caps_minor: Mapping[str, int], global_cap_minor: int, currency: str) -> BudgetGuard:
+        return cls(
+            {code: minor_to_micros(cap, currency) for code, cap in caps_minor.items()},
+            minor_to_micros(global_cap_minor, currency),
+        )

@@ -24,7 +24,10 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("paused_by", sa.String(length=128), nullable=False),
         sa.Column(
-            "paused_at", sa.DateTime(timezone=True), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=False
+            "paused_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
         ),
         sa.Column("platform_results", sa.JSON(), nullable=False),
         sa.Column("resumed_by", sa.String(length=128), nullable=True),
