@@ -122,7 +122,9 @@ class GoogleAdsCallFailed(Exception):
         """Retry after re-reading: the request may or may not have been committed."""
         if self.status in ("UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"):
             return True
-        return bool(self.errors) and all(e.code in _TRANSIENT_CODES for e in self.errors)
+        # An atomic request with one transient error committed nothing; the other errors are usually
+        # its children failing to find a parent. Re-planning shows any real error at validate_only.
+        return any(e.code in _TRANSIENT_CODES for e in self.errors)
 
     @property
     def retryable(self) -> bool:
