@@ -5,3 +5,5 @@ from __future__ import annotations
 from safepassage import settings
 
 settings.apply_airflow_environment()
+
+pytest_plugins = ["safepassage.sandbox.testing"]
