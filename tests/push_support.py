@@ -67,6 +67,6 @@ def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
                 dict(node.fields),
                 node.parent,
                 f"customers/{customer_id}/{COLLECTION[node.kind]}/{number}",
-            )  # fmt: skip
+            )
         )
     return reported

@@ -22,11 +22,18 @@ def config() -> CampaignConfig:
     return load_campaign_config()
 
 
-def plan(config: CampaignConfig, *, budget: dict[str, int] | None = None, edition: str = "1",
-         drop: str | None = None, before_budget: dict[str, int] | None = None) -> Plan:  # fmt: skip
+def plan(
+    config: CampaignConfig,
+    *,
+    budget: dict[str, int] | None = None,
+    edition: str = "1",
+    drop: str | None = None,
+    before_budget: dict[str, int] | None = None,
+) -> Plan:
     places = targeting(config)
-    before = desired_tree([t for t in places if t.country != drop], creatives(config),
-                          before_budget or budgets(config))  # fmt: skip
+    before = desired_tree(
+        [t for t in places if t.country != drop], creatives(config), before_budget or budgets(config)
+    )
     after = desired_tree(places, creatives(config, edition=edition), budget or budgets(config))
     return diff("1234567890", after, as_reported(before))
 

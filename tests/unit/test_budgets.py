@@ -21,8 +21,13 @@ from safepassage.domain.budgets import (
 CODES = [f"C{chr(65 + i)}" for i in range(12)]
 
 
-def rules(caps: dict[str, int], floors: dict[str, int] | None = None, budget: int = 150_000,
-          global_cap: int = 150_000, change: str = "0.25") -> AllocationRules:  # fmt: skip
+def rules(
+    caps: dict[str, int],
+    floors: dict[str, int] | None = None,
+    budget: int = 150_000,
+    global_cap: int = 150_000,
+    change: str = "0.25",
+) -> AllocationRules:
     return AllocationRules(
         currency="EUR",
         daily_budget_minor=budget,
@@ -113,8 +118,9 @@ def test_monotone_in_weight(scenario, data) -> None:  # type: ignore[no-untyped-
     raised = list(demands)
     target = demands[index]
     more = target.weight * data.draw(st.floats(1, 10)) + data.draw(st.floats(0, 5))
-    raised[index] = CountryDemand(target.country, more, target.platform_shares,
-                                  target.cost_per_signposting_click_minor)  # fmt: skip
+    raised[index] = CountryDemand(
+        target.country, more, target.platform_shares, target.cost_per_signposting_click_minor
+    )
     before = allocate(demands, limits, pacing, previous).country_amounts[target.country]
     after = allocate(raised, limits, pacing, previous).country_amounts[target.country]
     assert after >= before
@@ -162,8 +168,11 @@ def test_cheaper_signposting_attracts_more_money() -> None:
 
 def test_floors_above_the_budget_are_refused() -> None:
     with pytest.raises(AllocationError, match="floors"):
-        allocate([demand("PL", 1), demand("DE", 1)], rules({"PL": 9, "DE": 9}, {"PL": 6, "DE": 6}, budget=10),
-                 Pacing(30))  # fmt: skip
+        allocate(
+            [demand("PL", 1), demand("DE", 1)],
+            rules({"PL": 9, "DE": 9}, {"PL": 6, "DE": 6}, budget=10),
+            Pacing(30),
+        )
 
 
 def test_money_conversions_round_down_to_the_billable_unit() -> None:

@@ -49,8 +49,11 @@ def test_first_push_creates_the_full_tree_for_every_country_and_language(config:
     assert kinds["campaign_criterion"] == served * 2  # one location + one language each
     names = {op.key for op in plan.operations if op.kind == "campaign"}
     assert "SP|PL|uk" in names and "SP|MD|ro" in names
-    assert all(op.fields["contains_eu_political_advertising"].startswith("DOES_NOT") for op in plan.operations
-               if op.kind == "campaign")  # fmt: skip
+    assert all(
+        op.fields["contains_eu_political_advertising"].startswith("DOES_NOT")
+        for op in plan.operations
+        if op.kind == "campaign"
+    )
 
 
 def test_temporary_names_link_children_to_parents_created_in_the_same_plan(config: CampaignConfig) -> None:
@@ -114,8 +117,11 @@ def test_a_country_leaving_the_plan_is_paused_never_removed(config: CampaignConf
 
 def test_a_new_creative_version_replaces_the_ad(config: CampaignConfig) -> None:
     before = tree(config)
-    edited = [c if (c.country, c.language) != ("SK", "uk") else c.model_copy(update={"headlines": ("New", "Safe", "Help")})
-              for c in creatives(config)]  # fmt: skip
+    new_text = {"headlines": ("New", "Safe", "Help")}
+    edited = [
+        c.model_copy(update=new_text) if (c.country, c.language) == ("SK", "uk") else c
+        for c in creatives(config)
+    ]
     plan = diff(CUSTOMER, tree(config, creatives=edited), as_reported(before))
     assert Counter((op.action, op.kind) for op in plan.operations) == {
         ("create", "ad_group_ad"): 2,
@@ -144,8 +150,14 @@ def test_a_campaign_name_held_by_a_removed_campaign_is_reported(config: Campaign
     desired = tree(config)
     actual = as_reported(desired)
     node = actual.nodes["SP|PL|uk"]
-    actual.nodes["SP|PL|uk"] = Node(node.kind, node.key, node.country, {**node.fields, "status": "REMOVED"},
-                                    node.parent, node.resource_name)  # fmt: skip
+    actual.nodes["SP|PL|uk"] = Node(
+        node.kind,
+        node.key,
+        node.country,
+        {**node.fields, "status": "REMOVED"},
+        node.parent,
+        node.resource_name,
+    )
     plan = diff(CUSTOMER, desired, actual)
     assert any("SP|PL|uk" in warning for warning in plan.warnings)
     assert not any(op.key == "SP|PL|uk" for op in plan.operations)

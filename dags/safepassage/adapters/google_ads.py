@@ -266,8 +266,11 @@ class GoogleAdsAccount:
 
     def _search(self, query: str) -> list[Any]:
         try:
-            return [row for batch in self._service.search_stream(customer_id=self.customer_id, query=query)
-                    for row in batch.results]  # fmt: skip
+            return [
+                row
+                for batch in self._service.search_stream(customer_id=self.customer_id, query=query)
+                for row in batch.results
+            ]
         except (GoogleAdsException, api_exceptions.GoogleAPICallError, grpc.RpcError) as error:
             raise classify(error, ()) from error
 

@@ -338,8 +338,10 @@ class BudgetGuard:
             if amount < 0 or amount % GOOGLE_BILLABLE_MICROS:
                 problems.append(f"{operation.key}: {amount} micros is not a whole billable unit")
         if total > self.global_cap_micros:
-            problems.append(f"budgets in one request add up to {total / 1e6:,.2f}, above the global cap "
-                            f"{self.global_cap_micros / 1e6:,.2f}")  # fmt: skip
+            problems.append(
+                f"budgets in one request add up to {total / 1e6:,.2f}, above the global cap "
+                f"{self.global_cap_micros / 1e6:,.2f}"
+            )
         if problems:
             raise BudgetCapExceeded("refused before sending: " + "; ".join(problems))
 

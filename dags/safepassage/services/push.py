@@ -33,7 +33,12 @@ class Account(Protocol):
 
 class ApplyLog(Protocol):
     def record(
-        self, request_kind: str, operation_count: int, validate_only: bool, outcome: str, detail: dict[str, Any]
+        self,
+        request_kind: str,
+        operation_count: int,
+        validate_only: bool,
+        outcome: str,
+        detail: dict[str, Any],
     ) -> None: ...
 
 
@@ -42,7 +47,12 @@ class MemoryApplyLog:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def record(
-        self, request_kind: str, operation_count: int, validate_only: bool, outcome: str, detail: dict[str, Any]
+        self,
+        request_kind: str,
+        operation_count: int,
+        validate_only: bool,
+        outcome: str,
+        detail: dict[str, Any],
     ) -> None:
         self.entries.append(
             {
@@ -60,7 +70,7 @@ class ApplyFailed(Exception):
 
     def __init__(self, message: str, per_object: dict[str, list[str]] | None = None) -> None:
         self.per_object = per_object or {}
-        lines = [message, *(f"  {key}: {'; '.join(errors)}" for key, errors in sorted(self.per_object.items()))]
+        lines = [message, *(f"  {key}: {'; '.join(found)}" for key, found in sorted(self.per_object.items()))]
         super().__init__("\n".join(lines))
 
 
@@ -168,7 +178,8 @@ def _send(
         try:
             outcome = account.mutate(request, validate_only=validate_only)
         except GoogleAdsCallFailed as failure:
-            apply_log.record(kind, len(request), validate_only, _outcome(failure), {**failure.as_dict(), **keys})
+            detail = {**failure.as_dict(), **keys}
+            apply_log.record(kind, len(request), validate_only, _outcome(failure), detail)
             if failure.is_quota:
                 # Quota is checked before anything runs: the same request is safe to resend.
                 backoff(f"quota exhausted ({failure.status})", failure.quota_delay)

@@ -88,6 +88,7 @@ class GoogleAdsSandbox:
         self,
         *,
         state_dir: Path | None = None,
+        tls_dir: Path | None = None,
         clock: SandboxClock | None = None,
         faults: FaultPlan | None = None,
         log: RequestLog | None = None,
@@ -100,6 +101,9 @@ class GoogleAdsSandbox:
             Path(tempfile.mkdtemp(prefix="google-ads-sandbox-")) if state_dir is None else Path(state_dir)
         )
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # gRPC reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once per process: servers started in one test
+        # process share a certificate through `tls_dir`.
+        self.tls_dir = Path(tls_dir) if tls_dir is not None else self.state_dir
         self.clock = clock or SandboxClock()
         self.faults = faults or FaultPlan.empty()
         self.log = log or RequestLog()
@@ -121,7 +125,7 @@ class GoogleAdsSandbox:
         threading.Thread(
             target=self._token_server.serve_forever, name="google-ads-token", daemon=True
         ).start()
-        self.ca_cert, key_path = tls.ensure_certificate(self.state_dir)
+        self.ca_cert, key_path = tls.ensure_certificate(self.tls_dir)
         self.service_account_file = tls.ensure_service_account(self.state_dir, self.token_uri)
         self._service_account = json.loads(self.service_account_file.read_text())
         server = grpc.server(

@@ -106,6 +106,7 @@ class MetaGraphServer:
         log: RequestLog | None = None,
         credentials: MetaCredentials | None = None,
         accounts: Mapping[str, AccountSpec] | None = None,
+        ad_account_ids: tuple[str, ...] = (),
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -116,6 +117,9 @@ class MetaGraphServer:
         self.faults = faults or FaultPlan.empty()
         self.log = log or RequestLog()
         self.credentials = credentials or MetaCredentials()
+        if accounts is None and ad_account_ids:
+            accounts = {account_id: AccountSpec() for account_id in ad_account_ids}
+        self._accounts = accounts
         self.store = MetaStore(state_dir, self.clock, accounts)
         self.seed = seed
         self.polls_to_complete = max(1, polls_to_complete)
@@ -145,6 +149,12 @@ class MetaGraphServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def reset(self) -> None:
+        """Forget every entity and report run (accounts, credentials, clock and fault plan stay)."""
+        with self.store.lock:
+            self.store.reset(self._accounts)
+            self._insights_cache.clear()
 
     def __enter__(self) -> MetaGraphServer:
         return self.start()
@@ -186,11 +196,14 @@ class MetaGraphServer:
             account = self._account_for(segments)
             try:
                 self._authenticate(params)
-                if segments == [] and method == "POST" and "batch" in params:
-                    return self._batch(params, account)
-                status, payload, fault = self._call(method, segments, params, target)
             except GraphError as error:
                 self._record(method, target, "error", error.http_status, None, error.message)
+                return error.http_status, self._usage_headers(account, None), error.body()
+            if segments == [] and method == "POST" and "batch" in params:
+                return self._batch(params, account)
+            try:
+                status, payload, fault = self._call(method, segments, params, target)
+            except GraphError as error:  # already logged by _call
                 return (
                     error.http_status,
                     {**self._usage_headers(account, None), **error.headers},

@@ -29,6 +29,7 @@ from safepassage.sandbox.meta.errors import (
 )
 
 STATE_FILE = "meta_state.json"
+DEFAULT_ACCOUNT = "act_100000000000001"
 FIRST_ID = 120_210_000_000_000_000
 STATUSES = ("ACTIVE", "PAUSED", "DELETED", "ARCHIVED")
 OBJECTIVES = (
@@ -211,9 +212,17 @@ class MetaStore:
         self.data: dict[str, Any] = {"next_id": FIRST_ID, "accounts": {}, "objects": {}}
         if self.path is not None and self.path.exists():
             self.data = json.loads(self.path.read_text(encoding="utf-8"))
-        for account_id, spec in (accounts or {"act_100000000000001": AccountSpec()}).items():
+        self._add_accounts(accounts)
+
+    def _add_accounts(self, accounts: Mapping[str, AccountSpec] | None) -> None:
+        for account_id, spec in (accounts or {DEFAULT_ACCOUNT: AccountSpec()}).items():
             number = account_id.removeprefix("act_")
             self.data["accounts"].setdefault(number, {"name": spec.name, "currency": spec.currency})
+
+    def reset(self, accounts: Mapping[str, AccountSpec] | None = None) -> None:
+        self.data = {"next_id": FIRST_ID, "accounts": {}, "objects": {}}
+        self._add_accounts(accounts)
+        self.save()
 
     # ------------------------------------------------------------------ persistence
     def save(self) -> None:
