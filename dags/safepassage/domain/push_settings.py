@@ -25,7 +25,11 @@ class ApprovalSettings(Frozen):
 
 class PlatformAccount(Frozen):
     platform: Platform
-    customer_id: str = Field(pattern=r"^[0-9]{10}$|^act_[0-9]+$", description="Google: 10 digits, no dashes")
+    customer_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{10}$|^act_[0-9]+$",
+        description="Google: 10 digits, no dashes; empty: the next id the Connection lists",
+    )
     name: str = ""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     countries: tuple[CountryCode, ...] = Field(default=(), description="empty: every campaign country")
@@ -52,6 +56,29 @@ class PushSettings(Frozen):
 
     def accounts_for(self, platform: Platform) -> list[PlatformAccount]:
         return [account for account in self.accounts if account.platform == platform]
+
+    def resolve_customer_ids(
+        self, platform: Platform, connection_ids: tuple[str, ...]
+    ) -> list[PlatformAccount]:
+        """Accounts with their ids: explicit ones must be in the Connection (when it lists any); the
+        others take the Connection's remaining ids in order."""
+        accounts = self.accounts_for(platform)
+        spare = [cid for cid in connection_ids if cid not in {a.customer_id for a in accounts}]
+        resolved = []
+        for account in accounts:
+            if account.customer_id is None:
+                if not spare:
+                    raise ValueError(
+                        f"no customer id for {platform.value} account {account.name!r}: set "
+                        "customer_id in config/push.yaml or list it in the Connection"
+                    )
+                account = account.model_copy(update={"customer_id": spare.pop(0)})
+            elif connection_ids and account.customer_id not in connection_ids:
+                raise ValueError(
+                    f"customer {account.customer_id} is not among the Connection's {connection_ids}"
+                )
+            resolved.append(account)
+        return resolved
 
     def allocation_rules(self, config: CampaignConfig) -> AllocationRules:
         currency = config.budget.currency

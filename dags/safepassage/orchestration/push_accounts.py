@@ -1,0 +1,38 @@
+"""Platform accounts to push to, as SDK-backed adapters built from the Airflow Connection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from safepassage.domain.budgets import BudgetGuard
+from safepassage.domain.campaign import CampaignConfig, Platform
+from safepassage.domain.push_settings import PlatformAccount, PushSettings
+
+if TYPE_CHECKING:
+    from safepassage.adapters.google_ads import GoogleAdsAccount
+
+
+def budget_guard(config: CampaignConfig) -> BudgetGuard:
+    """The last line of defence, from config/budget.yaml only."""
+    from safepassage.domain.budgets import to_minor
+
+    currency = config.budget.currency
+    return BudgetGuard.from_caps(
+        {c.code: to_minor(config.budget.country_cap(c.code), currency) for c in config.countries},
+        to_minor(config.budget.global_daily_cap, currency),
+        currency,
+    )
+
+
+def google_account_settings(push: PushSettings) -> list[PlatformAccount]:
+    from safepassage.orchestration.connections import google_ads_settings
+
+    return push.resolve_customer_ids(Platform.GOOGLE_ADS, google_ads_settings().customer_ids)
+
+
+def google_account(customer_id: str, config: CampaignConfig) -> GoogleAdsAccount:
+    from safepassage.adapters.google_ads import GoogleAdsAccount
+    from safepassage.adapters.platform_clients import google_ads_client
+    from safepassage.orchestration.connections import google_ads_settings
+
+    return GoogleAdsAccount(google_ads_client(google_ads_settings()), customer_id, budget_guard(config))

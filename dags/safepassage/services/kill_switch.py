@@ -1,0 +1,123 @@
+"""The kill switch: stop everything in one country on every platform at once, and say who and why.
+
+The pause is recorded in the warehouse first (so every later plan keeps the country paused even
+if a platform call fails), then pushed straight to each platform without approval: pausing only
+ever lowers spend. Resuming only clears the record; the country serves again through the next
+plan → approve → apply run, because starting to spend again deserves the usual checks.
+
+Meta: no Meta push adapter exists yet, so the Meta side is reported as "not wired" (follow-up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.domain.push import PAUSED, Node, Tree
+from safepassage.services.push import Account, ApplyLog, MemoryApplyLog, apply_plan, plan_account
+
+META_NOT_WIRED = "not wired: no Meta push adapter yet (follow-up); pause the ad sets in Ads Manager"
+
+
+@dataclass
+class PauseResult:
+    country: str
+    pause_id: int
+    platforms: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{platform}: {result}" for platform, result in sorted(self.platforms.items())]
+        return f"{self.country} paused (record {self.pause_id}); " + "; ".join(parts)
+
+
+def paused_tree(actual: Tree, country: str) -> Tree:
+    """The account as it is, with every campaign of `country` paused."""
+    tree = Tree()
+    for node in actual.nodes.values():
+        if node.kind == "campaign" and node.country == country and node.fields.get("status") != "REMOVED":
+            node = Node(node.kind, node.key, node.country, {**node.fields, "status": PAUSED}, node.parent,
+                        node.resource_name)  # fmt: skip
+        tree.add(node)
+    return tree
+
+
+def pause_on_google(account: Account, country: str, apply_log: ApplyLog | None = None, **options: Any) -> int:
+    """Pause the country's campaigns on one account; returns how many changed (0 if already paused)."""
+    desired = paused_tree(account.read_tree(), country)
+    plan = plan_account(account, desired)
+    if plan.is_empty:
+        return 0
+    apply_plan(account, desired, plan, apply_log or MemoryApplyLog(), **options)
+    return len(plan.operations)
+
+
+def pause_country(
+    warehouse: Warehouse,
+    country: str,
+    reason: str,
+    by: str,
+    google_accounts: Sequence[Account] = (),
+    known_countries: Sequence[str] = (),
+    pause_google: Callable[[Account, str], int] = pause_on_google,
+) -> PauseResult:
+    country = country.upper()
+    if known_countries and country not in known_countries:
+        raise ValueError(
+            f"unknown country {country!r}; config/countries.yaml lists {', '.join(known_countries)}"
+        )
+    if len(reason.strip()) < 5:
+        raise ValueError(
+            "give a reason (at least a few words): it is shown to everyone who reviews the pause"
+        )
+    with warehouse.session() as session:
+        pause = m.CountryPause(country_code=country, reason=reason.strip(), paused_by=by, platform_results={})
+        session.add(pause)
+        session.flush()
+        pause_id = pause.id
+    result = PauseResult(country, pause_id)
+    for account in google_accounts:
+        try:
+            changed = pause_google(account, country)
+            result.platforms[f"google_ads {account.customer_id}"] = f"{changed} campaign(s) paused"
+        except Exception as error:  # recorded, and raised after the other platforms were tried
+            result.platforms[f"google_ads {account.customer_id}"] = f"FAILED: {error}"
+    result.platforms["meta"] = META_NOT_WIRED
+    with warehouse.session() as session:
+        stored = session.get(m.CountryPause, pause_id)
+        assert stored is not None
+        stored.platform_results = dict(result.platforms)
+    failed = [key for key, value in result.platforms.items() if str(value).startswith("FAILED")]
+    if failed:
+        raise RuntimeError(f"{result.summary()}\nNot paused on {', '.join(failed)}: retry the command")
+    return result
+
+
+def resume_country(warehouse: Warehouse, country: str, by: str) -> int:
+    """Close the country's active pauses; returns how many. Serving resumes with the next push run."""
+    country = country.upper()
+    now = dt.datetime.now(dt.UTC)
+    with warehouse.session() as session:
+        active = session.scalars(
+            select(m.CountryPause).where(
+                m.CountryPause.country_code == country, m.CountryPause.resumed_at.is_(None)
+            )
+        ).all()
+        for pause in active:
+            pause.resumed_at = now
+            pause.resumed_by = by
+        return len(active)
+
+
+def active_pauses(warehouse: Warehouse) -> dict[str, str]:
+    """Country → why it is paused (the newest reason), for every country paused now."""
+    with warehouse.session() as session:
+        rows = session.scalars(
+            select(m.CountryPause).where(m.CountryPause.resumed_at.is_(None)).order_by(m.CountryPause.id)
+        ).all()
+        return {row.country_code: f"{row.reason} (by {row.paused_by})" for row in rows}

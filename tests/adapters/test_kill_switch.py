@@ -1,0 +1,119 @@
+"""The kill switch: one country paused on the platform at once, recorded with who and why, kept
+paused by later plans, and lifted only through the next plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from safepassage.adapters.google_ads import GoogleAdsAccount
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.cli import main
+from safepassage.domain.approval import ApprovalThresholds, approval_reasons
+from safepassage.domain.budgets import BudgetGuard
+from safepassage.domain.push import desired_tree
+from safepassage.services.campaign_config import load_campaign_config
+from safepassage.services.kill_switch import META_NOT_WIRED, active_pauses, pause_country, resume_country
+from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
+from tests.push_support import budgets, creatives, targeting
+
+CONFIG = load_campaign_config()
+
+
+def desired(paused: dict[str, str] | None = None) -> Any:
+    return desired_tree(targeting(CONFIG), creatives(CONFIG), budgets(CONFIG), paused or {})
+
+
+@pytest.fixture
+def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
+    guard = BudgetGuard({c.code: 300_000_000 for c in CONFIG.countries}, 1_500_000_000)
+    live = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], guard)
+    tree = desired()
+    apply_plan(live, tree, plan_account(live, tree), MemoryApplyLog())
+    return live
+
+
+def statuses(account: GoogleAdsAccount, country: str) -> set[str]:
+    return {n.fields["status"] for n in account.read_tree().of_kind("campaign") if n.country == country}
+
+
+def test_pause_stops_one_country_at_once_and_plans_keep_it_paused(
+    warehouse: Warehouse, account: GoogleAdsAccount
+) -> None:
+    result = pause_country(warehouse, "pl", "Fake job ads quoting our helpline", "anna", [account])
+    assert statuses(account, "PL") == {"PAUSED"}
+    assert statuses(account, "DE") == {"ENABLED"}
+    assert result.platforms[f"google_ads {account.customer_id}"] == "4 campaign(s) paused"
+    assert result.platforms["meta"] == META_NOT_WIRED
+    with warehouse.session() as session:
+        (row,) = session.scalars(select(m.CountryPause)).all()
+        assert (row.country_code, row.paused_by, row.resumed_at) == ("PL", "anna", None)
+        assert row.reason == "Fake job ads quoting our helpline"
+    paused = active_pauses(warehouse)
+    assert list(paused) == ["PL"] and "anna" in paused["PL"]
+
+    assert plan_account(account, desired(paused)).is_empty  # the next push keeps it paused
+
+    assert (
+        pause_country(warehouse, "PL", "Pressed twice by a colleague", "ben", [account]).platforms[
+            f"google_ads {account.customer_id}"
+        ]
+        == "0 campaign(s) paused"
+    )
+
+
+def test_resume_clears_the_record_and_the_next_plan_re_enables_with_approval(
+    warehouse: Warehouse, account: GoogleAdsAccount
+) -> None:
+    pause_country(warehouse, "RO", "Partner organisation asked us to stop", "anna", [account])
+    assert resume_country(warehouse, "RO", "ben") == 1
+    assert resume_country(warehouse, "RO", "ben") == 0
+    assert active_pauses(warehouse) == {}
+    plan = plan_account(account, desired(active_pauses(warehouse)))
+    assert {(op.action, op.kind, op.country) for op in plan.operations} == {("update", "campaign", "RO")}
+    thresholds = ApprovalThresholds(daily_spend_threshold_micros=10**12)
+    assert [r.rule for r in approval_reasons(plan, thresholds)] == ["new_country"]
+    with warehouse.session() as session:
+        row = session.scalars(select(m.CountryPause)).one()
+        assert row.resumed_by == "ben" and row.resumed_at is not None
+
+
+def test_bad_requests_are_refused_before_anything_happens(
+    warehouse: Warehouse, account: GoogleAdsAccount
+) -> None:
+    with pytest.raises(ValueError, match="unknown country"):
+        pause_country(warehouse, "XX", "a good reason here", "anna", [account], known_countries=["PL"])
+    with pytest.raises(ValueError, match="reason"):
+        pause_country(warehouse, "PL", " ", "anna", [account])
+    assert statuses(account, "PL") == {"ENABLED"}
+    assert active_pauses(warehouse) == {}
+
+
+def test_cli_pause_and_resume(
+    sandbox_descriptor_env: Path,
+    account: GoogleAdsAccount,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", url)
+    store = Warehouse(url)
+    store.migrate()
+    from safepassage.services.reference_data import sync_reference_data
+
+    sync_reference_data(CONFIG, store)
+    assert main(["pause", "--country", "LT", "--reason", "Police advice: scam wave", "--by", "ops-duty"]) == 0
+    assert "LT paused" in capsys.readouterr().out
+    assert statuses(account, "LT") == {"PAUSED"}
+    assert active_pauses(store) == {"LT": "Police advice: scam wave (by ops-duty)"}
+    assert main(["pause", "--country", "ZZ", "--reason", "Police advice: scam wave"]) == 2
+    assert "unknown country" in capsys.readouterr().err
+    assert main(["resume", "--country", "LT", "--by", "ops-duty"]) == 0
+    assert "next push_campaigns run" in capsys.readouterr().out
+    assert active_pauses(store) == {}
+    store.dispose()
