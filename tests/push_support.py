@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from safepassage.domain.campaign import CampaignConfig
@@ -70,3 +71,113 @@ def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
             )
         )
     return reported
+
+
+def targeting_document(
+    config: CampaignConfig,
+    weights: dict[str, float] | None = None,
+    hotspots: dict[str, list[dict[str, float]]] | None = None,
+) -> dict[str, object]:
+    """A targeting snapshot in issue-intel's stored shape (`Targeting.as_json()`)."""
+    weights = weights or {c.code: 1.0 for c in config.countries}
+    hotspots = hotspots or {}
+    total = sum(weights.values())
+    countries = []
+    for country in config.countries:
+        spots = hotspots.get(country.code, [])
+        platforms = [
+            {
+                "platform": "google_ads",
+                "status": "targeted",
+                "refusals": [],
+                "weight": 0.6,
+                "geo": {
+                    "location_ids": [] if spots else [country.google_geo_target_id],
+                    "proximities": [
+                        {
+                            "name": "spot",
+                            "lat": s["lat"],
+                            "lon": s["lon"],
+                            "radius": s["radius"],
+                            "radius_units": "KILOMETERS",
+                        }
+                        for s in spots
+                    ],
+                },
+                "languages": {
+                    "language_ids": [config.language(code).google_language_id for code in country.languages]
+                },
+            },
+            {
+                "platform": "meta",
+                "status": "targeted",
+                "refusals": [],
+                "weight": 0.4,
+                "geo": {},
+                "languages": {},
+            },
+        ]
+        countries.append(
+            {
+                "code": country.code,
+                "name": country.name,
+                "basis": "baseline",
+                "weight": weights.get(country.code, 0.0) / total,
+                "language_codes": list(country.languages),
+                "platforms": platforms,
+            }
+        )
+    return {"as_of": "2022-03-25", "judgement_id": None, "judgement_hash": None, "countries": countries}
+
+
+def store_inputs(
+    warehouse: object, config: CampaignConfig, document: dict[str, object], edition: str = "1"
+) -> None:
+    """A targeting snapshot and Google RSA creative versions, stored as the other DAGs store them."""
+    import hashlib
+    import json
+
+    from safepassage.adapters.warehouse import models as m
+    from safepassage.adapters.warehouse import upsert
+
+    content_hash = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    rows = []
+    for creative in creatives(config, edition=edition):
+        content = {
+            "format": "google_rsa",
+            "headlines": list(creative.headlines),
+            "descriptions": list(creative.descriptions),
+            "paths": [creative.path1],
+            "final_url": creative.final_url,
+        }
+        rows.append(
+            {
+                "content_hash": hashlib.sha256(
+                    json.dumps([creative.version_hash, content]).encode()
+                ).hexdigest(),
+                "theme": creative.theme,
+                "platform_code": "google_ads",
+                "country_code": creative.country,
+                "language_code": creative.language,
+                "template_id": f"{creative.theme}/google_rsa",
+                "content": content,
+            }
+        )
+    with warehouse.session() as session:  # type: ignore[attr-defined]
+        upsert(
+            session,
+            m.TargetingSnapshot,
+            [
+                {
+                    "judgement_id": "test",
+                    "judgement_hash": content_hash,
+                    "content_hash": content_hash,
+                    "valid_from": dt.date(2022, 3, 25),
+                    "targeting": document,
+                    "diff_from_previous": {},
+                }
+            ],
+            key=["content_hash"],
+            update=[],
+        )
+        upsert(session, m.CreativeVersion, rows, key=["content_hash"], update=[])

@@ -520,3 +520,17 @@ def _change_text(op: PlanOperation) -> str:
     if op.action == "update":
         return ", ".join(f"{f}: {op.before.get(f)} → {op.fields.get(f)}" for f in op.update_mask)
     return f"({op.why})" if op.why else ""
+
+
+def tree_to_json(tree: Tree) -> list[dict[str, Any]]:
+    return [
+        {"kind": n.kind, "key": n.key, "country": n.country, "fields": dict(n.fields), "parent": n.parent}
+        for n in tree.nodes.values()
+    ]
+
+
+def tree_from_json(nodes: Iterable[Mapping[str, Any]]) -> Tree:
+    tree = Tree()
+    for n in nodes:
+        tree.add(Node(n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent")))
+    return tree

@@ -207,3 +207,176 @@ def _key_summary(request: Sequence[PlanOperation]) -> dict[str, Any]:
     for op in request:
         actions[f"{op.action} {op.kind}"] = actions.get(f"{op.action} {op.kind}", 0) + 1
     return {"countries": countries, "operations": actions}
+
+
+# --- the use case as the DAG runs it: plan and store, decide, apply the stored plan ---------------
+
+PLANNED_STATUSES = ("nothing_to_do", "auto_approved", "needs_approval")
+
+
+@dataclass
+class StoredPlan:
+    plan_id: int
+    customer_id: str
+    status: str
+    reasons: list[str]
+    operation_count: int
+    markdown: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class WarehouseApplyLog:
+    """Each request to the platform as one apply_log row, written at once (kept even if apply fails)."""
+
+    warehouse: Any
+    plan_id: int
+    sequence: int = 0
+
+    def record(
+        self,
+        request_kind: str,
+        operation_count: int,
+        validate_only: bool,
+        outcome: str,
+        detail: dict[str, Any],
+    ) -> None:
+        from safepassage.adapters.warehouse import models as m
+
+        self.sequence += 1
+        with self.warehouse.session() as session:
+            session.add(
+                m.ApplyLogEntry(
+                    plan_id=self.plan_id,
+                    sequence=self.sequence,
+                    request_kind=request_kind,
+                    operation_count=operation_count,
+                    validate_only=validate_only,
+                    outcome=outcome,
+                    detail=json.loads(json.dumps(detail, default=str)),
+                )
+            )
+
+
+def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
+    """The desired tree from the newest targeting, creatives, allocation and kill-switch pauses."""
+    from safepassage.domain.campaign import Platform
+    from safepassage.domain.errors import InvalidInput, Problem
+    from safepassage.domain.push import desired_tree
+    from safepassage.services.kill_switch import active_pauses
+    from safepassage.services.push_inputs import (
+        current_google_creatives,
+        google_targeting,
+        latest_allocation_micros,
+        latest_targeting,
+    )
+
+    document = latest_targeting(warehouse)
+    if document is None:
+        raise InvalidInput(
+            [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
+        )
+    targeting = [t for t in google_targeting(document, config) if serves(t.country)]
+    budgets = latest_allocation_micros(warehouse, Platform.GOOGLE_ADS, config.budget.currency)
+    return desired_tree(targeting, current_google_creatives(warehouse), budgets, active_pauses(warehouse))
+
+
+def plan_and_store(
+    warehouse: Any, account: Account, desired: Tree, thresholds: Any, dag_run_id: str | None = None
+) -> StoredPlan:
+    from safepassage.adapters.warehouse import models as m
+    from safepassage.domain.approval import approval_reasons
+    from safepassage.domain.push import render_markdown, tree_to_json
+
+    plan = plan_account(account, desired)
+    reasons = approval_reasons(plan, thresholds)
+    status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
+    markdown = render_markdown(plan, [str(r) for r in reasons])
+    with warehouse.session() as session:
+        row = m.PushPlan(
+            platform_code=plan.platform,
+            account_external_id=account.customer_id,
+            status=status,
+            summary={
+                "counts": plan.counts(),
+                "facts": plan.facts.model_dump(mode="json"),
+                "warnings": list(plan.warnings),
+                "markdown": markdown,
+                "desired": tree_to_json(desired),
+            },
+            operations=[op.model_dump(mode="json") for op in plan.operations],
+            approval_reasons=[{"rule": r.rule, "country": r.country, "message": r.message} for r in reasons],
+            dag_run_id=dag_run_id,
+        )
+        session.add(row)
+        session.flush()
+        plan_id = row.id
+    return StoredPlan(
+        plan_id, account.customer_id, status, [str(r) for r in reasons], len(plan.operations), markdown
+    )
+
+
+def record_decision(warehouse: Any, plan_ids: Sequence[int], approved: bool, by: str, note: str) -> None:
+    """A person's answer for plans that needed approval; the others are left as they are."""
+    import datetime as dt
+
+    from safepassage.adapters.warehouse import models as m
+
+    with warehouse.session() as session:
+        for plan_id in plan_ids:
+            row = session.get(m.PushPlan, plan_id)
+            if row is None or row.status != "needs_approval":
+                continue
+            row.status = "approved" if approved else "rejected"
+            row.decided_by = by
+            row.decision_note = note
+            row.decided_at = dt.datetime.now(dt.UTC)
+
+
+def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
+    """Apply a stored plan if it may be applied; None when there was nothing to do."""
+    from safepassage.adapters.warehouse import models as m
+    from safepassage.domain.push import PlanFacts, tree_from_json
+
+    with warehouse.session() as session:
+        row = session.get(m.PushPlan, plan_id)
+        if row is None:
+            raise ApplyFailed(f"plan {plan_id} does not exist")
+        status, summary, operations = row.status, dict(row.summary), list(row.operations)
+        customer_id = row.account_external_id
+    if customer_id != account.customer_id:
+        raise ApplyFailed(f"plan {plan_id} is for account {customer_id}, not {account.customer_id}")
+    if status == "nothing_to_do":
+        return None
+    if status not in ("auto_approved", "approved"):
+        raise ApplyFailed(f"plan {plan_id} is {status!r}: only approved plans are applied")
+    approved = Plan(
+        customer_id=customer_id,
+        operations=tuple(PlanOperation.model_validate(op) for op in operations),
+        facts=PlanFacts.model_validate(summary["facts"]),
+    )
+    try:
+        report = apply_plan(
+            account,
+            tree_from_json(summary["desired"]),
+            approved,
+            WarehouseApplyLog(warehouse, plan_id),
+            **options,
+        )
+    except Exception as error:
+        _set_status(warehouse, plan_id, "failed", str(error)[:2000])
+        raise
+    _set_status(warehouse, plan_id, "applied", json.dumps(report.as_dict()))
+    return report
+
+
+def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:
+    from safepassage.adapters.warehouse import models as m
+
+    with warehouse.session() as session:
+        row = session.get(m.PushPlan, plan_id)
+        if row is not None:
+            row.status = status
+            row.summary = {**row.summary, "outcome": note}

@@ -1,0 +1,160 @@
+"""What budgets and the push read from the warehouse, converted into their own small input types.
+
+The targeting snapshot (issue-intel: `Targeting.as_json()` in `targeting_snapshot.targeting`) and
+the creative versions (issue-creatives: `creative_version.content` of a Google RSA) are read here
+and only here, so a change of their shapes is a change of this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.domain.budgets import CountryDemand, minor_to_micros
+from safepassage.domain.campaign import CampaignConfig, Platform
+from safepassage.domain.errors import InvalidInput, Problem
+from safepassage.domain.push import CountryTargeting, CreativeForPush, Proximity
+from safepassage.domain.push_settings import PushSettings
+
+TARGETING_SOURCE = "warehouse targeting_snapshot"
+
+
+# --- targeting ------------------------------------------------------------------------------------
+
+
+def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
+    with warehouse.session() as session:
+        latest = session.scalars(
+            select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id.desc()).limit(1)
+        ).first()
+        return dict(latest.targeting) if latest else None
+
+
+def _platform_entry(country: Mapping[str, Any], platform: Platform) -> Mapping[str, Any] | None:
+    for entry in country.get("platforms", ()):
+        if entry.get("platform") == platform.value and entry.get("status") == "targeted":
+            return dict(entry)
+    return None
+
+
+def google_targeting(document: Mapping[str, Any], config: CampaignConfig) -> list[CountryTargeting]:
+    """Countries Google may serve, with their criteria, from a targeting document."""
+    found: list[CountryTargeting] = []
+    problems: list[Problem] = []
+    for index, country in enumerate(document.get("countries", ())):
+        entry = _platform_entry(country, Platform.GOOGLE_ADS)
+        if entry is None or float(country.get("weight", 0)) <= 0:
+            continue
+        code = str(country["code"])
+        try:
+            languages = {
+                lang: config.language(lang).google_language_id for lang in country.get("language_codes", ())
+            }
+        except KeyError as error:
+            problems.append(Problem(TARGETING_SOURCE, f"countries[{index}].language_codes", str(error)))
+            continue
+        geo = entry.get("geo", {})
+        found.append(
+            CountryTargeting(
+                country=code,
+                weight=float(country["weight"]),
+                languages=languages,
+                location_ids=tuple(int(i) for i in geo.get("location_ids", ())),
+                proximities=tuple(
+                    Proximity(lat=float(p["lat"]), lon=float(p["lon"]), radius_km=float(p["radius"]))
+                    for p in geo.get("proximities", ())
+                ),
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
+    return found
+
+
+def budget_demands(
+    document: Mapping[str, Any],
+    push: PushSettings,
+    cost_per_signposting_click: Mapping[str, int] | None = None,
+) -> list[CountryDemand]:
+    """Country weights and per-platform shares (targeting's, else push.yaml's) for the allocator."""
+    costs = cost_per_signposting_click or {}
+    demands = []
+    for country in document.get("countries", ()):
+        shares: dict[str, float] = {}
+        for platform in Platform:
+            entry = _platform_entry(country, platform)
+            if entry is None:
+                continue
+            share = float(entry.get("weight") or 0) or float(push.platform_shares.get(platform, 0))
+            if share > 0:
+                shares[platform.value] = share
+        code = str(country["code"])
+        demands.append(CountryDemand(code, float(country.get("weight", 0)), shares, costs.get(code)))
+    return demands
+
+
+# --- creatives ------------------------------------------------------------------------------------
+
+
+def current_google_creatives(warehouse: Warehouse) -> list[CreativeForPush]:
+    """The newest stored version of each theme × country × language Google RSA."""
+    with warehouse.session() as session:
+        newest = (
+            select(func.max(m.CreativeVersion.id))
+            .where(m.CreativeVersion.platform_code == Platform.GOOGLE_ADS.value)
+            .group_by(
+                m.CreativeVersion.theme, m.CreativeVersion.country_code, m.CreativeVersion.language_code
+            )
+        )
+        rows = session.scalars(select(m.CreativeVersion).where(m.CreativeVersion.id.in_(newest))).all()
+        return creatives_from_versions(
+            (row.theme, row.country_code, row.language_code, row.content_hash, dict(row.content))
+            for row in rows
+        )
+
+
+def creatives_from_versions(
+    versions: Iterable[tuple[str, str, str, str, Mapping[str, Any]]],
+) -> list[CreativeForPush]:
+    """(theme, country, language, content hash, content) of a `google_rsa` render → push input."""
+    found = []
+    for theme, country, language, content_hash, content in versions:
+        paths = [*content.get("paths", ()), "", ""]
+        found.append(
+            CreativeForPush(
+                theme=theme,
+                country=country,
+                language=language,
+                headlines=tuple(content.get("headlines", ())),
+                descriptions=tuple(content.get("descriptions", ())),
+                final_url=str(content.get("final_url", "")),
+                path1=paths[0],
+                path2=paths[1],
+                version_hash=content_hash,
+            )
+        )
+    return found
+
+
+# --- budgets --------------------------------------------------------------------------------------
+
+
+def latest_allocation_micros(warehouse: Warehouse, platform: Platform, currency: str) -> dict[str, int]:
+    """Country → daily micros for `platform` from the newest stored allocation (empty if none)."""
+    with warehouse.session() as session:
+        latest = session.scalars(
+            select(m.BudgetAllocation).order_by(m.BudgetAllocation.id.desc()).limit(1)
+        ).first()
+        if latest is None:
+            return {}
+        lines = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.allocation_id == latest.id,
+                m.BudgetAllocationLine.platform_code == platform.value,
+            )
+        ).all()
+        return {line.country_code: minor_to_micros(line.daily_amount_minor, currency) for line in lines}
