@@ -1,0 +1,58 @@
+"""
+### Kill switch
+
+Stops everything in **one country** on every platform at once — for ops staff, from the
+*Trigger* form: choose the country, `pause` or `resume`, and say why. Who and why are kept in the
+warehouse (`country_pause`).
+
+* **pause**: recorded first, then the country's Google Ads campaigns are paused immediately, with
+  no approval step (pausing only lowers spend). Later pushes keep the country paused. Meta is a
+  follow-up: the run log says so, pause the ad sets in Ads Manager meanwhile.
+* **resume**: clears the record. The country serves again with the next `push_campaigns` run,
+  which goes through the usual plan and approval.
+
+The same switch from a terminal: `safepassage pause --country PL --reason "…"`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from safepassage.orchestration.approval import GOOGLE_ADS_POOL
+from safepassage.orchestration.defaults import DEFAULT_ARGS
+
+
+@dag(
+    schedule=None,  # only ever started by a person
+    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    catchup=False,
+    tags=["safepassage", "kill-switch", "ops"],
+    default_args={**DEFAULT_ARGS, "retries": 3, "retry_delay": pendulum.duration(seconds=10)},
+    doc_md=__doc__,
+    params={
+        "country": Param("PL", type="string", pattern="^[A-Z]{2}$", title="Country (ISO code, e.g. PL)"),
+        "action": Param("pause", type="string", enum=["pause", "resume"], title="Pause or resume"),
+        "reason": Param("", type="string", minLength=5, title="Why (shown to everyone reviewing it)"),
+        "by": Param("", type="string", title="Your name (default: the user who triggered the run)"),
+    },
+)
+def kill_switch() -> None:
+    @task(pool=GOOGLE_ADS_POOL, priority_weight=100)
+    def switch(**context: object) -> str:
+        from safepassage.orchestration.kill_switch import run_pause, run_resume
+
+        params: dict[str, str] = dict(context["params"])  # type: ignore[call-overload]
+        run = context["dag_run"]
+        by = params.get("by") or str(getattr(run, "triggering_user_name", None) or "airflow")
+        if params["action"] == "pause":
+            outcome = run_pause(params["country"], params["reason"], by)
+        else:
+            outcome = run_resume(params["country"], by)
+        print(outcome)
+        return outcome
+
+    switch()
+
+
+kill_switch()

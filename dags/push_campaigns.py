@@ -1,0 +1,124 @@
+"""
+### Push campaigns
+
+Plan → approve → apply, per Google Ads account. For each account the desired campaign tree
+(budget per country, campaign per country × language, ad group per theme, ads from the current
+creative versions, location/proximity + language criteria) is diffed against what the account
+reports through GAQL, into a plan of creates, updates and removals with stable names such as
+`SP|PL|uk`. The plan table is in each `plan_account` log and in the review form.
+
+A plan **waits for a person** (the `review_plans` task, *Required actions* in the UI) when it adds
+a country, moves a country's budget by more than the configured share, raises daily spend above
+the threshold or ships a new creative version (`config/push.yaml`). Rejecting stops the run and
+records who and why; small plans apply by themselves. Applying validates first, then sends the
+whole tree in as few `Mutate` requests as possible, retries throttling and transient faults, and
+records every request. Countries paused with the kill switch stay paused.
+
+**Runs:** when targeting, creatives and budgets have all been updated.
+**Produces:** the `campaigns` asset. Uses the `google_ads_api` pool.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import Param, dag, task
+
+from safepassage.orchestration.approval import GOOGLE_ADS_POOL, PLAN_TASK_ID, PlanApprovalOperator
+from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
+from safepassage.orchestration.defaults import DEFAULT_ARGS
+
+
+@dag(
+    schedule=TARGETING & CREATIVES & BUDGETS,
+    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # two pushes at once would plan against each other's half-applied trees
+    tags=["safepassage", "push", "google-ads"],
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+)
+def push_campaigns() -> None:
+    @task
+    def list_accounts() -> list[str]:
+        from safepassage.domain.campaign import Platform
+        from safepassage.orchestration.connections import google_ads_settings
+        from safepassage.services.push_settings import load_push_settings
+
+        accounts = load_push_settings().resolve_customer_ids(
+            Platform.GOOGLE_ADS, google_ads_settings().customer_ids
+        )
+        return [str(account.customer_id) for account in accounts]
+
+    @task(task_id=PLAN_TASK_ID, pool=GOOGLE_ADS_POOL)
+    def plan_account(customer_id: str, **context: object) -> dict[str, object]:
+        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.push_accounts import google_account, google_account_settings
+        from safepassage.services.campaign_config import load_campaign_config
+        from safepassage.services.push import desired_for_account, plan_and_store
+        from safepassage.services.push_settings import load_push_settings
+
+        config, push = load_campaign_config(), load_push_settings()
+        settings = next(a for a in google_account_settings(push) if a.customer_id == customer_id)
+        warehouse = Warehouse()
+        warehouse.migrate()
+        try:
+            desired = desired_for_account(warehouse, config, settings.serves)
+            stored = plan_and_store(
+                warehouse,
+                google_account(customer_id, config),
+                desired,
+                push.approval_thresholds(config.budget.currency),
+                str(context["run_id"]),
+            )
+        finally:
+            warehouse.dispose()
+        print(stored.markdown)
+        return stored.as_dict()
+
+    @task
+    def summarise(plans: list[dict[str, object]]) -> str:
+        return "\n\n---\n\n".join(str(plan["markdown"]) for plan in plans)
+
+    @task.branch
+    def needs_review(plans: list[dict[str, object]]) -> str:
+        waiting = [plan for plan in plans if plan["status"] == "needs_approval"]
+        return "review_plans" if waiting else "apply_without_review"
+
+    review_plans = PlanApprovalOperator(
+        task_id="review_plans",
+        subject="Apply this push to Google Ads?",
+        body="{{ ti.xcom_pull(task_ids='summarise') }}",
+        defaults="Reject",  # no answer within the timeout means no push
+        response_timeout=timedelta(hours=24),
+        params={"note": Param("", type="string", title="Why (kept with the decision)")},
+    )
+    apply_without_review = EmptyOperator(task_id="apply_without_review")
+
+    @task(pool=GOOGLE_ADS_POOL, outlets=[CAMPAIGNS], trigger_rule="none_failed_min_one_success")
+    def apply_account(plan: dict[str, object]) -> str:
+        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.push_accounts import google_account
+        from safepassage.services.campaign_config import load_campaign_config
+        from safepassage.services.push import apply_stored_plan
+
+        warehouse = Warehouse()
+        try:
+            account = google_account(str(plan["customer_id"]), load_campaign_config())
+            report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
+        finally:
+            warehouse.dispose()
+        outcome = "nothing to do" if report is None else str(report.as_dict())
+        print(f"Plan {plan['plan_id']} on {plan['customer_id']}: {outcome}")
+        return outcome
+
+    plans = plan_account.expand(customer_id=list_accounts())
+    branch = needs_review(plans)
+    summarise(plans) >> branch >> [review_plans, apply_without_review]
+    applied = apply_account.expand(plan=plans)
+    [review_plans, apply_without_review] >> applied
+
+
+push_campaigns()
