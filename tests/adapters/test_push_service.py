@@ -77,7 +77,7 @@ def test_first_push_needs_approval_then_applies_and_the_rerun_is_a_no_op(
         apply_stored_plan(warehouse, account, first.plan_id)
     assert account.read_tree().nodes == {}
 
-    record_decision(warehouse, [first.plan_id], True, "reviewer", "looks right")
+    record_decision(warehouse, "run-1", True, "reviewer", "looks right")
     report = apply_stored_plan(warehouse, account, first.plan_id, sleep=lambda _s: None)
     assert report is not None and report.mutate_requests == 1
     with warehouse.session() as session:
@@ -106,7 +106,7 @@ def test_a_rejected_plan_is_recorded_and_never_applied(
     store_inputs(warehouse, config, targeting_document(config))
     allocate_budgets(warehouse, config, load_push_settings(), DAY)
     stored = plan(warehouse, account, config)
-    record_decision(warehouse, [stored.plan_id], False, "reviewer", "wait for the new Polish helpline")
+    record_decision(warehouse, "run-1", False, "reviewer", "wait for the new Polish helpline")
     with pytest.raises(ApplyFailed, match="rejected"):
         apply_stored_plan(warehouse, account, stored.plan_id)
     with warehouse.session() as session:

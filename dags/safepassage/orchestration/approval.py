@@ -23,11 +23,12 @@ class PlanApprovalOperator(ApprovalOperator):
         params = event.get("params_input") or {}
         user = event.get("responded_by_user") or {}
         by = str(user.get("name") or user.get("id") or "unknown") if isinstance(user, dict) else str(user)
-        plans = context["ti"].xcom_pull(task_ids=PLAN_TASK_ID) or []
-        plan_ids = [int(plan["plan_id"]) for plan in plans if plan]
+        run_id = str(context["run_id"])
         warehouse = Warehouse()
         try:
-            record_decision(warehouse, plan_ids, chosen == self.APPROVE, by, str(params.get("note") or ""))
+            plan_ids = record_decision(
+                warehouse, run_id, chosen == self.APPROVE, by, str(params.get("note") or "")
+            )
         finally:
             warehouse.dispose()
         self.log.info("Plans %s %s by %s", plan_ids, "approved" if chosen == self.APPROVE else "rejected", by)

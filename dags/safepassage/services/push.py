@@ -318,21 +318,26 @@ def plan_and_store(
     )
 
 
-def record_decision(warehouse: Any, plan_ids: Sequence[int], approved: bool, by: str, note: str) -> None:
-    """A person's answer for plans that needed approval; the others are left as they are."""
+def record_decision(warehouse: Any, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
+    """A person's answer, written onto every plan of the run that waited for it; returns their ids."""
     import datetime as dt
+
+    from sqlalchemy import select
 
     from safepassage.adapters.warehouse import models as m
 
     with warehouse.session() as session:
-        for plan_id in plan_ids:
-            row = session.get(m.PushPlan, plan_id)
-            if row is None or row.status != "needs_approval":
-                continue
+        rows = session.scalars(
+            select(m.PushPlan).where(
+                m.PushPlan.dag_run_id == dag_run_id, m.PushPlan.status == "needs_approval"
+            )
+        ).all()
+        for row in rows:
             row.status = "approved" if approved else "rejected"
             row.decided_by = by
             row.decision_note = note
             row.decided_at = dt.datetime.now(dt.UTC)
+        return [row.id for row in rows]
 
 
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:

@@ -1,0 +1,217 @@
+"""The budget, push and kill-switch DAGs run for real with dag.test(), against the sandbox and a
+temporary warehouse."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from safepassage.adapters.google_ads import GoogleAdsAccount
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.orchestration.push_accounts import budget_guard
+from safepassage.services.budgets import allocate_budgets
+from safepassage.services.campaign_config import load_campaign_config
+from safepassage.services.push import apply_stored_plan, desired_for_account, plan_and_store, record_decision
+from safepassage.services.push_settings import load_push_settings
+from safepassage.services.reference_data import sync_reference_data
+from tests.push_support import store_inputs, targeting_document
+
+DAGS = Path(__file__).parents[2] / "dags"
+CONFIG = load_campaign_config()
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db: Path) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_descriptor_env: Path) -> Any:
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", url)
+    monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", "tests.push_support.loopback_hostname")
+    warehouse = Warehouse(url)
+    warehouse.migrate()
+    sync_reference_data(CONFIG, warehouse)
+    store_inputs(warehouse, CONFIG, targeting_document(CONFIG))
+    yield warehouse
+    warehouse.dispose()
+
+
+@pytest.fixture
+def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
+    return GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], budget_guard(CONFIG))
+
+
+def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
+    import datetime as dt
+
+    allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
+    desired = desired_for_account(store, CONFIG, lambda _c: True)
+    stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
+    record_decision(store, "setup", True, "test", "first push")
+    apply_stored_plan(store, account, stored.plan_id)
+
+
+def states(run: Any) -> dict[str, str]:
+    return {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()}
+
+
+def test_allocate_budgets_stores_todays_allocation(dagbag: Any, store: Warehouse) -> None:
+    from airflow.utils.state import DagRunState
+
+    run = dagbag.dags["allocate_budgets"].test()
+    assert run.state == DagRunState.SUCCESS
+    with store.session() as session:
+        lines = session.scalars(select(m.BudgetAllocationLine)).all()
+    assert sum(line.daily_amount_minor for line in lines) == 150_000
+
+
+def test_push_with_nothing_changed_applies_nothing(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    approved_first_push(store, account)
+    sandbox.google.log.clear()
+    run = dagbag.dags["push_campaigns"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert states(run)["review_plans[-1]"] == "skipped"
+    assert not [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
+    with store.session() as session:
+        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
+        assert newest is not None and newest.status == "nothing_to_do"
+
+
+def test_a_small_budget_move_applies_without_review(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    approved_first_push(store, account)
+    with store.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).one()
+        before = line.daily_amount_minor
+        line.daily_amount_minor = before + before // 10  # +10%: inside the 20% threshold
+    run = dagbag.dags["push_campaigns"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert states(run)["review_plans[-1]"] == "skipped"
+    budget = account.read_tree().nodes["SP|PL|budget"]
+    assert budget.fields["amount_micros"] == (before + before // 10) * 10_000
+    with store.session() as session:
+        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
+        assert newest is not None and newest.status == "applied" and newest.decided_by is None
+
+
+def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account: GoogleAdsAccount) -> None:
+    from airflow.utils.state import DagRunState
+
+    approved_first_push(store, account)
+    run = dagbag.dags["kill_switch"].test(
+        run_conf={
+            "country": "MD",
+            "action": "pause",
+            "reason": "Partner reports a scam wave",
+            "by": "ops-duty",
+        }
+    )
+    assert run.state == DagRunState.SUCCESS
+    statuses = {n.fields["status"] for n in account.read_tree().of_kind("campaign") if n.country == "MD"}
+    assert statuses == {"PAUSED"}
+    with store.session() as session:
+        pause = session.scalars(select(m.CountryPause)).one()
+        assert (pause.country_code, pause.paused_by, pause.reason) == (
+            "MD",
+            "ops-duty",
+            "Partner reports a scam wave",
+        )
+
+
+class Reviewer(threading.Thread):
+    """Answers the run's Required Action the way the Core API's HITL endpoint does (dag.test() has
+    no API server): records the response on the HITL row and resumes the parked task."""
+
+    def __init__(self, option: str, note: str, user: str = "reviewer-anna") -> None:
+        super().__init__(daemon=True)
+        self.option, self.note, self.user = option, note, user
+        self.answered = threading.Event()
+        self.body = ""
+
+    def run(self) -> None:
+        from airflow._shared.timezones import timezone
+        from airflow.models.hitl import HITLDetail
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.session import create_session
+        from airflow.utils.state import TaskInstanceState
+
+        for _ in range(600):
+            with create_session() as session:
+                ti = session.scalars(
+                    select(TaskInstance).where(
+                        TaskInstance.task_id == "review_plans",
+                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    )
+                ).first()
+                if ti is not None:
+                    detail = session.scalars(select(HITLDetail).where(HITLDetail.ti_id == ti.id)).one()
+                    self.body = detail.body or ""
+                    detail.responded_by = {"id": self.user, "name": self.user}
+                    detail.responded_at = timezone.utcnow()
+                    detail.chosen_options = [self.option]
+                    detail.params_input = {"note": self.note}
+                    handle_event_submit(
+                        TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
+                    )
+                    self.answered.set()
+                    return
+            time.sleep(0.5)
+
+
+@pytest.mark.parametrize("option", ["Approve", "Reject"])
+def test_a_first_push_waits_for_a_person(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, option: str
+) -> None:
+    import datetime as dt
+
+    from airflow.utils.state import DagRunState
+
+    allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
+    reviewer = Reviewer(option, "checked the Polish helpline numbers")
+    reviewer.start()
+    run = dagbag.dags["push_campaigns"].test()
+    reviewer.join(timeout=5)
+    assert reviewer.answered.is_set()
+    assert "starts serving" in reviewer.body and "| PL |" in reviewer.body  # the plan table is in the form
+    assert run.state == DagRunState.SUCCESS, states(run)
+    with store.session() as session:
+        plan = session.scalars(select(m.PushPlan)).one()
+        assert plan.dag_run_id == run.run_id
+        assert (plan.decided_by, plan.decision_note) == (
+            "reviewer-anna",
+            "checked the Polish helpline numbers",
+        )
+    campaigns = account.read_tree().of_kind("campaign")
+    if option == "Approve":
+        assert plan.status == "applied"
+        assert len(campaigns) == sum(len(c.languages) for c in CONFIG.countries)
+    else:
+        assert plan.status == "rejected"
+        assert states(run)["apply_account[-1]"] == "skipped" or all(
+            state == "skipped" for key, state in states(run).items() if key.startswith("apply_account")
+        )
+        assert campaigns == []
