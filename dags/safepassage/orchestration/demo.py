@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -99,7 +99,8 @@ def _redirected_output(target: TextIO) -> Iterator[None]:
     try:
         os.dup2(target.fileno(), 1)
         os.dup2(target.fileno(), 2)
-        yield
+        with redirect_stdout(target), redirect_stderr(target):
+            yield
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
