@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PNG",
         help="also save a screenshot of the gallery (needs Chromium: apt-get install chromium)",
     )
+    preview.add_argument(
+        "--screenshot-filter",
+        default="country=PL&theme=job_offers",
+        metavar="FILTER",
+        help="gallery filter for the screenshot, as in the page's address (default: %(default)s)",
+    )
     preview.add_argument("--width", type=int, default=1400, help="screenshot width in pixels")
     preview.add_argument("--height", type=int, default=1800, help="screenshot height in pixels")
     preview.set_defaults(handler=_preview)
@@ -68,13 +74,15 @@ def _check(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from safepassage.services.creative_gallery import take_screenshot, write_gallery
 
-    _library, run = _run(args)
-    index = write_gallery(run, args.out)
+    library, run = _run(args)
+    index = write_gallery(library, run, args.out)
     print(f"Gallery of {len(run.ads)} ads: {index}")
     print(run.report().splitlines()[-1])
     if args.screenshot:
         try:
-            take_screenshot(index, args.screenshot, width=args.width, height=args.height)
+            take_screenshot(
+                index, args.screenshot, width=args.width, height=args.height, fragment=args.screenshot_filter
+            )
         except RuntimeError as error:
             raise UserError(str(error)) from None
         print(f"Screenshot: {args.screenshot}")
