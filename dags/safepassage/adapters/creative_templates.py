@@ -55,13 +55,13 @@ class CreativeLoader(FileSystemLoader):
         super().__init__(str(root), followlinks=False)
         self.root = root.resolve()
 
-    def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Callable[[], bool]]:
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
         if not TEMPLATE_NAME.fullmatch(template):
             raise TemplateNotFound(
                 f"{template!r}: template names are lower-case words, '_' and '/' ending in .j2"
             )
         source, filename, uptodate = super().get_source(environment, template)
-        if filename is None or not Path(filename).resolve().is_relative_to(self.root):
+        if not Path(filename).resolve().is_relative_to(self.root):
             raise TemplateNotFound(f"{template!r} points outside the templates folder")
         return source, filename, uptodate
 
@@ -179,7 +179,9 @@ def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
         with path.open("rb") as handle:
             catalog: Catalog = read_po(handle, locale=None, abort_invalid=True)
     except FileNotFoundError:
-        raise CatalogueError(display_name, None, f"no {language} catalogue (create it from messages.pot)") from None
+        raise CatalogueError(
+            display_name, None, f"no {language} catalogue (create it from messages.pot)"
+        ) from None
     except (PoFileError, UnicodeDecodeError, ValueError) as error:
         match = re.search(r" on (\d+)", str(error))
         line = int(match.group(1)) + 1 if match else None
@@ -210,7 +212,9 @@ def write_catalogues(
 
     template = Catalog(project=project, charset="utf-8", fuzzy=False)
     for message, locations in sorted(messages.items()):
-        template.add(message, locations=sorted(locations), flags=("python-format",) if "%(" in message else ())
+        template.add(
+            message, locations=sorted(locations), flags=("python-format",) if "%(" in message else ()
+        )
     locale_dir.mkdir(parents=True, exist_ok=True)
     with (locale_dir / "messages.pot").open("wb") as handle:
         write_po(handle, template, width=100, omit_header=False, sort_output=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safepassage.commands import UserError
+
+if TYPE_CHECKING:
+    from safepassage.services.creatives import CreativeLibrary, RenderRun
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     catalogues = actions.add_parser(
         "catalogues",
         help="refresh locale/messages.pot and every messages.po after editing template texts",
-        description="Collects every _(\"...\") text from the templates into creatives/locale/messages.pot "
+        description='Collects every _("...") text from the templates into creatives/locale/messages.pot '
         "and merges it into each language's messages.po: new texts arrive empty, changed ones marked "
         "fuzzy. Translators then fill them in; `creatives check` lists what is left.",
     )
@@ -57,7 +61,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-dir", type=Path, default=None, help="default: the project's config/")
 
 
-def _run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _run(args: argparse.Namespace) -> tuple[CreativeLibrary, RenderRun]:
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.creatives import load_library, render_library
 
@@ -95,7 +99,9 @@ def _catalogues(args: argparse.Namespace) -> int:
 
     library = load_library(args.creatives_dir, load_campaign_config(args.config_dir))
     for language, (untranslated, fuzzy) in update_catalogues(library).items():
-        state = "complete" if not (untranslated or fuzzy) else f"{untranslated} to translate, {fuzzy} to review"
+        state = (
+            "complete" if not (untranslated or fuzzy) else f"{untranslated} to translate, {fuzzy} to review"
+        )
         print(f"  {language}: {state}")
     print("Updated creatives/locale/messages.pot and each messages.po.")
     return 0

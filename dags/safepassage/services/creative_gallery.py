@@ -35,8 +35,8 @@ flex-wrap:wrap;gap:10px;align-items:center}header h1{font-size:17px;margin:0 12p
 header select,header label{font-size:13px}header select{padding:3px;border-radius:4px}
 .summary{margin-left:auto;font-size:13px}.bad{color:#ffb4ab}.ok{color:#b6f2c0}
 main{display:grid;align-items:start;grid-template-columns:repeat(auto-fill,minmax(640px,1fr));gap:14px;padding:14px}
-.ad{display:grid;grid-template-columns:360px 1fr;align-content:start;gap:12px;background:#fff;border-radius:10px;padding:12px;
-box-shadow:0 1px 3px rgba(0,0,0,.12)}.ad.hidden{display:none}
+.ad{display:grid;grid-template-columns:360px 1fr;align-content:start;gap:12px;background:#fff;
+border-radius:10px;padding:12px;box-shadow:0 1px 3px rgba(0,0,0,.12)}.ad.hidden{display:none}
 .tag{grid-column:1/-1;font-size:12px;color:#5f6368;display:flex;gap:6px;flex-wrap:wrap;align-items:center}
 .tag b{background:#e8eaed;color:#202124;border-radius:10px;padding:1px 8px;font-weight:600}
 .phone{border:1px solid #dadce0;border-radius:14px;padding:12px;background:#fff;max-width:360px}
@@ -63,12 +63,15 @@ border-radius:6px;padding:7px 12px;font-weight:600;white-space:nowrap}
 _JS = """
 const sel=[...document.querySelectorAll('header select')],only=document.getElementById('only');
 function apply(){const want=Object.fromEntries(sel.map(s=>[s.name,s.value]));let shown=0;
-document.querySelectorAll('.ad').forEach(ad=>{const ok=sel.every(s=>!want[s.name]||ad.dataset[s.name]===want[s.name])
-&&(!only.checked||ad.dataset.problems==='1');ad.classList.toggle('hidden',!ok);if(ok)shown++});
+document.querySelectorAll('.ad').forEach(ad=>{
+const ok=sel.every(s=>!want[s.name]||ad.dataset[s.name]===want[s.name])
+&&(!only.checked||ad.dataset.problems==='1');
+ad.classList.toggle('hidden',!ok);if(ok)shown++});
 document.getElementById('shown').textContent=shown;
 const h=new URLSearchParams(Object.entries(want).filter(([k,v])=>v));if(only.checked)h.set('problems','1');
 history.replaceState(null,'','#'+h.toString())}
-const init=new URLSearchParams(location.hash.slice(1));sel.forEach(s=>{if(init.get(s.name))s.value=init.get(s.name)});
+const init=new URLSearchParams(location.hash.slice(1));
+sel.forEach(s=>{if(init.get(s.name))s.value=init.get(s.name)});
 only.checked=init.get('problems')==='1';sel.forEach(s=>s.addEventListener('change',apply));
 only.addEventListener('change',apply);apply();
 """
@@ -80,7 +83,8 @@ def _e(text: object) -> str:
 
 def _options(name: str, label: str, values: Sequence[tuple[str, str]]) -> str:
     options = "".join(f'<option value="{_e(v)}">{_e(t)}</option>' for v, t in values)
-    return f'<label>{_e(label)} <select name="{_e(name)}"><option value="">all</option>{options}</select></label>'
+    select = f'<select name="{_e(name)}"><option value="">all</option>{options}</select>'
+    return f"<label>{_e(label)} {select}</label>"
 
 
 def _google_card(ad: RenderedAd) -> str:
@@ -90,9 +94,9 @@ def _google_card(ad: RenderedAd) -> str:
     paths = " › ".join(_e(p) for p in content.get("paths", []))
     headlines = content.get("headlines", [])
     descriptions = content.get("descriptions", [])
-    listed = "".join(
-        f'<li>{_e(h)} <span class="n">{len(h)}/30</span></li>' for h in headlines
-    ) + "".join(f'<li>{_e(d)} <span class="n">{len(d)}/90</span></li>' for d in descriptions)
+    listed = "".join(f'<li>{_e(h)} <span class="n">{len(h)}/30</span></li>' for h in headlines) + "".join(
+        f'<li>{_e(d)} <span class="n">{len(d)}/90</span></li>' for d in descriptions
+    )
     return (
         '<div class="phone"><div class="g-spons">Sponsored</div>'
         f'<div class="g-site"><div class="g-fav">{_e(host[:1].upper())}</div><div>'
@@ -158,7 +162,8 @@ def render_gallery(run: RenderRun, theme_names: dict[str, str], country_names: d
             f'<article class="ad" lang="{_e(combo.language)}" data-country="{_e(combo.country)}" '
             f'data-language="{_e(combo.language)}" data-theme="{_e(combo.theme)}" '
             f'data-platform="{_e(combo.platform.value)}" data-problems="{1 if ad.findings else 0}">'
-            f'<div class="tag"><b>{_e(theme_name)}</b><b>{_e(country_names.get(combo.country, combo.country))}'
+            f'<div class="tag"><b>{_e(theme_name)}</b>'
+            f"<b>{_e(country_names.get(combo.country, combo.country))}"
             f"</b><b>{_e(combo.language)}</b><b>{_e(PLATFORM_LABELS.get(combo.platform.value, ''))}</b>"
             f"<span>{_e(ad.template_id)} · version {_e(ad.version or '—')}</span></div>"
             f"{body}<div>{_checks(ad.findings)}"
@@ -170,7 +175,9 @@ def render_gallery(run: RenderRun, theme_names: dict[str, str], country_names: d
         [
             _options("country", "Country", [(c, f"{c} {n}") for c, n in country_names.items()]),
             _options(
-                "language", "Language", sorted({(a.combination.language, a.combination.language) for a in ads})
+                "language",
+                "Language",
+                sorted({(a.combination.language, a.combination.language) for a in ads}),
             ),
             _options("theme", "Theme", list(theme_names.items())),
             _options("platform", "Platform", list(PLATFORM_LABELS.items())),

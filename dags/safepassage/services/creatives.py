@@ -27,7 +27,7 @@ from safepassage.adapters.creative_templates import (
     template_source,
 )
 from safepassage.adapters.files import load_document
-from safepassage.domain.campaign import CampaignConfig, Country, Language, Organisation, Platform
+from safepassage.domain.campaign import CampaignConfig, Country, Language, Organisation
 from safepassage.domain.creatives import (
     AD_FORMATS,
     AdContext,
@@ -42,9 +42,9 @@ from safepassage.domain.creatives import (
     content_of,
     placeholder_problem,
     render_report,
-    words,
     stamp_version,
     tracked_link,
+    words,
 )
 from safepassage.domain.errors import InvalidInput, Problem
 
@@ -229,7 +229,9 @@ def choose_organisation(
     """The organisation an ad signposts to, and a warning when the choice is a compromise."""
     if theme.signpost != "local":
         orgs = [org for org in config.organisations if org.id == theme.signpost]
-        return (orgs[0], None) if orgs else (None, f"themes.yaml names unknown organisation {theme.signpost!r}")
+        return (
+            (orgs[0], None) if orgs else (None, f"themes.yaml names unknown organisation {theme.signpost!r}")
+        )
     serving = config.organisations_for(country, language)
     note = None
     if not serving:
@@ -268,11 +270,15 @@ def render_ad(
 
     organisation, note = choose_organisation(config, theme, country.code, language.code)
     if note:
-        finding(Severity.WARNING if organisation else Severity.ERROR, library.display(library.root / THEMES_FILE),
-                None, note)
+        finding(
+            Severity.WARNING if organisation else Severity.ERROR,
+            library.display(library.root / THEMES_FILE),
+            None,
+            note,
+        )
 
     def link(target: Any) -> str:
-        org_id = target.get("id") if isinstance(target, dict) else str(target)
+        org_id = str(target.get("id")) if isinstance(target, dict) else str(target)
         org = next((o for o in config.organisations if o.id == org_id), None)
         if org is None:
             raise ValueError(f"link() got unknown organisation {org_id!r}")
@@ -299,8 +305,12 @@ def render_ad(
     for line_number, texts in lines.items():
         for text in texts:
             if text is None:
-                finding(Severity.ERROR, template_file, line_number,
-                        "_() needs a plain quoted text as its first argument, so it can be translated")
+                finding(
+                    Severity.ERROR,
+                    template_file,
+                    line_number,
+                    "_() needs a plain quoted text as its first argument, so it can be translated",
+                )
             else:
                 lines_of.setdefault(text, []).append(line_number)
 
@@ -311,22 +321,33 @@ def render_ad(
             used_at = ", ".join(f"{template_file}:{n}" for n in lines_of.get(message, []))
             if entry is None or not entry.text:
                 untranslated.add(message)
-                finding(Severity.ERROR, catalogue.display_name if entry else used_at.split(", ")[0],
-                        entry.line if entry else None,
-                        f"missing {language.name} translation of «{message}»"
-                        + (f" — add it to {catalogue.display_name}" if entry is None else "")
-                        + f" [used at {used_at}]")
+                finding(
+                    Severity.ERROR,
+                    catalogue.display_name if entry else used_at.split(", ")[0],
+                    entry.line if entry else None,
+                    f"missing {language.name} translation of «{message}»"
+                    + (f" — add it to {catalogue.display_name}" if entry is None else "")
+                    + f" [used at {used_at}]",
+                )
             elif entry.fuzzy:
                 untranslated.add(message)
-                finding(Severity.ERROR, catalogue.display_name, entry.line,
-                        f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
-                        f"it, then delete the '#, fuzzy' line above it [used at {used_at}]")
+                finding(
+                    Severity.ERROR,
+                    catalogue.display_name,
+                    entry.line,
+                    f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
+                    f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
+                )
             else:
                 problem = placeholder_problem(message, entry.text)
                 if problem:
                     untranslated.add(message)
-                    finding(Severity.ERROR, catalogue.display_name, entry.line,
-                            f"{language.name} translation of «{message}» {problem}")
+                    finding(
+                        Severity.ERROR,
+                        catalogue.display_name,
+                        entry.line,
+                        f"{language.name} translation of «{message}» {problem}",
+                    )
                 else:
                     translated = entry.text
         try:
@@ -355,8 +376,12 @@ def render_ad(
     source_lines = template_source(library.environment, name).split("\n")
     output_lines = output.split("\n")
     if len(output_lines) != len(source_lines):
-        finding(Severity.ERROR, template_file, None,
-                "a {% ... %} block spans several lines; keep each block on the line of the field it shapes")
+        finding(
+            Severity.ERROR,
+            template_file,
+            None,
+            "a {% ... %} block spans several lines; keep each block on the line of the field it shapes",
+        )
     values: list[FieldValue] = []
     for number, text in enumerate(output_lines, start=1):
         if not text.strip():
@@ -364,11 +389,14 @@ def render_ad(
         field_name, colon, value = text.partition(":")
         field_name = field_name.strip()
         if not colon or field_name not in ad_format.fields:
-            finding(Severity.ERROR, template_file, number,
-                    f"expected 'field: text' with field one of {', '.join(ad_format.fields)}; "
-                    f"got «{text[:60]}»")
+            finding(
+                Severity.ERROR,
+                template_file,
+                number,
+                f"expected 'field: text' with field one of {', '.join(ad_format.fields)}; got «{text[:60]}»",
+            )
             continue
-        texts = [t for t in lines.get(number, []) if t]
+        texts = [t for t in lines.get(number, []) if t is not None]
         entries = [catalogue.entries.get(t) for t in texts] if catalogue else []
         first = next((e for e in entries if e is not None and e.text), None)
         values.append(
@@ -414,8 +442,14 @@ def _failed(
     findings: list[Finding],
 ) -> RenderedAd:
     return RenderedAd(
-        combination, ad_format.name, name.removesuffix(".j2"),
-        organisation.id if organisation else None, {}, "", "", tuple(findings),
+        combination,
+        ad_format.name,
+        name.removesuffix(".j2"),
+        organisation.id if organisation else None,
+        {},
+        "",
+        "",
+        tuple(findings),
     )
 
 
@@ -427,8 +461,12 @@ def _catalogue_findings(library: CreativeLibrary) -> list[Finding]:
         for message, entry in catalogue.entries.items():
             if message not in used:
                 findings.append(
-                    Finding(Severity.WARNING, catalogue.display_name, entry.line,
-                            f"«{message}» is not used by any template (remove it or use it)")
+                    Finding(
+                        Severity.WARNING,
+                        catalogue.display_name,
+                        entry.line,
+                        f"«{message}» is not used by any template (remove it or use it)",
+                    )
                 )
     return findings
 
@@ -456,7 +494,9 @@ def store_creative_versions(ads: Sequence[RenderedAd], warehouse: Any) -> StoreC
     hashes = [record["content_hash"] for record in records]
     with warehouse.session() as session:
         existing = set(
-            session.scalars(select(CreativeVersion.content_hash).where(CreativeVersion.content_hash.in_(hashes)))
+            session.scalars(
+                select(CreativeVersion.content_hash).where(CreativeVersion.content_hash.in_(hashes))
+            )
         )
         upsert(session, CreativeVersion, records, key=["content_hash"], update=[])
     return StoreCounts(new=len(set(hashes) - existing), unchanged=len(existing))
@@ -483,12 +523,14 @@ def check_and_store(
 
 def ads_by_key(ads: Iterable[RenderedAd]) -> dict[tuple[str, str, str, str], RenderedAd]:
     return {
-        (ad.combination.theme, ad.combination.platform.value, ad.combination.country, ad.combination.language): ad
+        (
+            ad.combination.theme,
+            ad.combination.platform.value,
+            ad.combination.country,
+            ad.combination.language,
+        ): ad
         for ad in ads
     }
-
-
-
 
 
 def update_catalogues(library: CreativeLibrary) -> dict[str, tuple[int, int]]:
@@ -503,5 +545,7 @@ def update_catalogues(library: CreativeLibrary) -> dict[str, tuple[int, int]]:
                 for text in texts:
                     if text:
                         messages.setdefault(text, []).append((f"templates/{name}", line))
-    languages = [lang.code for lang in library.config.languages if lang.code != library.settings.source_language]
+    languages = [
+        lang.code for lang in library.config.languages if lang.code != library.settings.source_language
+    ]
     return write_catalogues(library.root / "locale", messages, languages, library.settings.campaign)
