@@ -132,7 +132,7 @@ def render(environment: ImmutableSandboxedEnvironment, name: str, context: Mappi
 
 def _explain(error: TemplateError) -> str:
     text = error.message or str(error)
-    if "is undefined" in text:
+    if "is undefined" in text or "has no attribute" in text:
         return f"unknown placeholder: {text} (see docs/creatives.md for what templates can use)"
     if "No filter named" in text or "No test named" in text:
         return f"{text} (allowed filters: {', '.join(sorted(ALLOWED_FILTERS))})"

@@ -80,7 +80,7 @@ META_FEED = AdFormat(
             2200,
             min_count=1,
             max_count=5,
-            soft_max_chars=200,
+            soft_max_chars=125,
             soft_reason="mobile feeds cut it off with '… See more'",
         ),
         "headline": FieldLimit(

@@ -396,8 +396,8 @@ def render_ad(
                 f"expected 'field: text' with field one of {', '.join(ad_format.fields)}; got «{text[:60]}»",
             )
             continue
-        texts = [t for t in lines.get(number, []) if t is not None]
-        entries = [catalogue.entries.get(t) for t in texts] if catalogue else []
+        line_texts = [t for t in lines.get(number, []) if t is not None]
+        entries = [catalogue.entries.get(t) for t in line_texts] if catalogue else []
         first = next((e for e in entries if e is not None and e.text), None)
         values.append(
             FieldValue(
@@ -408,7 +408,7 @@ def render_ad(
                     number,
                     catalogue.display_name if catalogue and first else None,
                     first.line if first else None,
-                    untranslated=any(t in untranslated for t in texts),
+                    untranslated=any(t in untranslated for t in line_texts),
                 ),
             )
         )
