@@ -34,7 +34,9 @@ ORGS = {
 }
 
 
-def link(country: str = "PL", language: str = "pl", org: str = "la-strada-poland", platform=Platform.GOOGLE_ADS):
+def link(
+    country: str = "PL", language: str = "pl", org: str = "la-strada-poland", platform=Platform.GOOGLE_ADS
+):
     return tracked_link(
         ORGS[org][2],
         platform=platform,
@@ -46,7 +48,9 @@ def link(country: str = "PL", language: str = "pl", org: str = "la-strada-poland
     )
 
 
-def ad(fields: list[tuple[str, str]], template: str = "creatives/templates/t/google_rsa.j2") -> list[FieldValue]:
+def ad(
+    fields: list[tuple[str, str]], template: str = "creatives/templates/t/google_rsa.j2"
+) -> list[FieldValue]:
     return [FieldValue(name, text, SourceRef(template, line)) for line, (name, text) in enumerate(fields, 2)]
 
 
@@ -58,8 +62,12 @@ def google(headlines: list[str], descriptions=("Desc one.", "Desc two."), url: s
     )
 
 
-def context(country="PL", language="pl", script=Script.LATIN, platform=Platform.GOOGLE_ADS, theme="job_offers"):
-    return AdContext(Combination(theme, platform, country, language), script, ORGS, frozenset({"stop", "app"}))
+def context(
+    country="PL", language="pl", script=Script.LATIN, platform=Platform.GOOGLE_ADS, theme="job_offers"
+):
+    return AdContext(
+        Combination(theme, platform, country, language), script, ORGS, frozenset({"stop", "app"})
+    )
 
 
 def errors(findings):
@@ -151,11 +159,19 @@ def test_link_to_an_organisation_not_serving_the_country_is_an_error():
 def test_link_without_org_or_with_foreign_host_or_wrong_country_is_an_error():
     assert any(
         "no sp_org" in m
-        for m in errors(check_ad(GOOGLE_RSA, google(["A", "B", "C"], url="https://strada.org.pl/"), context()))
+        for m in errors(
+            check_ad(GOOGLE_RSA, google(["A", "B", "C"], url="https://strada.org.pl/"), context())
+        )
     )
     spoofed = link().replace("strada.org.pl", "evil.example")
-    assert any("not la-strada-poland's own host" in m for m in errors(check_ad(GOOGLE_RSA, google(["A", "B", "C"], url=spoofed), context())))
-    assert any("sp_country='PL', expected 'UA'" in m for m in errors(check_ad(GOOGLE_RSA, google(["A", "B", "C"]), context("UA"))))
+    assert any(
+        "not la-strada-poland's own host" in m
+        for m in errors(check_ad(GOOGLE_RSA, google(["A", "B", "C"], url=spoofed), context()))
+    )
+    assert any(
+        "sp_country='PL', expected 'UA'" in m
+        for m in errors(check_ad(GOOGLE_RSA, google(["A", "B", "C"]), context("UA")))
+    )
 
 
 def test_wrong_script_in_a_field_is_an_error():
@@ -191,7 +207,9 @@ def test_meta_ad_checks_call_to_action_and_warns_on_truncated_text():
 def test_translated_text_problems_point_at_the_catalogue_line():
     values = google(["Робота за кордоном? Перевірте все", "Знайте права", "Допомога"])
     values[0] = FieldValue(
-        "headline", values[0].text, SourceRef("creatives/templates/t/google_rsa.j2", 2, "creatives/locale/uk/x.po", 40)
+        "headline",
+        values[0].text,
+        SourceRef("creatives/templates/t/google_rsa.j2", 2, "creatives/locale/uk/x.po", 40),
     )
     finding = check_ad(GOOGLE_RSA, values, context(language="uk", script=Script.CYRILLIC))[0]
     assert (finding.file, finding.line) == ("creatives/locale/uk/x.po", 40)
@@ -200,7 +218,9 @@ def test_translated_text_problems_point_at_the_catalogue_line():
 
 def test_report_groups_one_problem_across_ads_and_lists_warnings_separately():
     values = google(["Jeden", "Dwa", "Jeden"])
-    findings = check_ad(GOOGLE_RSA, values, context("PL")) + check_ad(GOOGLE_RSA, values, context(theme="other"))
+    findings = check_ad(GOOGLE_RSA, values, context("PL")) + check_ad(
+        GOOGLE_RSA, values, context(theme="other")
+    )
     grouped = group_findings(findings)
     assert len(grouped) == 1 and len(grouped[0].combinations) == 2
     report = render_report(findings, ads=2)
