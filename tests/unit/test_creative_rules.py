@@ -24,6 +24,7 @@ from safepassage.domain.creatives import (
     placeholder_problem,
     render_report,
     script_problems,
+    tone_problems,
     tracked_link,
 )
 
@@ -231,3 +232,15 @@ def test_report_groups_one_problem_across_ads_and_lists_warnings_separately():
 def test_content_hash_is_stable_and_content_sensitive():
     assert content_hash({"a": 1, "b": "ż"}) == content_hash({"b": "ż", "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_stigmatising_words_are_warned_about_but_organisation_names_are_not():
+    text = "Ofiary handlu ludźmi? Pomoc: Modern Slavery Helpline"
+    assert tone_problems(text, ["ofiar", "slave"], ["Modern Slavery Helpline"]) == ["ofiar"]
+    values = google(["Nie bądź ofiarą", "Dwa", "Trzy"])
+    ctx = AdContext(
+        Combination("t", Platform.GOOGLE_ADS, "PL", "pl"), Script.LATIN, ORGS, frozenset(), ("ofiar",)
+    )
+    findings = check_ad(GOOGLE_RSA, values, ctx)
+    assert [f.severity for f in findings] == [Severity.WARNING]
+    assert "never to victims" in findings[0].message and findings[0].line == 2

@@ -139,6 +139,21 @@ def script_problems(text: str, expected: Script, allowed_words: frozenset[str]) 
     return problems
 
 
+def tone_problems(text: str, avoid: Iterable[str], proper_names: Iterable[str] = ()) -> list[str]:
+    """Words the campaign avoids (they cast the reader as a victim); matched at word starts, any case.
+
+    Proper names (support organisations' names) are left out: they are what they are."""
+    for name in proper_names:
+        text = text.replace(name, " ")
+    found = []
+    lowered = [word.casefold() for word in words(text)]
+    for stem in avoid:
+        stem_folded = stem.casefold()
+        if any(word.startswith(stem_folded) for word in lowered):
+            found.append(stem)
+    return found
+
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 _BROKEN_PLACEHOLDER = re.compile(r"%\((?!\w+\)[sd])|%(?![(%])")
 
@@ -292,6 +307,8 @@ class AdContext:
     organisations_serving: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], str]]
     # org id -> (countries, languages, url) for every organisation in config
     allowed_words: frozenset[str]
+    avoid_words: tuple[str, ...] = ()
+    proper_names: tuple[str, ...] = ()
 
 
 def check_ad(ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext) -> list[Finding]:
@@ -368,6 +385,13 @@ def check_ad(ad_format: AdFormat, values: Sequence[FieldValue], context: AdConte
             )
         if value.name in (ad_format.link_field, "call_to_action") or value.source.untranslated:
             continue  # untranslated text is reported once, as a missing translation
+        for stem in tone_problems(value.text, context.avoid_words, context.proper_names):
+            add(
+                Severity.WARNING,
+                value.source,
+                f"{value.name} uses «{stem}…»: prevention ads speak to capable people making plans, "
+                "never to victims; say what to check or where to get help instead",
+            )
         for problem in script_problems(value.text, context.script, context.allowed_words):
             add(
                 Severity.ERROR,

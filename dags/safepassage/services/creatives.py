@@ -71,6 +71,9 @@ class LibrarySettings(BaseModel):
     campaign: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,60}$")
     source_language: str = "en"
     brand_terms: tuple[str, ...] = ()
+    avoid_words: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="per language: word starts that stigmatise (warned about)"
+    )
     themes: tuple[Theme, ...] = Field(min_length=1)
 
 
@@ -416,7 +419,14 @@ def render_ad(
         check_ad(
             ad_format,
             values,
-            AdContext(combination, language.script, library.org_facts, library.allowed_words),
+            AdContext(
+                combination,
+                language.script,
+                library.org_facts,
+                library.allowed_words,
+                library.settings.avoid_words.get(language.code, ()),
+                tuple(org.name for org in config.organisations),
+            ),
         )
     )
     content = content_of(ad_format, values)
