@@ -216,3 +216,36 @@ def test_catalogue_refresh_of_the_shipped_library_changes_no_translation(tmp_pat
     assert all(count == (0, 0) for count in counts.values())
     _, run = render(root)
     assert not run.errors and run.fingerprint == shipped[1].fingerprint
+
+
+def test_an_unreadable_catalogue_is_one_error_not_a_flood(tmp_path, monkeypatch, capsys):
+    root = copy_library(tmp_path, monkeypatch)
+    path = po_path(root, "hu")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    broken_at = next(i for i, line in enumerate(lines) if line.startswith("msgstr") and i > 10)
+    lines[broken_at] = "Túl szép, hogy igaz legyen"  # the msgstr keyword and quotes lost
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert main(["creatives", "check"]) == 1
+    out = capsys.readouterr().out
+    assert f"creatives/locale/hu/LC_MESSAGES/messages.po:{broken_at + 1}: not a valid .po file" in out
+    assert "wrong script" not in out  # Hungarian ads fall back to English without extra noise
+    assert out.count("✗") == 1
+
+
+def test_a_text_missing_from_the_catalogue_names_the_template_line(tmp_path, monkeypatch):
+    root = copy_library(tmp_path, monkeypatch)
+    line = edit_template(
+        root, "job_offers/meta_feed.j2", '_("Free and confidential")', '_("Free, confidential")'
+    )
+    _, run = render(root)
+    hits = find(run, rf"job_offers/meta_feed.j2:{line}: missing Czech translation of «Free, confidential»")
+    assert hits and "safepassage creatives catalogues" in hits[0]
+
+
+def test_an_invalid_themes_file_is_reported_without_a_traceback(tmp_path, monkeypatch, capsys):
+    root = copy_library(tmp_path, monkeypatch)
+    themes = root / "themes.yaml"
+    themes.write_text(themes.read_text(encoding="utf-8").replace("id: job_offers", "id: Job Offers"), "utf-8")
+    assert main(["creatives", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "creatives/themes.yaml:" in err and "themes[0].id" in err

@@ -61,11 +61,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-dir", type=Path, default=None, help="default: the project's config/")
 
 
-def _run(args: argparse.Namespace) -> tuple[CreativeLibrary, RenderRun]:
+def _load(args: argparse.Namespace) -> CreativeLibrary:
+    from safepassage.domain.errors import InvalidInput
     from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.creatives import load_library, render_library
+    from safepassage.services.creatives import load_library
 
-    library = load_library(args.creatives_dir, load_campaign_config(args.config_dir))
+    try:
+        return load_library(args.creatives_dir, load_campaign_config(args.config_dir))
+    except InvalidInput as error:
+        raise UserError(error.render()) from None
+
+
+def _run(args: argparse.Namespace) -> tuple[CreativeLibrary, RenderRun]:
+    from safepassage.services.creatives import render_library
+
+    library = _load(args)
     return library, render_library(library)
 
 
@@ -94,10 +104,9 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _catalogues(args: argparse.Namespace) -> int:
-    from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.creatives import load_library, update_catalogues
+    from safepassage.services.creatives import update_catalogues
 
-    library = load_library(args.creatives_dir, load_campaign_config(args.config_dir))
+    library = _load(args)
     for language, (untranslated, fuzzy) in update_catalogues(library).items():
         state = (
             "complete" if not (untranslated or fuzzy) else f"{untranslated} to translate, {fuzzy} to review"

@@ -317,42 +317,52 @@ def render_ad(
             else:
                 lines_of.setdefault(text, []).append(line_number)
 
+    needs_catalogue = language.code != library.settings.source_language
+
     def gettext(message: str, **params: Any) -> str:
         translated = message
-        if catalogue is not None:
-            entry = catalogue.entries.get(message)
-            used_at = ", ".join(f"{template_file}:{n}" for n in lines_of.get(message, []))
-            if entry is None or not entry.text:
-                untranslated.add(message)
-                finding(
-                    Severity.ERROR,
-                    catalogue.display_name if entry else used_at.split(", ")[0],
-                    entry.line if entry else None,
-                    f"missing {language.name} translation of «{message}»"
-                    + (f" — add it to {catalogue.display_name}" if entry is None else "")
-                    + f" [used at {used_at}]",
-                )
-            elif entry.fuzzy:
-                untranslated.add(message)
-                finding(
-                    Severity.ERROR,
-                    catalogue.display_name,
-                    entry.line,
-                    f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
-                    f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
-                )
-            else:
-                problem = placeholder_problem(message, entry.text)
-                if problem:
-                    untranslated.add(message)
-                    finding(
-                        Severity.ERROR,
-                        catalogue.display_name,
-                        entry.line,
-                        f"{language.name} translation of «{message}» {problem}",
-                    )
-                else:
-                    translated = entry.text
+        used_in = lines_of.get(message, [])
+        used_at = ", ".join(f"{template_file}:{n}" for n in used_in)
+        entry = catalogue.entries.get(message) if catalogue is not None else None
+        if catalogue is None:
+            if needs_catalogue:
+                untranslated.add(message)  # the unreadable catalogue is reported once, by the library
+        elif entry is None:
+            untranslated.add(message)
+            finding(
+                Severity.ERROR,
+                template_file,
+                used_in[0] if used_in else None,
+                f"missing {language.name} translation of «{message}»: run `safepassage creatives "
+                f"catalogues`, then translate it in {catalogue.display_name}",
+            )
+        elif not entry.text:
+            untranslated.add(message)
+            finding(
+                Severity.ERROR,
+                catalogue.display_name,
+                entry.line,
+                f"missing {language.name} translation of «{message}» [used at {used_at}]",
+            )
+        elif entry.fuzzy:
+            untranslated.add(message)
+            finding(
+                Severity.ERROR,
+                catalogue.display_name,
+                entry.line,
+                f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
+                f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
+            )
+        elif problem := placeholder_problem(message, entry.text):
+            untranslated.add(message)
+            finding(
+                Severity.ERROR,
+                catalogue.display_name,
+                entry.line,
+                f"{language.name} translation of «{message}» {problem}",
+            )
+        else:
+            translated = entry.text
         try:
             return translated % params if params else translated
         except (KeyError, ValueError, TypeError) as error:
