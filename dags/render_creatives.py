@@ -19,6 +19,8 @@ and on manual trigger after editing `creatives/`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
@@ -44,7 +46,7 @@ def render_creatives() -> None:
         return check_or_fail()
 
     @task(outlets=[CREATIVES])
-    def store_versions(checked: dict[str, object], outlet_events=None) -> str:  # type: ignore[no-untyped-def]
+    def store_versions(checked: dict[str, object], outlet_events: Any = None) -> str:
         from safepassage.orchestration.creatives import store_checked
 
         return store_checked(checked, outlet_events[CREATIVES] if outlet_events is not None else None)

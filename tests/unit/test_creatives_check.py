@@ -249,3 +249,17 @@ def test_an_invalid_themes_file_is_reported_without_a_traceback(tmp_path, monkey
     assert main(["creatives", "check"]) == 2
     err = capsys.readouterr().err
     assert "creatives/themes.yaml:" in err and "themes[0].id" in err
+
+
+def test_themes_naming_unknown_organisations_are_reported_with_their_line(tmp_path, monkeypatch, capsys):
+    root = copy_library(tmp_path, monkeypatch)
+    themes = root / "themes.yaml"
+    text = themes.read_text(encoding="utf-8").replace(
+        "signpost: stop-the-traffik", "signpost: stop-the-trafik"
+    )
+    themes.write_text(text, "utf-8")
+    line = text.split("\n").index("    signpost: stop-the-trafik") + 1
+    assert main(["creatives", "check"]) == 2
+    assert f"creatives/themes.yaml:{line}: themes[4].signpost: unknown organisation 'stop-the-trafik'" in (
+        capsys.readouterr().err
+    )

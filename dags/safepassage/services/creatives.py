@@ -155,6 +155,9 @@ class CreativeLibrary:
             self.settings = LibrarySettings.model_validate(document.data)
         except ValidationError as error:
             raise InvalidInput(document.problems_from(error)) from None
+        problems = [document.problem(loc, message) for loc, message in _theme_problems(self.settings, config)]
+        if problems:
+            raise InvalidInput(problems)
         self.environment = sandbox(root / "templates")
         self.catalogues: dict[str, Catalogue] = {}
         for language in config.languages:
@@ -203,6 +206,36 @@ class CreativeLibrary:
                     continue
                 used.update(m for found in lines.values() for m in found if m)
         return used
+
+
+def _theme_problems(
+    settings: LibrarySettings, config: CampaignConfig
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """themes.yaml entries that name organisations or languages config/ does not know."""
+    org_ids = {org.id for org in config.organisations}
+    languages = set(config.language_by_code)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    seen: set[str] = set()
+    for index, theme in enumerate(settings.themes):
+        if theme.id in seen:
+            found.append((("themes", index, "id"), f"theme {theme.id!r} is listed twice"))
+        seen.add(theme.id)
+        if theme.signpost != "local" and theme.signpost not in org_ids:
+            found.append(
+                (
+                    ("themes", index, "signpost"),
+                    f"unknown organisation {theme.signpost!r} (config/organisations.yaml)",
+                )
+            )
+        for position, org_id in enumerate(theme.prefer):
+            if org_id not in org_ids:
+                found.append((("themes", index, "prefer", position), f"unknown organisation {org_id!r}"))
+        for position, code in enumerate(theme.languages or ()):
+            if code not in languages:
+                found.append((("themes", index, "languages", position), f"unknown language {code!r}"))
+    if settings.source_language not in languages:
+        found.append((("source_language",), f"unknown language {settings.source_language!r}"))
+    return found
 
 
 def load_library(creatives_dir: Path | None = None, config: CampaignConfig | None = None) -> CreativeLibrary:
