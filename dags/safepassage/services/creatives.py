@@ -10,10 +10,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
 
 from safepassage import settings
 from safepassage.adapters.creative_templates import (
@@ -47,6 +46,9 @@ from safepassage.domain.creatives import (
     words,
 )
 from safepassage.domain.errors import InvalidInput, Problem
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
 
 THEMES_FILE = "themes.yaml"
 APP_ORGANISATION = "stop-the-traffik"
@@ -536,27 +538,18 @@ class StoreCounts:
         return f"{self.new} new creative version(s), {self.unchanged} unchanged"
 
 
-def store_creative_versions(ads: Sequence[RenderedAd], warehouse: Any) -> StoreCounts:
+def store_creative_versions(ads: Sequence[RenderedAd], warehouse: Warehouse) -> StoreCounts:
     """Insert each ad's version unless its content hash is already stored (unchanged → nothing new)."""
-    from safepassage.adapters.warehouse import upsert
-    from safepassage.adapters.warehouse.models import CreativeVersion
+    from safepassage.adapters.warehouse.creative_versions import insert_new_versions
 
     if any(not ad.ok for ad in ads):
         raise ValueError("refusing to store creatives that failed their checks")
-    records = [ad.record() for ad in ads]
-    hashes = [record["content_hash"] for record in records]
-    with warehouse.session() as session:
-        existing = set(
-            session.scalars(
-                select(CreativeVersion.content_hash).where(CreativeVersion.content_hash.in_(hashes))
-            )
-        )
-        upsert(session, CreativeVersion, records, key=["content_hash"], update=[])
-    return StoreCounts(new=len(set(hashes) - existing), unchanged=len(existing))
+    new, unchanged = insert_new_versions(warehouse, [ad.record() for ad in ads])
+    return StoreCounts(new=new, unchanged=unchanged)
 
 
 def check_and_store(
-    warehouse: Any, creatives_dir: Path | None = None, expected_fingerprint: str | None = None
+    warehouse: Warehouse, creatives_dir: Path | None = None, expected_fingerprint: str | None = None
 ) -> StoreCounts:
     """Render, refuse on any error, make sure nothing changed since the check, then store."""
     from safepassage.services.campaign_config import load_campaign_config
