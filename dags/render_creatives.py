@@ -39,7 +39,7 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS
     doc_md=__doc__,
 )
 def render_creatives() -> None:
-    @task(retries=0)  # a failed check is bad input: retrying cannot fix it
+    @task  # a failed check raises AirflowFailException: bad input fails at once, without retries
     def check_creatives() -> dict[str, object]:
         from safepassage.orchestration.creatives import check_or_fail
 
