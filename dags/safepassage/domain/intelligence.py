@@ -144,7 +144,11 @@ class KeyJudgement(Frozen):
     """One published key judgement. `valid_until` is the last day it applies (inclusive)."""
 
     model_config = Frozen.model_config | {
-        "json_schema_extra": {"$id": SCHEMA_ID, "title": "SafePassage key judgement"}
+        "json_schema_extra": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_ID,
+            "title": "SafePassage key judgement",
+        }
     }
 
     id: str = Field(pattern=r"^kj-[0-9]{4}-[0-9]{2}-[0-9]{2}(-[a-z0-9-]+)?$")
