@@ -24,7 +24,7 @@ def publish_redis(payload: dict[str, Any], channel: str | None = None, url: str 
 
     client = redis.Redis.from_url(url or settings.redis_url(), socket_timeout=10)
     try:
-        return int(client.publish(channel or settings.judgement_channel(), json.dumps(payload)))  # type: ignore[arg-type]
+        return int(client.publish(channel or settings.judgement_channel(), json.dumps(payload)))
     except redis.RedisError as error:
         raise EventNotSent(f"Redis PUBLISH failed: {error}") from None
     finally:

@@ -158,12 +158,12 @@ class KeyJudgement(Frozen):
     valid_until: dt.date
     analyst: str = Field(
         min_length=3,
-        pattern=r"(?i)\b(team|unit|desk|cell|group|analysts?)\b",
+        pattern=r"\b([Tt]eam|TEAM|[Uu]nit|[Dd]esk|[Cc]ell|[Gg]roup|[Aa]nalysts?)\b",
         description="the issuing team or role, never a person's name",
     )
     confidence: Confidence
     summary: str = Field(min_length=10)
-    sources: tuple[Source, ...] = Field(min_length=1)
+    sources: tuple[Source, ...] = Field(description="at least one public source (title + URL)")
     countries: dict[CountryCode, CountryAssessment] = Field(min_length=1)
 
     @field_validator("valid_until")
@@ -172,6 +172,13 @@ class KeyJudgement(Frozen):
         start = info.data.get("valid_from")
         if start is not None and value < start:
             raise ValueError(f"valid_until {value} is before valid_from {start}")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _sourced(cls, value: tuple[Source, ...]) -> tuple[Source, ...]:
+        if not value:
+            raise ValueError("missing source: a judgement cites at least one public source (title + url)")
         return value
 
     def in_force(self, on: dt.date) -> bool:
