@@ -52,7 +52,9 @@ def test_check_the_shipped_series(capsys):
 def test_check_reports_file_line_and_field(tmp_path, capsys):
     path = write_judgement(tmp_path, replace=(("radius_km: 10", "radius_km: 200"),))
     assert cli.main(["intel", "check", str(path)]) == 2
-    assert f"{path}:{line_of(path, 'radius_km')}: countries.PL.hotspots[0].radius_km:" in capsys.readouterr().err
+    assert (
+        f"{path}:{line_of(path, 'radius_km')}: countries.PL.hotspots[0].radius_km:" in capsys.readouterr().err
+    )
 
 
 def test_publish_stores_then_sends_a_redis_event(tmp_path, subscriber, capsys):
@@ -74,7 +76,10 @@ def test_a_broken_judgement_is_neither_stored_nor_announced(tmp_path, subscriber
     )
     assert cli.main(["intel", "publish", str(overlapping)]) == 2
     err = capsys.readouterr().err
-    assert f"{overlapping}:{line_of(overlapping, 'valid_from')}: valid_from:" in err and "Nothing was published" in err
+    assert (
+        f"{overlapping}:{line_of(overlapping, 'valid_from')}: valid_from:" in err
+        and "Nothing was published" in err
+    )
     assert next_message(subscriber, timeout=1.0) is None
     assert [j.id for j in stored_judgements(Warehouse())] == ["kj-2022-03-25-test"]
 
