@@ -78,14 +78,17 @@ def _publish(args: argparse.Namespace) -> int:
     try:
         if args.via == "redis":
             receivers = publish_redis(payload)
-            print(f"Event sent on Redis ({receivers} listener(s)).")
+            print(f"Event sent on Redis at {payload['published_at']} ({receivers} listener(s)).")
             if receivers == 0:
                 print(
                     "Nobody is listening (is the Airflow triggerer running?); the daily run will pick it up."
                 )
         elif api is not None:
             event = api.post_asset_event(KEY_JUDGEMENTS.name, payload)
-            print(f"Asset event {event.get('id')} created on {KEY_JUDGEMENTS.name} at {api.base_url}.")
+            print(
+                f"Event sent over REST at {payload['published_at']}: asset event {event.get('id')} "
+                f"on {KEY_JUDGEMENTS.name} at {api.base_url}."
+            )
         else:
             print("No event sent; the daily refresh_targeting run will pick it up.")
     except EventNotSent as error:
