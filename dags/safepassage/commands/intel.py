@@ -31,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     publish.set_defaults(handler=_publish)
 
+    show = actions.add_parser(
+        "show",
+        help="targeting per country × platform: the newest stored snapshot, or a preview of FILE "
+        "(nothing stored)",
+    )
+    show.add_argument("file", nargs="?", type=Path, help="preview this judgement instead")
+    show.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (preview)")
+    show.set_defaults(handler=_show)
+
     schema = actions.add_parser("schema", help="print the key judgement JSON Schema")
     schema.add_argument("--write", type=Path, default=None, help="write it to this file instead")
     schema.set_defaults(handler=_schema)
@@ -93,6 +102,32 @@ def _publish(args: argparse.Namespace) -> int:
             print("No event sent; the daily refresh_targeting run will pick it up.")
     except EventNotSent as error:
         raise UserError(f"{error}\nThe judgement(s) are stored; the daily run will pick them up.") from None
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.domain.errors import InvalidInput
+    from safepassage.domain.targeting import Targeting, derive_targeting, render_targeting
+    from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.intelligence import check_files, latest_targeting
+
+    if args.file is None:
+        warehouse = Warehouse()
+        warehouse.migrate()
+        document = latest_targeting(warehouse)
+        if document is None:
+            raise UserError("no targeting snapshot stored yet; run the refresh_targeting DAG")
+        print(render_targeting(Targeting.model_validate(document)))
+        return 0
+    config = load_campaign_config()
+    try:
+        (loaded,) = check_files([args.file], config)
+    except InvalidInput as error:
+        raise UserError(str(error)) from None
+    judgement = loaded.judgement
+    print(f"Preview (nothing stored) of {args.file}:")
+    print(render_targeting(derive_targeting(config, judgement, args.as_of or judgement.valid_from)))
     return 0
 
 

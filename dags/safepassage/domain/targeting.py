@@ -153,6 +153,15 @@ SENSITIVE_TERMS: dict[str, tuple[str, ...]] = {
     ),
     "political_views": ("politic", "party", "activist", "protest", "vote", "opposition"),
 }  # fmt: skip
+SENSITIVE_PHRASES = {
+    "minors": "targeting minors (or audiences defined by children)",
+    "vulnerability": "targeting by inferred vulnerability or circumstances",
+    "ethnicity": "targeting by ethnicity or national origin",
+    "religion": "targeting by religion",
+    "health": "targeting by health",
+    "sexual_orientation": "targeting by sexual orientation",
+    "political_views": "targeting by political views",
+}
 FORBIDDEN_SPEC_KEYS = {
     "interests", "behaviors", "flexible_spec", "exclusions", "custom_audiences", "excluded_custom_audiences",
     "life_events", "family_statuses", "income", "industries", "work_positions", "relationship_statuses",
@@ -189,8 +198,8 @@ def refuse_audience_hint(country: str, hint: str) -> GuardDecision:
         )
     else:
         reason = (
-            f"targeting by {category.replace('_', ' ')} is forbidden by both platforms' policies and by "
-            "SafePassage: nothing may be inferred about the people the ads reach"
+            f"{SENSITIVE_PHRASES[category]} is forbidden by both platforms' policies and by SafePassage: "
+            "nothing may be inferred about the people the ads reach"
         )
     return GuardDecision(country=country, request=hint, category=category, reason=reason)
 
@@ -386,6 +395,44 @@ def _google_age_ranges(minimum_age: int) -> tuple[str, ...]:
     lower_bounds = {"AGE_RANGE_18_24": 18, "AGE_RANGE_25_34": 25, "AGE_RANGE_35_44": 35,
                     "AGE_RANGE_45_54": 45, "AGE_RANGE_55_64": 55, "AGE_RANGE_65_UP": 65}  # fmt: skip
     return tuple(r for r in GOOGLE_ADULT_AGE_RANGES if lower_bounds[r] >= minimum_age)
+
+
+def render_targeting(targeting: Targeting) -> str:
+    """One line per country: weight, basis, places, languages, platforms; then refusals and guard."""
+    source = targeting.judgement_id or "no judgement in force (baseline everywhere)"
+    lines = [f"Targeting as of {targeting.as_of} from {source}", ""]
+    table = [("country", "weight", "basis", "risk", "places", "languages", "google_ads", "meta")]
+    for country in targeting.countries:
+        status = {p.platform: p.status for p in country.platforms}
+        table.append(
+            (
+                country.code,
+                f"{country.weight:.4f}",
+                country.basis.value,
+                country.risk_level or "-",
+                f"{len(country.hotspots)} hotspot(s)" if country.hotspots else "whole country",
+                ",".join(country.language_codes),
+                status.get(Platform.GOOGLE_ADS, "-"),
+                status.get(Platform.META, "-"),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for index, row in enumerate(table):
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    reasons: dict[str, list[str]] = {}
+    for country in targeting.countries:
+        for platform in country.platforms:
+            for refusal in platform.refusals:
+                reasons.setdefault(f"{platform.platform.value}: {refusal.reason}", []).append(country.code)
+    if reasons:
+        lines += ["", "Refused:"]
+        lines += [f"  {reason} [{', '.join(codes)}]" for reason, codes in reasons.items()]
+    if targeting.guard:
+        lines += ["", "Policy guard refused these audience hints:"]
+        lines += [f"  {g.country}: {g.request!r} ({g.category}): {g.reason}" for g in targeting.guard]
+    return "\n".join(lines)
 
 
 # --- review: what changed since the previous snapshot ------------------------------------------

@@ -21,7 +21,7 @@ from safepassage.adapters.files import SourceDocument, load_document
 from safepassage.adapters.warehouse import Warehouse, upsert
 from safepassage.adapters.warehouse import models as m
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.errors import InvalidInput, Problem
+from safepassage.domain.errors import InvalidInput, Problem, field_path
 from safepassage.domain.intelligence import (
     KeyJudgement,
     check_against_config,
@@ -52,7 +52,7 @@ class LoadedJudgement:
     def problem(self, loc: Sequence[str | int], message: str) -> Problem:
         if self.document is not None:
             return self.document.problem(loc, message)
-        return Problem(file=self.name, field=".".join(str(part) for part in loc), message=message)
+        return Problem(file=self.name, field=field_path(loc), message=message)
 
 
 def judgement_schema() -> dict[str, Any]:
@@ -158,7 +158,7 @@ def stored_judgements(warehouse: Warehouse) -> list[KeyJudgement]:
                 problems.extend(
                     Problem(
                         file=f"judgement store: {record.id} (from {record.source_name or 'unknown'})",
-                        field=".".join(str(part) for part in item["loc"]),
+                        field=field_path(item["loc"]),
                         message=item["msg"],
                     )
                     for item in error.errors(include_url=False)

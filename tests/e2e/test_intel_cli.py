@@ -12,7 +12,8 @@ import redis
 
 from safepassage import cli, settings
 from safepassage.adapters.warehouse import Warehouse
-from safepassage.services.intelligence import stored_judgements
+from safepassage.services.campaign_config import load_campaign_config
+from safepassage.services.intelligence import check_files, publish, refresh_targeting, stored_judgements
 from tests.judgement_samples import line_of, write_judgement
 
 
@@ -90,3 +91,26 @@ def test_rest_publish_without_credentials_is_refused_before_storing(tmp_path, is
     assert cli.main(["intel", "publish", "--via", "rest", str(write_judgement(tmp_path))]) == 2
     assert "SAFEPASSAGE_AIRFLOW_TOKEN" in capsys.readouterr().err
     assert stored_judgements(Warehouse()) == []
+
+
+def test_show_previews_a_file_with_refusals_and_guard_decisions(capsys):
+    path = settings.PROJECT_ROOT / "intelligence" / "2022-05-20-job-offers.yaml"
+    assert cli.main(["intel", "show", str(path), "--as-of", "2025-11-01"]) == 0
+    out = capsys.readouterr().out
+    assert "Preview (nothing stored)" in out
+    assert any(
+        line.startswith("PL ") and line.rstrip().endswith("targeted    refused") for line in out.splitlines()
+    )
+    assert "in force from 2025-10-06" in out
+    assert "'women travelling alone with children' (minors)" in out
+
+
+def test_show_latest_snapshot(isolated, capsys):
+    assert cli.main(["intel", "show"]) == 2
+    assert "no targeting snapshot stored yet" in capsys.readouterr().err
+    warehouse = Warehouse()
+    config = load_campaign_config()
+    publish(check_files([settings.PROJECT_ROOT / "intelligence"], config), warehouse)
+    refresh_targeting(config, warehouse, dt.date(2022, 3, 28))
+    assert cli.main(["intel", "show"]) == 0
+    assert "Targeting as of 2022-03-28 from kj-2022-03-25-border-crossings" in capsys.readouterr().out
