@@ -93,8 +93,8 @@ def wait_for_targeting_event(cluster: AirflowCluster, after: dt.datetime, timeou
     return wait_for("the targeting asset event", found, timeout)
 
 
-def measure(cluster: AirflowCluster, published_at: dt.datetime) -> dict[str, float]:
-    event = wait_for_targeting_event(cluster, published_at)
+def measure(cluster: AirflowCluster, published_at: dt.datetime, timeout: float = 180) -> dict[str, float]:
+    event = wait_for_targeting_event(cluster, published_at, timeout)
     (run,) = cluster.query(
         "SELECT run_id, run_type, queued_at, start_date FROM dag_run "
         "WHERE dag_id = 'refresh_targeting' AND run_id = :run_id",
@@ -176,14 +176,27 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
     )
     samples: dict[str, list[dict[str, float]]] = {"redis": [], "rest": []}
     radius = 10
+    lost = 0
     for _ in range(REDIS_EVENTS):
-        # pub/sub keeps nothing: publish while the watcher is subscribed (it re-subscribes after each event)
-        wait_for("the AssetWatcher to subscribe", lambda: subscribers(channel) >= 1, 180)
-        radius += 1
-        path = write_judgement(
-            tmp_path, start=start, end=end, replace=(("radius_km: 10", f"radius_km: {radius}"),)
-        )
-        samples["redis"].append(measure(cluster, publish(cluster, path, "redis")))
+        for _attempt in range(3):
+            # Pub/sub keeps nothing: publish while the watcher is subscribed. It re-subscribes after each
+            # event and a closing connection may still be counted, so a message can be lost; that is
+            # recorded (the daily run is the safety net in production) and the publish repeated.
+            wait_for("the AssetWatcher to subscribe", lambda: subscribers(channel) >= 1, 180)
+            radius += 1
+            path = write_judgement(
+                tmp_path, start=start, end=end, replace=(("radius_km: 10", f"radius_km: {radius}"),)
+            )
+            try:
+                samples["redis"].append(measure(cluster, publish(cluster, path, "redis"), timeout=45))
+                break
+            except TimeoutError:
+                lost += 1
+        else:
+            pytest.fail(
+                "three Redis events in a row did not trigger refresh_targeting\n"
+                + cluster.log_tail("triggerer")
+            )
 
     token_env = {"SAFEPASSAGE_AIRFLOW_API_URL": cluster.api_url, "SAFEPASSAGE_AIRFLOW_TOKEN": cluster.token()}
     for _ in range(REST_EVENTS):
@@ -197,6 +210,7 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
     assert snapshot_judgements(warehouse_url)[-(REDIS_EVENTS + REST_EVENTS) :] == [judgement_id] * (
         REDIS_EVENTS + REST_EVENTS
     )
+    assert len(samples["redis"]) == REDIS_EVENTS and len(samples["rest"]) == REST_EVENTS
     snapshot_ids = [s["snapshot_id"] for path in ("redis", "rest") for s in samples[path]]
     assert len(set(snapshot_ids)) == len(snapshot_ids), "each published version made its own snapshot"
 
@@ -206,6 +220,7 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
         "metadata DB, scheduler_idle_sleep_time=0.1, watcher poll_interval=0.1 s; "
         "seconds from the publisher's timestamp",
         "cpu_count": os.cpu_count(),
+        "redis_messages_lost": lost,
         "samples": samples,
         "median": {
             via: {key: statistics.median(s[key] for s in runs) for key in runs[0] if key != "snapshot_id"}
@@ -221,4 +236,5 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
             f"  {via:<6} {median['key_judgements_event_s']:>7.2f} {median['run_queued_s']:>7.2f} "
             f"{median['task_started_s']:>7.2f} {median['targeting_event_s']:>10.2f}"
         )
+    print(f"  Redis messages lost and re-sent: {lost}")
     print(f"  written to {RESULTS.relative_to(settings.PROJECT_ROOT)}")
