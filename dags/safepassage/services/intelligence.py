@@ -121,6 +121,7 @@ def check_files(
     paths: Iterable[Path], config: CampaignConfig, store: Sequence[KeyJudgement] = ()
 ) -> list[LoadedJudgement]:
     """Parse and validate files (together with what is already in the store); raise on any problem."""
+    paths = list(paths)
     problems: list[Problem] = []
     loaded: list[LoadedJudgement] = []
     for path in expand_paths(paths):
@@ -259,7 +260,8 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
 
 
 def _content_of(document: dict[str, Any]) -> str:
-    return Targeting.model_validate(document).content_hash()
+    """`Targeting.content_hash()` of a stored document, without re-validating old snapshots."""
+    return stable_hash({key: value for key, value in document.items() if key != "as_of"})
 
 
 def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
