@@ -169,6 +169,23 @@ class TargetingSnapshot(Base):
     created_at: Mapped[dt.datetime] = _now()
 
 
+class KeyJudgementRecord(Base):
+    """The judgement store: every published key judgement, the newest version per id.
+
+    Events only wake `refresh_targeting` up; it reads the judgements from here.
+    """
+
+    __tablename__ = "key_judgement"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    issued: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date, index=True)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    published_at: Mapped[dt.datetime] = _now()
+
+
 class BudgetAllocation(Base):
     __tablename__ = "budget_allocation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
