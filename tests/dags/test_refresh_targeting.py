@@ -23,15 +23,8 @@ def dagbag():
     return DagBag(dag_folder=str(DAGS))
 
 
-@pytest.fixture(scope="module")
-def airflow_db():
-    from airflow.utils.db import initdb
-
-    initdb()
-
-
 @pytest.fixture
-def warehouse(tmp_path, monkeypatch) -> Warehouse:
+def sqlite_warehouse(tmp_path, monkeypatch) -> Warehouse:
     monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
     store = Warehouse()
     store.migrate()
@@ -73,40 +66,40 @@ def asset_events(run_id: str) -> list[dict]:
         return [dict(row.extra or {}) for row in rows]
 
 
-def snapshot_count(warehouse: Warehouse) -> int:
-    with warehouse.session() as session:
+def snapshot_count(sqlite_warehouse: Warehouse) -> int:
+    with sqlite_warehouse.session() as session:
         return int(session.scalar(select(func.count()).select_from(m.TargetingSnapshot)) or 0)
 
 
 @pytest.mark.slow
-def test_dag_test_stores_a_snapshot_once_and_emits_the_targeting_event(dagbag, airflow_db, warehouse):
-    publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), warehouse)
+def test_dag_test_stores_a_snapshot_once_and_emits_the_targeting_event(dagbag, airflow_db, sqlite_warehouse):
+    publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), sqlite_warehouse)
     dag = dagbag.dags["refresh_targeting"]
 
     first = dag.test(run_conf={"as_of": "2022-03-28"})
     assert first.state == "success"
-    assert snapshot_count(warehouse) == 1
+    assert snapshot_count(sqlite_warehouse) == 1
     (extra,) = asset_events(first.run_id)
     assert extra["judgement_id"] == "kj-2022-03-25-border-crossings" and extra["snapshot_id"] == 1
 
     again = dag.test(run_conf={"as_of": "2022-04-03"})
     (task_instance,) = again.get_task_instances()
     assert task_instance.state == "skipped"  # unchanged: nothing stored, nobody woken
-    assert snapshot_count(warehouse) == 1
+    assert snapshot_count(sqlite_warehouse) == 1
     assert asset_events(again.run_id) == []
 
 
 @pytest.mark.slow
-def test_a_broken_judgement_fails_the_run_and_changes_nothing(dagbag, airflow_db, warehouse):
-    publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), warehouse)
-    with warehouse.session() as session:
+def test_a_broken_judgement_fails_the_run_and_changes_nothing(dagbag, airflow_db, sqlite_warehouse):
+    publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), sqlite_warehouse)
+    with sqlite_warehouse.session() as session:
         record = session.get(m.KeyJudgementRecord, "kj-2022-03-25-border-crossings")
         record.document = {**record.document, "sources": []}
     run = dagbag.dags["refresh_targeting"].test(run_conf={"as_of": "2022-03-28"})
     (task_instance,) = run.get_task_instances()
     assert task_instance.state == "failed"
     assert task_instance.try_number == 1, "bad input must not be retried"
-    assert snapshot_count(warehouse) == 0
+    assert snapshot_count(sqlite_warehouse) == 0
     assert asset_events(run.run_id) == []
 
 
