@@ -9,7 +9,9 @@ import pytest
 from safepassage import settings
 
 
-def test_demo_sets_up_and_runs_every_demo_dag(airflow_db: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_demo_replays_the_campaign_through_the_real_dags(
+    airflow_db: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     from safepassage.orchestration.demo import DEMO_DAGS, run_demo
 
     report = run_demo()
@@ -17,8 +19,11 @@ def test_demo_sets_up_and_runs_every_demo_dag(airflow_db: Path, capfd: pytest.Ca
     out = capfd.readouterr().out
     steps = [name for name, _ in report.steps]
     assert steps[:3] == ["Airflow metadata database", "Campaign configuration", "Warehouse"]
-    assert [s.removeprefix("DAG ") for s in steps[3:]] == DEMO_DAGS
+    ran = [dag_id for dag_id, _ in report.dag_runs]
+    assert set(ran) == set(DEMO_DAGS)
+    assert all(state == "success" for _, state in report.dag_runs)
+    assert ran.count("refresh_targeting") == 8, "one targeting refresh per 2022 key judgement"
+    assert "2022-03-25 refresh_targeting" in steps and "2022-10-14 refresh_targeting" in steps
     assert "Where to look" in out
     for dag_id in DEMO_DAGS:
         assert (settings.data_dir() / "demo-logs" / f"{dag_id}.log").stat().st_size > 0
-    assert (settings.data_dir() / "warehouse.sqlite").exists()
