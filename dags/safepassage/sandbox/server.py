@@ -46,7 +46,7 @@ class SandboxServer:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock or (SandboxClock.load(self.state_dir) if self.state_dir else SandboxClock())
         self.log = RequestLog(self.state_dir / REQUEST_LOG_FILE if self.state_dir else None)
-        self._faults = faults or FaultPlan.empty()
+        self._faults = faults if faults is not None else FaultPlan.empty()
         self.customer_ids = customer_ids
         self.ad_account_ids = ad_account_ids
         self.google = GoogleAdsSandbox(

@@ -104,9 +104,9 @@ class GoogleAdsSandbox:
         # gRPC reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once per process: servers started in one test
         # process share a certificate through `tls_dir`.
         self.tls_dir = Path(tls_dir) if tls_dir is not None else self.state_dir
-        self.clock = clock or SandboxClock()
-        self.faults = faults or FaultPlan.empty()
-        self.log = log or RequestLog()
+        self.clock = clock if clock is not None else SandboxClock()
+        self.faults = faults if faults is not None else FaultPlan.empty()
+        self.log = log if log is not None else RequestLog()  # an empty log is falsy
         self.customer_ids = customer_ids
         self.host, self._requested_port = host, port
         self.store = GoogleAdsStore(None if self._own_dir else self.state_dir / STATE_FILE, customer_ids)
@@ -260,16 +260,17 @@ class GoogleAdsSandbox:
         ]
 
     def _wrap(self, path: str, handler: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
-        def prepare(request: Any, context: grpc.ServicerContext) -> tuple[str, Fault | None]:
+        def begin(context: grpc.ServicerContext) -> tuple[str, Fault | None]:
             request_id = uuid.uuid4().hex[:22]
             context.set_trailing_metadata((("request-id", request_id),))
-            fault = self.faults.check(PLATFORM, path)
+            return request_id, self.faults.check(PLATFORM, path)
+
+        def prepare(context: grpc.ServicerContext, fault: Fault | None) -> None:
             self._authenticate(context)
             if fault is not None and fault.kind in _FAULT_STATUS:
                 raise _fault_error(fault)
             if fault is not None and fault.kind == FaultKind.UNAVAILABLE:
                 raise AdsRpcError(grpc.StatusCode.UNAVAILABLE, [], "Service unavailable (sandbox fault).")
-            return request_id, fault
 
         def fail(
             context: grpc.ServicerContext,
@@ -291,9 +292,9 @@ class GoogleAdsSandbox:
 
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 detail = _describe(request)
-                request_id, fault = "", None
+                request_id, fault = begin(context)
                 try:
-                    request_id, fault = prepare(request, context)
+                    prepare(context, fault)
                     responses = list(handler(request, fault, request_id))
                 except AdsRpcError as error:
                     fail(context, request_id, error, fault, detail)
@@ -309,9 +310,9 @@ class GoogleAdsSandbox:
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             detail = _describe(request)
-            request_id, fault = "", None
+            request_id, fault = begin(context)
             try:
-                request_id, fault = prepare(request, context)
+                prepare(context, fault)
                 response = handler(request, fault)
                 if fault is not None and fault.kind == FaultKind.RESPONSE_LOST_AFTER_COMMIT:
                     raise AdsRpcError(
