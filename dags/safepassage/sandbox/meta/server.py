@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -676,6 +677,11 @@ class _Handler(BaseHTTPRequestHandler):
     app: MetaGraphServer
     protocol_version = "HTTP/1.1"
     server_version = "SafePassageMetaSandbox/1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes; without this each reply waits for a delayed ACK
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # the RequestLog records every call
         return
