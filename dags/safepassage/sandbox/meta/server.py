@@ -114,10 +114,12 @@ class MetaGraphServer:
         polls_to_complete: int = 4,
         hourly_call_quota: int = 5000,
     ) -> None:
-        self.clock = clock or (SandboxClock.load(state_dir) if state_dir else SandboxClock())
-        self.faults = faults or FaultPlan.empty()
-        self.log = log or RequestLog()
-        self.credentials = credentials or MetaCredentials()
+        if clock is None:
+            clock = SandboxClock.load(state_dir) if state_dir is not None else SandboxClock()
+        self.clock = clock
+        self.faults = faults if faults is not None else FaultPlan.empty()
+        self.log = log if log is not None else RequestLog()
+        self.credentials = credentials if credentials is not None else MetaCredentials()
         if accounts is None and ad_account_ids:
             accounts = {account_id: AccountSpec() for account_id in ad_account_ids}
         self._accounts = accounts
