@@ -193,6 +193,26 @@ def test_conversions_go_to_the_linked_organisation_and_app_links_count_downloads
     assert by_ad["app"]["app_download_clicks"] > 0 and by_ad["app"]["signposted"] == 0
 
 
+def test_conversions_arrive_late_and_are_final_after_28_days() -> None:
+    units = [unit(countries=("UA",), url="https://help.unhcr.org/ukraine/", budget=200000)]
+    day = "2022-04-01"
+
+    def figures(as_of: dt.datetime) -> tuple[int, int]:
+        summary = simulation.summarise(rows(units, day, day, as_of=as_of))
+        return summary["impressions"], summary["signposted"]
+
+    next_day, week, month = (
+        dt.datetime(2022, 4, 2, tzinfo=UTC) + dt.timedelta(days=days) for days in (0, 7, 29)
+    )
+    (impressions_1, early), (impressions_2, later), (impressions_3, final) = map(
+        figures, (next_day, week, month)
+    )
+    assert impressions_1 == impressions_2 == impressions_3  # delivery itself is final at once
+    assert early <= later <= final
+    assert early < final
+    assert final == simulation.summarise(rows(units, day, day))["signposted"]
+
+
 def test_both_platforms_have_their_own_delivery() -> None:
     google = simulation.summarise(rows([unit(platform="google_ads")], "2022-04-01", "2022-04-30"))
     meta = simulation.summarise(rows([unit(platform="meta")], "2022-04-01", "2022-04-30"))

@@ -356,7 +356,7 @@ def _simulate_day(
         spendable *= pool_rng.uniform(pacing["low"], pacing["high"])
         _allocate(cells, spendable)
         for cell in cells:
-            rows.extend(_cell_rows(cell, day, seed, params, organisations, eur_per_minor))
+            rows.extend(_cell_rows(cell, day, seed, params, organisations, eur_per_minor, as_of))
     return rows
 
 
@@ -416,6 +416,7 @@ def _cell_rows(
     params: SimulationParameters,
     organisations: Mapping[str, str],
     eur_per_minor: float,
+    as_of: dt.datetime | None,
 ) -> list[DailyRow]:
     unit = cell.unit_day.unit
     targeting = cell.unit_day.targeting
@@ -457,9 +458,9 @@ def _cell_rows(
         conversions: dict[str, int] = {}
         app_clicks = 0
         if link.is_app_link:
-            app_clicks = _poisson(rng, clicks * app_rate)
+            app_clicks = _reported(rng, _poisson(rng, clicks * app_rate), day, as_of, params)
         elif link.organisation:
-            signposted = _poisson(rng, clicks * signpost_rate)
+            signposted = _reported(rng, _poisson(rng, clicks * signpost_rate), day, as_of, params)
             if signposted:
                 conversions[link.organisation] = signposted
         rows.append(
@@ -483,6 +484,26 @@ def _cell_rows(
     return rows
 
 
+def _reported(
+    rng: random.Random, happened: int, day: dt.date, as_of: dt.datetime | None, params: SimulationParameters
+) -> int:
+    """Conversions of `day` already reported at `as_of`: each lands after a delay of 0 to max_delay_days.
+
+    The delays are drawn whatever `as_of` is, so later draws (and so every figure) do not depend on it.
+    """
+    attribution = params.raw["attribution"]
+    reported = 0
+    for _ in range(happened):
+        delay = (
+            0
+            if rng.random() < attribution["same_day_share"]
+            else rng.randint(1, attribution["max_delay_days"])
+        )
+        if as_of is None or as_utc(day) + dt.timedelta(days=delay + 1) <= as_of:
+            reported += 1
+    return reported
+
+
 def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
     day = start
     while day <= end:
@@ -500,7 +521,10 @@ def daily_rows(
     params: SimulationParameters | None = None,
     organisations: Mapping[str, str] | None = None,
 ) -> list[DailyRow]:
-    """Rows for every day from `start` to `end` inclusive (UTC days), none after `as_of` (simulated now)."""
+    """Rows for every day from `start` to `end` inclusive (UTC days), none after `as_of` (simulated now).
+
+    Conversions are those reported by `as_of` (they arrive up to 28 days late); `as_of=None` = final.
+    """
     params = params or load_parameters()
     organisations = organisation_urls() if organisations is None else organisations
     as_of = as_utc(as_of) if as_of is not None else None
