@@ -272,10 +272,15 @@ def _project(context: dict[str, Any], plan_: Plan) -> Any:
     return row
 
 
-def execute(state: CustomerState, query_text: str, today: dt.date, as_of: dt.datetime) -> list[Any]:
+FactSource = Callable[[CustomerState, dt.date, dt.date, dt.datetime], list[performance.Fact]]
+
+
+def execute(
+    state: CustomerState, query_text: str, today: dt.date, as_of: dt.datetime, facts: FactSource | None = None
+) -> list[Any]:
     plan_ = plan(gaql.parse(query_text))
     if plan_.metrics_query:
-        contexts = _metric_contexts(state, plan_, today, as_of)
+        contexts = _metric_contexts(state, plan_, today, as_of, facts or performance.facts)
     else:
         contexts = [c for c in _contexts(state, plan_.query.resource) if _passes(c, plan_, _value)]
     _sort(contexts, plan_, _value)
@@ -334,7 +339,7 @@ def _segment_message(fact: performance.Fact, action: str | None, state: Customer
 
 
 def _metric_contexts(
-    state: CustomerState, plan_: Plan, today: dt.date, as_of: dt.datetime
+    state: CustomerState, plan_: Plan, today: dt.date, as_of: dt.datetime, facts: FactSource
 ) -> list[dict[str, Any]]:
     resource = plan_.query.resource
     earliest_change = min((entries[0][0] for entries in state.history.values() if entries), default=None)
@@ -355,14 +360,20 @@ def _metric_contexts(
     dimension_filters = [(f, o, v) for f, o, v in plan_.filters if f.resource != "metrics" and o != "DURING"]
     resources = state.resources
     customer = state.customer_pb()
-    for fact in performance.facts(state, start, end, as_of):
+    needs_segments = bool(segment_fields) or any(f.resource == "segments" for f, _, _ in dimension_filters)
+    segment_cache: dict[tuple[Any, ...], Any] = {}
+    for fact in facts(state, start, end, as_of):
         actions: list[str | None] = list(fact.conversions) if by_action else [None]
         for action in actions:
             context = _fact_context(state, fact, resource, action, customer, resources)
             if context is None:
                 continue
-            segments = _segment_message(fact, action, state)
-            context["segments"] = segments
+            if needs_segments:
+                segment_key = (fact.date, fact.device, fact.country_criterion_id, action)
+                segments = segment_cache.get(segment_key)
+                if segments is None:
+                    segments = segment_cache[segment_key] = _segment_message(fact, action, state)
+                context["segments"] = segments
             if not all(gaql.matches(o, _value(context, f), v) for f, o, v in dimension_filters):
                 continue
             key = (

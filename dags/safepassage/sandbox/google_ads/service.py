@@ -9,6 +9,8 @@ shared request log.
 from __future__ import annotations
 
 import base64
+import collections
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -32,7 +34,7 @@ from google.rpc import status_pb2
 
 from safepassage.sandbox.clock import SandboxClock
 from safepassage.sandbox.faults import Fault, FaultKind, FaultPlan, RequestLog
-from safepassage.sandbox.google_ads import query, tls
+from safepassage.sandbox.google_ads import performance, query, tls
 from safepassage.sandbox.google_ads.errors import (
     API_VERSION,
     FAILURE_METADATA_KEY,
@@ -59,6 +61,7 @@ STATE_FILE = "google_ads_state.json"
 SECRETS_FILE = "google_ads_secrets.json"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MUTABLE_RESOURCE = 2  # ResponseContentType.MUTABLE_RESOURCE
+FACTS_CACHE_SIZE = 8
 
 MutateGoogleAdsRequest = google_ads_service.MutateGoogleAdsRequest.pb()
 MutateGoogleAdsResponse = google_ads_service.MutateGoogleAdsResponse.pb()
@@ -111,6 +114,9 @@ class GoogleAdsSandbox:
         self.host, self._requested_port = host, port
         self.store = GoogleAdsStore(None if self._own_dir else self.state_dir / STATE_FILE, customer_ids)
         self._secrets = self._load_secrets()
+        self._facts_cache: collections.OrderedDict[tuple[Any, ...], list[performance.Fact]] = (
+            collections.OrderedDict()
+        )
         self._grpc_server: grpc.Server | None = None
         self._token_server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -530,7 +536,21 @@ class GoogleAdsSandbox:
         with self.store.lock:
             state = self._customer(customer_id)
             now = self.clock.now()
-            return query.execute(state, query_text, now.date(), now)
+            return query.execute(state, query_text, now.date(), now, self._cached_facts)
+
+    def _cached_facts(
+        self, state: Any, start: dt.date, end: dt.date, as_of: dt.datetime
+    ) -> list[performance.Fact]:
+        """A pull asks several reports of one range in a row; the simulation runs once for them."""
+        key = (state.customer_id, self.store.version, as_of, start, end)
+        cached = self._facts_cache.get(key)
+        if cached is None:
+            cached = self._facts_cache[key] = performance.facts(state, start, end, as_of)
+            while len(self._facts_cache) > FACTS_CACHE_SIZE:
+                self._facts_cache.popitem(last=False)
+        else:
+            self._facts_cache.move_to_end(key)
+        return cached
 
     def _search(self, request: Any, fault: Fault | None) -> Any:
         if request.page_size:
