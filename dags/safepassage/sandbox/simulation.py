@@ -105,7 +105,7 @@ class DailyRow:
         return tuple(values[name] for name in breakdown)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity, so per-parameter-set results can be cached
 class SimulationParameters:
     raw: Mapping[str, Any]
 
@@ -211,6 +211,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
+@lru_cache(maxsize=65536)
 def _unit_interval(text: str) -> float:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
 
@@ -224,6 +225,7 @@ def creative_quality(text: str, params: SimulationParameters) -> float:
 # Audience
 
 
+@lru_cache(maxsize=65536)
 def age_share(age_min: int, age_max: int, params: SimulationParameters) -> float:
     minor_weight = float(params.raw["minor_age_weight"])
 
@@ -235,6 +237,7 @@ def age_share(age_min: int, age_max: int, params: SimulationParameters) -> float
     return weight(age_min, age_max) / weight(13, 65)
 
 
+@lru_cache(maxsize=65536)
 def _language_cells(
     country: str, targeting: Targeting, params: SimulationParameters
 ) -> list[tuple[str, float]]:
@@ -248,6 +251,7 @@ def _language_cells(
     return [*((lang, float(share)) for lang, share in listed), ("", rest)]
 
 
+@lru_cache(maxsize=65536)
 def _device_shares(platform: str, targeting: Targeting, params: SimulationParameters) -> dict[str, float]:
     shares = {device: float(share) for device, share in params.platform(platform)["device_share"].items()}
     if targeting.devices:
@@ -256,6 +260,7 @@ def _device_shares(platform: str, targeting: Targeting, params: SimulationParame
     return {device: share / total for device, share in shares.items()} if total else {}
 
 
+@lru_cache(maxsize=65536)
 def audience(
     country: str, language_share: float, targeting: Targeting, platform: str, params: SimulationParameters
 ) -> float:
@@ -334,7 +339,7 @@ def _simulate_day(
     as_of: dt.datetime | None,
     seed: int,
     params: SimulationParameters,
-    organisations: Mapping[str, str],
+    links: Mapping[str, LinkTarget],
 ) -> list[DailyRow]:
     pools: dict[tuple[str, str], list[_UnitDay]] = defaultdict(list)
     for unit in units:
@@ -356,7 +361,7 @@ def _simulate_day(
         spendable *= pool_rng.uniform(pacing["low"], pacing["high"])
         _allocate(cells, spendable)
         for cell in cells:
-            rows.extend(_cell_rows(cell, day, seed, params, organisations, eur_per_minor, as_of))
+            rows.extend(_cell_rows(cell, day, seed, params, links, eur_per_minor, as_of))
     return rows
 
 
@@ -414,7 +419,7 @@ def _cell_rows(
     day: dt.date,
     seed: int,
     params: SimulationParameters,
-    organisations: Mapping[str, str],
+    links: Mapping[str, LinkTarget],
     eur_per_minor: float,
     as_of: dt.datetime | None,
 ) -> list[DailyRow]:
@@ -442,7 +447,7 @@ def _cell_rows(
     language_factor = 1.0
     if unit.creative_language and cell.language and unit.creative_language != cell.language:
         language_factor = float(params.raw["language_mismatch_ctr_factor"])
-    link = resolve_link(unit.final_url, organisations, params)
+    link = links[unit.final_url]
     role = params.country(cell.country)["role"]
     signpost_rate = float(params.raw["signpost_rate_per_click"]) * float(
         params.raw["role_signpost_factor"][role]
@@ -527,12 +532,13 @@ def daily_rows(
     """
     params = params or load_parameters()
     organisations = organisation_urls() if organisations is None else organisations
+    links = {unit.final_url: resolve_link(unit.final_url, organisations, params) for unit in units}
     as_of = as_utc(as_of) if as_of is not None else None
     rows: list[DailyRow] = []
     for day in _days(start, end):
         if as_of is not None and as_utc(day) >= as_of:
             break
-        rows.extend(_simulate_day(units, day, as_of, seed, params, organisations))
+        rows.extend(_simulate_day(units, day, as_of, seed, params, links))
     return rows
 
 
