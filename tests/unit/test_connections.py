@@ -123,3 +123,30 @@ def test_settings_never_show_secrets():
     shown = repr(google) + str(google) + repr(meta) + str(meta)
     assert "dev-secret" not in shown and "app-secret" not in shown and "token-secret" not in shown
     assert "127.0.0.1:4000" in shown  # the rest stays visible for debugging
+
+
+def test_settings_come_from_airflow_connections_without_a_descriptor(monkeypatch):
+    monkeypatch.delenv(connections.SANDBOX_DESCRIPTOR_ENV, raising=False)
+    google_extra = {
+        "google_ads_client": {"developer_token": "developer-secret", "json_key_file_path": "/keys/sa.json"},
+        "customer_ids": ["5550001001"],
+    }
+    meta_extra = {
+        "account_id": "5550002001",
+        "app_id": "4242",
+        "app_secret": "app-secret",
+        "access_token": "token-secret",
+    }
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOOGLE_ADS_DEFAULT", json.dumps({"conn_type": "google_ads", "extra": google_extra})
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_META_DEFAULT", json.dumps({"conn_type": "facebook_social", "extra": meta_extra})
+    )
+
+    google = google_ads_settings()
+    meta = meta_settings()
+
+    assert google.client_config["json_key_file_path"] == "/keys/sa.json" and google.ca_cert is None
+    assert google.customer_ids == ("5550001001",)
+    assert meta.ad_account_ids == ("act_5550002001",) and meta.graph_url is None

@@ -30,3 +30,9 @@ def test_a_running_server_clock_follows_the_file(tmp_path):
 def test_a_bad_date_is_a_user_error(tmp_path, capsys):
     assert main(["sandbox", "clock", "set", "25/03/2022", "--state", str(tmp_path)]) == 2
     assert "not a date" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_missing_fault_plan_before_starting(tmp_path, capsys):
+    assert main(["sandbox", "serve", "--state", str(tmp_path), "--faults", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err
+    assert not (tmp_path / "descriptor.json").exists()

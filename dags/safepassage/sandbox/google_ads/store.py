@@ -319,7 +319,8 @@ class Transaction:
             )
         return message
 
-    def register_temporary(self, requested: str, kind: ResourceKind, real: str, *path: str) -> None:
+    def check_requested_name(self, requested: str, kind: ResourceKind, *path: str) -> None:
+        """A create may only name itself with a temporary (negative) id, once per request."""
         if not requested:
             return
         prefix = f"customers/{self.customer_id}/{kind.collection}/"
@@ -356,13 +357,6 @@ def _removed_value(message: Any) -> int | None:
 def _removed(message: Any) -> bool:
     value = _removed_value(message)
     return value is not None and int(message.status) == value
-
-
-def _has(message: Any, name: str) -> bool:
-    try:
-        return bool(message.HasField(name))
-    except ValueError:  # no presence: scalar proto3 field
-        return bool(getattr(message, name))
 
 
 def _check_length(text: str, limit: int, *path: str | PathElement, minimum: int = 1) -> None:
@@ -751,7 +745,7 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
         new = kind.pb()
         new.CopyFrom(operation.create)
         requested = new.resource_name
-        tx.register_temporary(requested, kind, "", "create", "resource_name")
+        tx.check_requested_name(requested, kind, "create", "resource_name")
         if kind.composite:
             new.resource_name = ""
             if kind.name == "ad_group_ad":
