@@ -509,3 +509,82 @@ def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id)
     )
     days = sorted(r.segments.date for r in rows)
     assert days and days[-1] <= "2022-03-31"
+
+
+def test_a_budget_that_is_not_shared_serves_one_campaign(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    created = service.mutate(
+        customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "IE uk")
+    )
+    budget_name = created.mutate_operation_responses[0].campaign_budget_result.resource_name
+    second = google_ads_client.get_type("CampaignOperation")
+    second.create.name = "IE ru"
+    second.create.campaign_budget = budget_name
+    second.create.advertising_channel_type = google_ads_client.enums.AdvertisingChannelTypeEnum.SEARCH
+    second.create.contains_eu_political_advertising = (
+        google_ads_client.enums.EuPoliticalAdvertisingStatusEnum.DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING
+    )
+    campaigns = google_ads_client.get_service("CampaignService")
+    with pytest.raises(GoogleAdsException) as raised:
+        campaigns.mutate_campaigns(customer_id=customer_id, operations=[second])
+    assert error_codes(raised.value.failure) == [
+        ("campaign_budget_error", "CANNOT_USE_IMPLICITLY_SHARED_CAMPAIGN_BUDGET_WITH_MULTIPLE_CAMPAIGNS")
+    ]
+
+    remove = google_ads_client.get_type("CampaignOperation")
+    remove.remove = created.mutate_operation_responses[1].campaign_result.resource_name
+    campaigns.mutate_campaigns(customer_id=customer_id, operations=[remove])
+    response = campaigns.mutate_campaigns(
+        request={
+            "customer_id": customer_id,
+            "operations": [second],
+            "response_content_type": "MUTABLE_RESOURCE",
+        }
+    )
+    assert response.results[0].campaign.name == "IE ru"  # the budget is free once its campaign is removed
+    assert response.results[0].campaign.id > 0
+
+
+def test_temporary_ids_must_be_negative_unique_and_created_first(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    tree = campaign_tree(google_ads_client, customer_id, "FR uk")
+    with pytest.raises(GoogleAdsException) as out_of_order:  # the campaign before its budget
+        service.mutate(customer_id=customer_id, mutate_operations=[tree[1], tree[0], *tree[2:]])
+    assert error_codes(out_of_order.value.failure)[0] == ("mutate_error", "RESOURCE_NOT_FOUND")
+    assert out_of_order.value.failure.errors[0].location.field_path_elements[0].index == 0
+
+    twice = campaign_tree(google_ads_client, customer_id, "NL uk")
+    again = campaign_tree(google_ads_client, customer_id, "ES uk")  # same temporary ids -1, -2, -3
+    with pytest.raises(GoogleAdsException) as reused:
+        service.mutate(customer_id=customer_id, mutate_operations=twice + again)
+    assert ("mutate_error", "ID_EXISTS_IN_MULTIPLE_MUTATES") in error_codes(reused.value.failure)
+
+
+def test_accounts_and_relative_date_ranges(sandbox, google_ads_client, customer_id):
+    accessible = google_ads_client.get_service("CustomerService").list_accessible_customers()
+    assert sorted(accessible.resource_names) == [f"customers/{c}" for c in sorted(sandbox.customer_ids)]
+    account = search(
+        google_ads_client, customer_id, "SELECT customer.id, customer.currency_code FROM customer"
+    )
+    assert (account[0].customer.id, account[0].customer.currency_code) == (int(customer_id), "EUR")
+
+    google_ads_client.get_service("GoogleAdsService").mutate(
+        customer_id=customer_id,
+        mutate_operations=campaign_tree(google_ads_client, customer_id, "GB uk", geo_target_ids=(2826,)),
+    )
+    sandbox.clock.set(dt.datetime(2022, 4, 10, 15, tzinfo=dt.UTC))
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT segments.date, metrics.clicks FROM customer "
+        "WHERE segments.date DURING LAST_7_DAYS ORDER BY segments.date",
+    )
+    assert [r.segments.date for r in rows] == [f"2022-04-0{day}" for day in range(3, 10)]
+    page = google_ads_client.get_service("GoogleAdsService").search(
+        request={
+            "customer_id": customer_id,
+            "query": "SELECT campaign.name FROM campaign",
+            "search_settings": {"return_total_results_count": True},
+        }
+    )
+    assert page._response.total_results_count == 1

@@ -30,7 +30,7 @@ def clock() -> SandboxClock:
 
 
 @pytest.fixture
-def make_server(clock: SandboxClock, tmp_path: Path) -> Iterator[Any]:
+def make_server(clock: SandboxClock, loopback_only: Any) -> Iterator[Any]:
     started: list[MetaGraphServer] = []
 
     def make(faults: dict[str, Any] | None = None, state_dir: Path | None = None) -> MetaGraphServer:
@@ -285,6 +285,65 @@ def test_throttling_faults_surface_as_sdk_errors_with_usage_headers(
     assert json.loads(error.http_headers()["X-Ad-Account-Usage"])["acc_id_util_pct"] == 100
     new_campaign("third")
     assert [entry.fault for entry in server.log.entries(target_contains="/campaigns")] == [None, kind, None]
+
+
+def test_batch_item_whose_reply_is_lost_is_null_and_committed(make_server: Any) -> None:
+    make_server(
+        {
+            "faults": [
+                {
+                    "platform": "meta",
+                    "match": "POST /act_*/campaigns",
+                    "kind": "response_lost_after_commit",
+                    "nth": [3],
+                },
+                {"platform": "meta", "match": "POST /act_*/campaigns", "kind": "user_rate_limit", "nth": [4]},
+            ]
+        }
+    )
+    batch = FacebookAdsApi.get_default_api().new_batch()
+    failures: list[FacebookRequestError] = []
+    for index in range(5):
+        account().create_campaign(
+            params={"name": f"c{index}", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []},
+            batch=batch,
+            failure=lambda response: failures.append(response.error()),
+        )
+    retry = batch.execute()
+    assert retry is not None and len(retry) == 1  # the SDK hands back the null item to retry
+    assert [error.api_error_code() for error in failures] == [17]
+    assert sorted(row["name"] for row in account().get_campaigns(fields=["name"])) == ["c0", "c1", "c2", "c4"]
+
+
+def test_delivery_follows_the_ad_set_history(server: MetaGraphServer, clock: SandboxClock) -> None:
+    campaign = new_campaign()
+    ad_set = AdSet(new_ad_set(campaign["id"])["id"])
+    new_ad(ad_set["id"])
+    clock.set(dt.datetime(2022, 4, 10, 12, tzinfo=dt.UTC))
+    ad_set.api_update(params={"targeting": {"geo_locations": {"countries": ["UA"]}, "locales": [52]}})
+    clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
+    ad_set.api_update(params={"status": "PAUSED"})
+    clock.set(dt.datetime(2022, 5, 1, tzinfo=dt.UTC))
+
+    rows = list(
+        account().get_insights(
+            fields=["impressions"],
+            params={
+                "level": "account",
+                "time_range": {"since": "2022-03-25", "until": "2022-04-30"},
+                "time_increment": 1,
+                "breakdowns": ["country"],
+                "limit": 200,
+            },
+        )
+    )
+    countries_on: dict[str, set[str]] = {}
+    for row in rows:
+        countries_on.setdefault(row["date_start"], set()).add(row["country"])
+    assert countries_on["2022-04-01"] == {"PL"}
+    assert countries_on["2022-04-10"] == {"PL", "UA"}  # changed at noon
+    assert countries_on["2022-04-15"] == {"UA"}
+    assert max(countries_on) == "2022-04-19"  # paused from 20 April
 
 
 def test_server_error_fault_is_a_transient_5xx(make_server: Any) -> None:

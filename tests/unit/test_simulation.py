@@ -94,6 +94,24 @@ def test_spend_never_exceeds_the_budget_of_a_shared_pool_even_when_it_changes() 
     assert spend[dt.date(2022, 4, 15)] > 2500  # a small budget is spent almost fully
 
 
+def test_a_targeting_change_mid_day_serves_both_and_keeps_one_row_per_key() -> None:
+    before, after = Targeting(("PL",), ("uk", "ru")), Targeting(("PL", "UA"), ("uk",))
+    history = (
+        UnitState(MARCH_25, True, 9000, before),
+        UnitState(dt.datetime(2022, 4, 10, 18, tzinfo=UTC), True, 9000, after),
+    )
+    result = rows([unit(history=history)], "2022-04-09", "2022-04-11")
+    keys = [(row.date, row.ad_id, row.country, row.language, row.device) for row in result]
+    assert len(keys) == len(set(keys))  # the natural key of a daily row is unique
+    served = {
+        day: {(row.country, row.language) for row in result if row.date == day}
+        for day in {r.date for r in result}
+    }
+    assert served[dt.date(2022, 4, 9)] == {("PL", "uk"), ("PL", "ru")}
+    assert served[dt.date(2022, 4, 10)] == {("PL", "uk"), ("PL", "ru"), ("UA", "uk")}
+    assert served[dt.date(2022, 4, 11)] == {("PL", "uk"), ("UA", "uk")}
+
+
 def test_no_delivery_while_paused_or_after_the_simulated_now() -> None:
     targeting = Targeting(("PL",), ("uk",))
     history = (

@@ -287,7 +287,10 @@ class _UnitDay:
     unit: ServingUnit
     active_fraction: float
     budget_minor: float  # time-weighted budget over the active part of the day
-    targeting: Targeting
+    targeting: Targeting  # the targeting in force longest that day
+    segments: tuple[
+        tuple[Targeting, float], ...
+    ]  # each targeting in force that day, with its share of the day
 
 
 def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _UnitDay | None:
@@ -301,6 +304,7 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
     active_seconds = 0.0
     budget_seconds = 0.0
     longest: tuple[float, Targeting] | None = None
+    segments: dict[Targeting, float] = defaultdict(float)
     for index, state in enumerate(states):
         since = as_utc(state.since)
         until = as_utc(states[index + 1].since) if index + 1 < len(states) else end
@@ -310,11 +314,12 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
         seconds = (high - low).total_seconds()
         active_seconds += seconds
         budget_seconds += seconds * state.daily_budget_minor
+        segments[state.targeting] += seconds / 86400
         if longest is None or seconds > longest[0]:
             longest = (seconds, state.targeting)
     if longest is None or active_seconds <= 0:
         return None
-    return _UnitDay(unit, active_seconds / 86400, budget_seconds / 86400, longest[1])
+    return _UnitDay(unit, active_seconds / 86400, budget_seconds / 86400, longest[1], tuple(segments.items()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -324,6 +329,7 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
 @dataclass
 class _Cell:
     unit_day: _UnitDay
+    targeting: Targeting
     country: str
     language: str
     audience: float
@@ -366,30 +372,42 @@ def _simulate_day(
 
 
 def _cells(members: Sequence[_UnitDay], params: SimulationParameters) -> list[_Cell]:
+    """One cell per unit, country and language served that day (a targeting change mid-day serves both)."""
     cells = []
     max_ipp = float(params.raw["max_daily_impressions_per_person"])
     for member in members:
         unit = member.unit
         quality = creative_quality(unit.creative_text or unit.ad_id, params)
         cpm_factor = float(params.platform(unit.platform)["cpm_factor"])
-        for country in member.targeting.countries:
+        # (country, language) -> [share of the day, people, targeting in force longest for it]
+        served: dict[tuple[str, str], list[Any]] = {}
+        for targeting, fraction in member.segments:
+            for country in targeting.countries:
+                for language, share in _language_cells(country, targeting, params):
+                    people = audience(country, share, targeting, unit.platform, params)
+                    if people < 1:
+                        continue
+                    entry = served.setdefault((country, language), [0.0, 0.0, targeting, 0.0])
+                    entry[0] += fraction
+                    entry[1] += people * fraction
+                    if fraction > entry[3]:
+                        entry[2], entry[3] = targeting, fraction
+        for (country, language), (fraction, people_days, targeting, _) in served.items():
             cpm = float(params.country(country)["cpm_eur"]) * cpm_factor
-            for language, share in _language_cells(country, member.targeting, params):
-                people = audience(country, share, member.targeting, unit.platform, params)
-                if people < 1:
-                    continue
-                impressions = people * params.reachable_share * max_ipp * member.active_fraction
-                cells.append(
-                    _Cell(
-                        unit_day=member,
-                        country=country,
-                        language=language,
-                        audience=people,
-                        cpm_eur=cpm,
-                        weight=people * quality * member.active_fraction,
-                        demand_eur=impressions * cpm / 1000,
-                    )
+            people = people_days / fraction
+            impressions = people * params.reachable_share * max_ipp * fraction
+            cells.append(
+                _Cell(
+                    unit_day=member,
+                    targeting=targeting,
+                    country=country,
+                    language=language,
+                    audience=people,
+                    cpm_eur=cpm,
+                    weight=people * quality * fraction,
+                    demand_eur=impressions * cpm / 1000,
                 )
+            )
     return cells
 
 
@@ -424,7 +442,7 @@ def _cell_rows(
     as_of: dt.datetime | None,
 ) -> list[DailyRow]:
     unit = cell.unit_day.unit
-    targeting = cell.unit_day.targeting
+    targeting = cell.targeting
     rng = _rng(seed, day, unit.platform, unit.ad_id, cell.country, cell.language)
     impressions = math.floor(cell.allocated_eur / cell.cpm_eur * 1000 * rng.uniform(0.97, 1.0))
     if impressions <= 0:

@@ -371,12 +371,22 @@ Validator = Callable[[Transaction, Any, Any, bool], None]
 
 
 def _unique(tx: Transaction, index: str, key: Any, owner: str, old_key: Any, error: OperationFailed) -> None:
+    """Check, then claim: call it after every other check of the operation."""
     holder = tx.name_owner(index, key)
     if holder is not None and holder != owner:
         raise error
-    if old_key is not None and old_key != key and tx.name_owner(index, old_key) == owner:
-        tx.claim(index, old_key, None)
+    _claim(tx, index, key, owner, old_key)
+
+
+def _claim(tx: Transaction, index: str, key: Any, owner: str, old_key: Any) -> None:
+    if old_key is not None and old_key != key:
+        _release(tx, index, old_key, owner)
     tx.claim(index, key, owner)
+
+
+def _release(tx: Transaction, index: str, key: Any, owner: str) -> None:
+    if tx.name_owner(index, key) == owner:
+        tx.claim(index, key, None)
 
 
 def _budget(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -444,27 +454,47 @@ def _campaign(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
             raise _fail("field_error", "REQUIRED", "The required field was not present.", "campaign_budget")
         if not new.status:
             new.status = ENABLED
-    if creating or (old is not None and new.campaign_budget != old.campaign_budget):
-        new.campaign_budget = tx.resolve(new.campaign_budget, "campaign_budget", "campaign_budget")
-        tx.existing(new.campaign_budget, "campaign_budget", "campaign_budget")
     if old is not None and _removed(old):
         raise _fail(
             "operation_access_denied_error",
             "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
             "The campaign is removed.",
         )
+    budget_changed = old is not None and new.campaign_budget != old.campaign_budget
+    if creating or budget_changed:
+        new.campaign_budget = tx.resolve(new.campaign_budget, "campaign_budget", "campaign_budget")
+        budget = tx.existing(new.campaign_budget, "campaign_budget", "campaign_budget", allow_removed=True)
+        if _removed(budget):
+            raise _fail(
+                "campaign_budget_error",
+                "CAMPAIGN_BUDGET_REMOVED",
+                "The budget is removed.",
+                "campaign_budget",
+            )
+    else:
+        budget = tx.get("campaign_budget", new.campaign_budget)
     new.missing_eu_political_advertising_declaration = not new.contains_eu_political_advertising
     # Names are unique among all campaigns of the account, removed ones included.
-    _unique(
-        tx,
-        "campaign",
-        new.name,
-        new.resource_name,
-        old.name if old is not None else None,
-        _fail(
+    holder = tx.name_owner("campaign", new.name)
+    if holder is not None and holder != new.resource_name:
+        raise _fail(
             "campaign_error", "DUPLICATE_CAMPAIGN_NAME", "A campaign with this name already exists.", "name"
-        ),
-    )
+        )
+    # A budget that is not explicitly shared serves one campaign at most.
+    implicit = budget is not None and not budget.explicitly_shared and not _removed(new)
+    user = tx.name_owner("budget_user", new.campaign_budget) if implicit else None
+    if user is not None and user != new.resource_name:
+        raise _fail(
+            "campaign_budget_error",
+            "CANNOT_USE_IMPLICITLY_SHARED_CAMPAIGN_BUDGET_WITH_MULTIPLE_CAMPAIGNS",
+            "This budget is not shared and already serves another campaign.",
+            "campaign_budget",
+        )
+    _claim(tx, "campaign", new.name, new.resource_name, old.name if old is not None else None)
+    if old is not None and (budget_changed or _removed(new)):
+        _release(tx, "budget_user", old.campaign_budget, new.resource_name)
+    if implicit:
+        tx.claim("budget_user", new.campaign_budget, new.resource_name)
 
 
 def _ad_group(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -828,6 +858,8 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             tx.claim("campaign_budget", old.name, None)
         elif kind.name == "ad_group":
             tx.claim("ad_group", (old.campaign, old.name), None)
+        elif kind.name == "campaign":
+            _release(tx, "budget_user", old.campaign_budget, name)
         elif kind.name == "conversion_action":
             tx.claim("conversion_action", old.name, None)
         tx.put(kind.name, name, new)
@@ -921,8 +953,13 @@ def _rebuild_names(state: CustomerState) -> None:
     names: dict[str, dict[Any, str]] = {
         k: {} for k in ("campaign", "campaign_budget", "ad_group", "label", "conversion_action")
     }
+    names["budget_user"] = {}
+    budgets = state.resources["campaign_budget"]
     for message in state.resources["campaign"].values():
         names["campaign"][message.name] = message.resource_name
+        budget = budgets.get(message.campaign_budget)
+        if not _removed(message) and budget is not None and not budget.explicitly_shared:
+            names["budget_user"][message.campaign_budget] = message.resource_name
     for kind in ("campaign_budget", "label", "conversion_action"):
         for message in state.resources[kind].values():
             if message.name and not _removed(message):
