@@ -142,6 +142,24 @@ def test_update_pause_and_delete_show_in_effective_status(server: MetaGraphServe
     assert [row["id"] for row in deleted] == [ad["id"]]
 
 
+def test_edge_filtering_and_unknown_fields(server: MetaGraphServer) -> None:
+    first, second = new_campaign("first"), new_campaign("second")
+    new_ad_set(first["id"], name="PL in first")
+    new_ad_set(second["id"], name="PL in second")
+    by_campaign = account().get_ad_sets(
+        fields=["name"],
+        params={"filtering": [{"field": "campaign.id", "operator": "IN", "value": [second["id"]]}]},
+    )
+    assert [row["name"] for row in by_campaign] == ["PL in second"]
+    by_name = account().get_campaigns(
+        fields=["name"], params={"filtering": [{"field": "name", "operator": "CONTAIN", "value": "fir"}]}
+    )
+    assert [row["name"] for row in by_name] == ["first"]
+    with pytest.raises(FacebookRequestError) as raised, pytest.warns(UserWarning, match="no_such_field"):
+        account().get_campaigns(fields=["name", "no_such_field"])
+    assert "nonexisting field (no_such_field)" in raised.value.api_error_message()
+
+
 def test_batch_of_51_is_refused(server: MetaGraphServer) -> None:
     batch = FacebookAdsApi.get_default_api().new_batch()
     for index in range(51):
@@ -246,6 +264,18 @@ def test_sync_daily_insights_never_exceed_the_daily_budget(
     assert min(row["date_start"] for row in rows) == "2022-03-25"  # nothing before the ad sets existed
     assert all(row["date_start"] == row["date_stop"] for row in rows)
     assert max(float(row["spend"]) for row in rows) <= 50.00
+    by_publisher = list(
+        account().get_insights(
+            fields=["impressions"],
+            params={
+                "time_range": {"since": "2022-04-01", "until": "2022-04-30"},
+                "breakdowns": ["publisher_platform"],
+            },
+        )
+    )
+    impressions = {row["publisher_platform"]: int(row["impressions"]) for row in by_publisher}
+    assert set(impressions) == {"facebook", "instagram", "audience_network", "messenger"}
+    assert impressions["facebook"] > impressions["instagram"] > impressions["messenger"]
 
 
 @pytest.mark.parametrize(
