@@ -545,6 +545,18 @@ def test_state_survives_a_restart(make_server: Any, tmp_path: Path) -> None:
     assert account().get_campaigns(fields=["created_time"])[0]["created_time"] == "2022-03-25T09:00:00+0000"
 
 
+def test_control_endpoint_sets_the_simulated_clock(server: MetaGraphServer, clock: SandboxClock) -> None:
+    reply = requests.post(
+        f"{server.url}/_sandbox/clock", data={"now": "2022-06-01T00:00:00+00:00"}, timeout=5
+    )
+    assert reply.json() == {"now": "2022-06-01T00:00:00+00:00", "simulated": True}
+    assert clock.today() == dt.date(2022, 6, 1)
+    new_campaign("June")
+    logged = requests.get(f"{server.url}/_sandbox/requests", timeout=5).json()["data"]
+    assert logged[-1]["target"] == "POST /act_4242/campaigns"
+    assert logged[-1]["simulated_at"] == "2022-06-01T00:00:00+00:00"
+
+
 def test_reset_forgets_entities(server: MetaGraphServer) -> None:
     new_campaign()
     server.reset()
