@@ -588,3 +588,25 @@ def test_accounts_and_relative_date_ranges(sandbox, google_ads_client, customer_
         }
     )
     assert page._response.total_results_count == 1
+
+
+def test_geo_target_and_language_constants_can_be_looked_up(google_ads_client, customer_id):
+    countries = search(
+        google_ads_client,
+        customer_id,
+        "SELECT geo_target_constant.id, geo_target_constant.name, geo_target_constant.country_code "
+        "FROM geo_target_constant WHERE geo_target_constant.country_code IN ('PL', 'UA', 'GB') "
+        "ORDER BY geo_target_constant.id",
+    )
+    assert [(r.geo_target_constant.id, r.geo_target_constant.name) for r in countries] == [
+        (2616, "Poland"),
+        (2804, "Ukraine"),
+        (2826, "United Kingdom"),
+    ]
+    languages = search(
+        google_ads_client,
+        customer_id,
+        "SELECT language_constant.id, language_constant.name FROM language_constant "
+        "WHERE language_constant.code = 'uk'",
+    )
+    assert [(r.language_constant.id, r.language_constant.name) for r in languages] == [(1036, "Ukrainian")]

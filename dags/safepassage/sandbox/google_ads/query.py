@@ -10,7 +10,12 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 
 from safepassage.sandbox.google_ads import gaql, performance
-from safepassage.sandbox.google_ads.constants import COUNTRY_BY_GEO_ID, GEO_TARGET_PREFIX
+from safepassage.sandbox.google_ads.constants import (
+    COUNTRY_BY_GEO_ID,
+    GEO_TARGET_PREFIX,
+    geo_target_constants,
+    language_constants,
+)
 from safepassage.sandbox.google_ads.errors import query_error
 from safepassage.sandbox.google_ads.store import KINDS, CustomerState
 
@@ -27,7 +32,10 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "conversion_action": ("conversion_action", "customer"),
     "geographic_view": ("geographic_view", "campaign", "ad_group", "customer"),
     "user_location_view": ("user_location_view", "campaign", "ad_group", "customer"),
+    "geo_target_constant": ("geo_target_constant",),
+    "language_constant": ("language_constant",),
 }
+CONSTANT_RESOURCES = {"geo_target_constant": geo_target_constants, "language_constant": language_constants}
 METRIC_RESOURCES = {
     "customer",
     "campaign",
@@ -211,6 +219,8 @@ def plan(query: gaql.Query) -> Plan:
 
 # ---- resource listings -----------------------------------------------------------------------------
 def _contexts(state: CustomerState, resource: str) -> list[dict[str, Any]]:
+    if resource in CONSTANT_RESOURCES:
+        return [{resource: message} for message in CONSTANT_RESOURCES[resource]()]
     customer = state.customer_pb()
     if resource == "customer":
         return [{"customer": customer}]
