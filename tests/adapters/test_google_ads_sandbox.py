@@ -610,3 +610,39 @@ def test_geo_target_and_language_constants_can_be_looked_up(google_ads_client, c
         "WHERE language_constant.code = 'uk'",
     )
     assert [(r.language_constant.id, r.language_constant.name) for r in languages] == [(1036, "Ukrainian")]
+
+
+def test_ad_texts_change_through_ad_service(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    service.mutate(
+        customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "IT uk")
+    )
+    ads = search(google_ads_client, customer_id, "SELECT ad_group_ad.ad.resource_name FROM ad_group_ad")
+    ad_name = ads[0].ad_group_ad.ad.resource_name
+
+    update = google_ads_client.get_type("AdOperation")
+    update.update.resource_name = ad_name
+    for text in ("Nowa praca za granicą?", "Sprawdź ofertę", "Bezpłatna infolinia", "Zadzwoń do La Strady"):
+        asset = google_ads_client.get_type("AdTextAsset")
+        asset.text = text
+        update.update.responsive_search_ad.headlines.append(asset)
+    update.update_mask.paths.append("responsive_search_ad.headlines")
+    google_ads_client.get_service("AdService").mutate_ads(customer_id=customer_id, operations=[update])
+
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT ad_group_ad.ad.responsive_search_ad.headlines, "
+        "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad",
+    )
+    rsa = rows[0].ad_group_ad.ad.responsive_search_ad
+    assert rsa.headlines[0].text == "Nowa praca za granicą?" and len(rsa.headlines) == 4
+    assert len(rsa.descriptions) == 2  # outside the mask: unchanged
+
+    too_long = google_ads_client.get_type("AdOperation")
+    too_long.update.resource_name = ad_name
+    too_long.update.responsive_search_ad.path1 = "a-path-longer-than-fifteen"
+    too_long.update_mask.paths.append("responsive_search_ad.path1")
+    with pytest.raises(GoogleAdsException) as raised:
+        google_ads_client.get_service("AdService").mutate_ads(customer_id=customer_id, operations=[too_long])
+    assert error_codes(raised.value.failure) == [("string_length_error", "TOO_LONG")]

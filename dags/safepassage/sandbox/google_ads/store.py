@@ -35,6 +35,7 @@ from google.ads.googleads.v26.enums.types import (
     label_status,
 )
 from google.ads.googleads.v26.resources.types import (
+    ad,
     ad_group,
     ad_group_ad,
     campaign,
@@ -48,6 +49,7 @@ from google.ads.googleads.v26.resources.types import (
 from google.ads.googleads.v26.services.types import (
     ad_group_ad_service,
     ad_group_service,
+    ad_service,
     campaign_budget_service,
     campaign_criterion_service,
     campaign_label_service,
@@ -162,6 +164,8 @@ KINDS: dict[str, ResourceKind] = {
             composite=True,
             deleted_on_remove=True,
         ),
+        # Ads live inside ad group ads; AdService only updates them (e.g. new RSA texts).
+        _kind("ad", "ads", ad.Ad, ad_service, "AdService", "Ads"),
         _kind(
             "conversion_action",
             "conversionActions",
@@ -532,8 +536,7 @@ def _ad_group(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
     )
 
 
-def _responsive_search_ad(rsa: Any) -> None:
-    base = ("ad", "responsive_search_ad")
+def _responsive_search_ad(rsa: Any, base: tuple[str, ...] = ("ad", "responsive_search_ad")) -> None:
     for field_name, low, high, limit in (("headlines", 3, 15, 30), ("descriptions", 2, 4, 90)):
         items = getattr(rsa, field_name)
         if len(items) < low:
@@ -769,6 +772,8 @@ def _merge_masked(existing: Message, update: Message, paths: list[str]) -> Messa
 
 def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tuple[str, Message]:
     """Validate and stage one create/update/remove; returns (resource name, stored message)."""
+    if kind.name == "ad":
+        return _update_ad(tx, operation)
     action = operation.WhichOneof("operation")
     validator = VALIDATORS[kind.name]
     if action == "create":
@@ -792,6 +797,7 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             raise OperationFailed(*(e.at(("create", None)) for e in failed.errors)) from None
         if kind.name == "ad_group_ad":
             new.resource_name = tx.new_name(kind, int(resource_id(new.ad_group)), new.ad.id)
+            tx.claim("ad", new.ad.id, new.resource_name)
         tx.put(kind.name, new.resource_name, new)
         tx.bind_temporary(requested, new.resource_name)
         if kind.name == "campaign_label":
@@ -865,6 +871,59 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
         tx.put(kind.name, name, new)
         return name, new
     raise _fail("request_error", "OPERATION_REQUIRED", "The operation is empty.")
+
+
+def _update_ad(tx: Transaction, operation: Any) -> tuple[str, Message]:
+    name = operation.update.resource_name
+    if not name:
+        raise _fail(
+            "request_error", "RESOURCE_NAME_MISSING", "Resource name is missing.", "update", "resource_name"
+        )
+    identifier = resource_id(name)
+    if not name.startswith(f"customers/{tx.customer_id}/ads/") or not identifier.isdigit():
+        raise _fail(
+            "request_error",
+            "RESOURCE_NAME_MALFORMED",
+            f"Malformed resource name {name!r}.",
+            "update",
+            "resource_name",
+        )
+    owner = tx.name_owner("ad", int(identifier))
+    holder = tx.get("ad_group_ad", owner) if owner is not None else None
+    if holder is None:
+        raise _fail(
+            "mutate_error",
+            "RESOURCE_NOT_FOUND",
+            f"Resource {name!r} was not found.",
+            "update",
+            "resource_name",
+        )
+    if _removed(holder):
+        raise _fail(
+            "operation_access_denied_error",
+            "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
+            "The ad is removed.",
+            "update",
+        )
+    paths = list(operation.update_mask.paths)
+    if not paths:
+        raise _fail("field_mask_error", "FIELD_MASK_MISSING", "The update mask is missing.", "update_mask")
+    for immutable in ("resource_name", "id", "type"):
+        if immutable in paths:
+            raise _fail(
+                "field_error", "IMMUTABLE_FIELD", "The field cannot be modified.", "update", immutable
+            )
+    new_ad = _merge_masked(holder.ad, operation.update, paths)
+    new_ad.resource_name = name
+    _responsive_search_ad(new_ad.responsive_search_ad, ("update", "responsive_search_ad"))
+    if not new_ad.final_urls:
+        raise _fail(
+            "ad_error", "CANNOT_SET_WITHOUT_FINAL_URLS", "An ad needs final URLs.", "update", "final_urls"
+        )
+    updated = kind_copy(holder)
+    updated.ad.CopyFrom(new_ad)
+    tx.put("ad_group_ad", updated.resource_name, updated)
+    return name, new_ad
 
 
 def kind_copy(message: Any) -> Any:
@@ -964,6 +1023,9 @@ def _rebuild_names(state: CustomerState) -> None:
         for message in state.resources[kind].values():
             if message.name and not _removed(message):
                 names[kind][message.name] = message.resource_name
+    names["ad"] = {
+        message.ad.id: message.resource_name for message in state.resources["ad_group_ad"].values()
+    }
     for message in state.resources["ad_group"].values():
         if not _removed(message):
             names["ad_group"][(message.campaign, message.name)] = message.resource_name
