@@ -646,3 +646,69 @@ def test_ad_texts_change_through_ad_service(google_ads_client, customer_id):
     with pytest.raises(GoogleAdsException) as raised:
         google_ads_client.get_service("AdService").mutate_ads(customer_id=customer_id, operations=[too_long])
     assert error_codes(raised.value.failure) == [("string_length_error", "TOO_LONG")]
+
+
+def test_keywords_and_negative_keywords(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    tree = campaign_tree(google_ads_client, customer_id, "PL pl")
+    match = google_ads_client.enums.KeywordMatchTypeEnum
+    extra = []
+    for text, match_type in (("praca za granicą", match.PHRASE), ("praca w niemczech", match.BROAD)):
+        op, keyword = operation(google_ads_client, "ad_group_criterion_operation")
+        keyword.ad_group = f"customers/{customer_id}/adGroups/-3"
+        keyword.keyword.text = text
+        keyword.keyword.match_type = match_type
+        extra.append(op)
+    op, negative = operation(google_ads_client, "campaign_criterion_operation")
+    negative.campaign = f"customers/{customer_id}/campaigns/-2"
+    negative.negative = True
+    negative.keyword.text = "darmowe gry"
+    negative.keyword.match_type = match.BROAD
+    service.mutate(customer_id=customer_id, mutate_operations=[*tree, *extra, op])
+
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, ad_group.name "
+        "FROM ad_group_criterion WHERE ad_group_criterion.type = KEYWORD "
+        "ORDER BY ad_group_criterion.keyword.text",
+    )
+    assert [
+        (r.ad_group_criterion.keyword.text, r.ad_group_criterion.keyword.match_type.name) for r in rows
+    ] == [
+        ("praca w niemczech", "BROAD"),
+        ("praca za granicą", "PHRASE"),
+    ]
+    negatives = search(
+        google_ads_client,
+        customer_id,
+        "SELECT campaign_criterion.keyword.text FROM campaign_criterion "
+        "WHERE campaign_criterion.negative = TRUE",
+    )
+    assert [r.campaign_criterion.keyword.text for r in negatives] == ["darmowe gry"]
+
+    group = rows[0].ad_group.resource_name
+    bad = []
+    for text in (
+        "praca za granicą",
+        "x" * 81,
+        "one two three four five six seven eight nine ten eleven",
+        "50% off",
+    ):
+        keyword_operation = google_ads_client.get_type("AdGroupCriterionOperation")
+        keyword_operation.create.ad_group = group
+        keyword_operation.create.keyword.text = text
+        keyword_operation.create.keyword.match_type = match.PHRASE
+        bad.append(keyword_operation)
+    response = google_ads_client.get_service("AdGroupCriterionService").mutate_ad_group_criteria(
+        request={"customer_id": customer_id, "operations": bad, "partial_failure": True}
+    )
+    failure = type(google_ads_client.get_type("GoogleAdsFailure")).deserialize(
+        response.partial_failure_error.details[0].value
+    )
+    assert error_codes(failure) == [
+        ("mutate_error", "RESOURCE_ALREADY_EXISTS"),
+        ("criterion_error", "KEYWORD_TEXT_TOO_LONG"),
+        ("criterion_error", "KEYWORD_HAS_TOO_MANY_WORDS"),
+        ("criterion_error", "KEYWORD_HAS_INVALID_CHARS"),
+    ]

@@ -27,6 +27,7 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ad_group": ("ad_group", "campaign", "customer"),
     "ad_group_ad": ("ad_group_ad", "ad_group", "campaign", "customer"),
     "campaign_criterion": ("campaign_criterion", "campaign", "customer"),
+    "ad_group_criterion": ("ad_group_criterion", "ad_group", "campaign", "customer"),
     "label": ("label", "customer"),
     "campaign_label": ("campaign_label", "campaign", "label", "customer"),
     "conversion_action": ("conversion_action", "customer"),
@@ -232,7 +233,7 @@ def _contexts(state: CustomerState, resource: str) -> list[dict[str, Any]]:
             context["campaign_budget"] = resources["campaign_budget"].get(message.campaign_budget)
         elif resource == "ad_group":
             context["campaign"] = resources["campaign"].get(message.campaign)
-        elif resource == "ad_group_ad":
+        elif resource in ("ad_group_ad", "ad_group_criterion"):
             group = resources["ad_group"].get(message.ad_group)
             context["ad_group"] = group
             context["campaign"] = resources["campaign"].get(group.campaign) if group is not None else None

@@ -38,6 +38,7 @@ from google.ads.googleads.v26.resources.types import (
     ad,
     ad_group,
     ad_group_ad,
+    ad_group_criterion,
     campaign,
     campaign_budget,
     campaign_criterion,
@@ -48,6 +49,7 @@ from google.ads.googleads.v26.resources.types import (
 )
 from google.ads.googleads.v26.services.types import (
     ad_group_ad_service,
+    ad_group_criterion_service,
     ad_group_service,
     ad_service,
     campaign_budget_service,
@@ -161,6 +163,16 @@ KINDS: dict[str, ResourceKind] = {
             campaign_label_service,
             "CampaignLabelService",
             "CampaignLabels",
+            composite=True,
+            deleted_on_remove=True,
+        ),
+        _kind(
+            "ad_group_criterion",
+            "adGroupCriteria",
+            ad_group_criterion.AdGroupCriterion,
+            ad_group_criterion_service,
+            "AdGroupCriterionService",
+            "AdGroupCriteria",
             composite=True,
             deleted_on_remove=True,
         ),
@@ -633,11 +645,21 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
                 "proximity",
             )
         new.criterion_id, new.type_ = tx.store.allocate_id(), CriterionType.PROXIMITY
+    elif which == "keyword":
+        if not new.negative:
+            raise _fail(
+                "campaign_criterion_error",
+                "OPERATOR_NOT_SUPPORTED_FOR_CRITERION_TYPE",
+                "Campaign-level keywords must be negative.",
+                "negative",
+            )
+        _keyword(new.keyword, "keyword")
+        new.criterion_id, new.type_ = tx.store.allocate_id(), CriterionType.KEYWORD
     else:
         raise _fail(
             "campaign_criterion_error",
             "CONCRETE_TYPE_REQUIRED",
-            "Only location, language and proximity criteria are supported.",
+            "Only location, language, proximity and negative keyword criteria are supported.",
         )
     if which in ("location", "proximity") and owner.missing_eu_political_advertising_declaration:
         raise _fail(
@@ -654,6 +676,60 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
             "mutate_error", "RESOURCE_ALREADY_EXISTS", "The campaign already has this criterion.", which
         )
     new.status = 2  # CampaignCriterionStatus.ENABLED
+
+
+_KEYWORD_FORBIDDEN = set("!@%,*")
+
+
+def _keyword(keyword: Any, *path: str) -> None:
+    text = keyword.text
+    if not text.strip():
+        raise _fail("field_error", "REQUIRED", "The keyword text is missing.", *path, "text")
+    if len(text) > 80:
+        raise _fail(
+            "criterion_error", "KEYWORD_TEXT_TOO_LONG", "Keyword text is over 80 characters.", *path, "text"
+        )
+    if len(text.split()) > 10:
+        raise _fail(
+            "criterion_error", "KEYWORD_HAS_TOO_MANY_WORDS", "Keyword has over 10 words.", *path, "text"
+        )
+    if _KEYWORD_FORBIDDEN & set(text):
+        raise _fail(
+            "criterion_error", "KEYWORD_HAS_INVALID_CHARS", "Keyword has invalid characters.", *path, "text"
+        )
+    if not keyword.match_type:
+        raise _fail("field_error", "REQUIRED", "The match type is missing.", *path, "match_type")
+
+
+def _ad_group_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
+    if not creating:
+        if new.ad_group != old.ad_group or new.keyword != old.keyword or new.negative != old.negative:
+            raise _fail("field_error", "IMMUTABLE_FIELD", "Only status and bids of a criterion can change.")
+        return
+    if not new.ad_group:
+        raise _fail("field_error", "REQUIRED", "The required field was not present.", "ad_group")
+    new.ad_group = tx.resolve(new.ad_group, "ad_group", "ad_group")
+    tx.existing(new.ad_group, "ad_group", "ad_group")
+    if new.WhichOneof("criterion") != "keyword":
+        raise _fail(
+            "ad_group_criterion_error",
+            "CANNOT_ADD_CRITERIA_TYPE",
+            "Only keyword criteria are supported.",
+            "criterion",
+        )
+    _keyword(new.keyword, "keyword")
+    key = (new.ad_group, new.keyword.text.lower(), int(new.keyword.match_type), new.negative)
+    if tx.name_owner("keyword", key) is not None:
+        raise _fail(
+            "mutate_error", "RESOURCE_ALREADY_EXISTS", "The ad group already has this keyword.", "keyword"
+        )
+    new.criterion_id = tx.store.allocate_id()
+    new.type_ = CriterionType.KEYWORD
+    new.status = new.status or ENABLED
+    new.resource_name = tx.new_name(
+        KINDS["ad_group_criterion"], int(resource_id(new.ad_group)), new.criterion_id
+    )
+    tx.claim("keyword", key, new.resource_name)
 
 
 def _label(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -727,6 +803,7 @@ def _conversion_action(tx: Transaction, new: Any, old: Any, creating: bool) -> N
 
 
 VALIDATORS: dict[str, Validator] = {
+    "ad_group_criterion": _ad_group_criterion,
     "campaign_budget": _budget,
     "campaign": _campaign,
     "ad_group": _ad_group,
@@ -849,6 +926,9 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             raise _fail("mutate_error", "RESOURCE_NOT_FOUND", f"Resource {name!r} was not found.", "remove")
         if kind.deleted_on_remove:
             tx.put(kind.name, name, None)
+            if kind.name == "ad_group_criterion":
+                key = (old.ad_group, old.keyword.text.lower(), int(old.keyword.match_type), old.negative)
+                tx.claim("keyword", key, None)
             if kind.name == "campaign_label":
                 owner = kind_copy(tx.get("campaign", old.campaign))
                 kept = [label_name for label_name in owner.labels if label_name != old.label]
@@ -1023,6 +1103,10 @@ def _rebuild_names(state: CustomerState) -> None:
         for message in state.resources[kind].values():
             if message.name and not _removed(message):
                 names[kind][message.name] = message.resource_name
+    names["keyword"] = {
+        (m.ad_group, m.keyword.text.lower(), int(m.keyword.match_type), m.negative): m.resource_name
+        for m in state.resources["ad_group_criterion"].values()
+    }
     names["ad"] = {
         message.ad.id: message.resource_name for message in state.resources["ad_group_ad"].values()
     }
