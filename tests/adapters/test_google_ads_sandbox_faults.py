@@ -177,3 +177,11 @@ def test_requests_without_valid_credentials_are_refused(sandbox, google_ads_clie
     with pytest.raises(GoogleAdsException) as foreign:
         search(google_ads_client, "1234567890", "SELECT campaign.id FROM campaign")
     assert error_codes(foreign.value.failure) == [("authorization_error", "USER_PERMISSION_DENIED")]
+
+
+def test_methods_the_sandbox_does_not_emulate_are_refused_and_logged(sandbox, google_ads_client):
+    suggest = google_ads_client.get_service("GeoTargetConstantService")
+    with pytest.raises(api_exceptions.MethodNotImplemented):
+        suggest.suggest_geo_target_constants(request={"locale": "en", "country_code": "PL"})
+    (entry,) = sandbox.log.entries(platform="google_ads", target_contains="SuggestGeoTargetConstants")
+    assert (entry.outcome, entry.status) == ("error", "UNIMPLEMENTED")

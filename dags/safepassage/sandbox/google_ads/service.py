@@ -261,8 +261,11 @@ class GoogleAdsSandbox:
         for kind in KINDS.values():
             add(kind.service, kind.method, kind.request_pb, kind.response_pb, self._resource_mutate(kind))
         return [
-            grpc.method_handlers_generic_handler(f"{SERVICES_PACKAGE}.{service}", methods)
-            for service, methods in by_service.items()
+            *(
+                grpc.method_handlers_generic_handler(f"{SERVICES_PACKAGE}.{service}", methods)
+                for service, methods in by_service.items()
+            ),
+            _NotEmulated(self),  # last: only methods nobody above answers
         ]
 
     def _wrap(self, path: str, handler: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
@@ -591,6 +594,24 @@ class GoogleAdsSandbox:
 
     def _list_customers(self, request: Any, fault: Fault | None) -> Any:
         return ListCustomersResponse(resource_names=[f"customers/{c}" for c in sorted(self.store.customers)])
+
+
+class _NotEmulated(grpc.GenericRpcHandler):
+    """Any other method: UNIMPLEMENTED, and recorded, so a missing emulation is visible in the request log."""
+
+    def __init__(self, sandbox: GoogleAdsSandbox) -> None:
+        self.sandbox = sandbox
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        path = str(handler_call_details.method)
+
+        def refuse(request: bytes, context: grpc.ServicerContext) -> None:
+            self.sandbox._record(path, "error", grpc.StatusCode.UNIMPLEMENTED.name, None, {})
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, f"{path} is not emulated by the SafePassage sandbox."
+            )
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
 
 
 def _internal_error() -> AdsRpcError:
