@@ -148,6 +148,16 @@ def main() -> dict:
             )
             figures["country_report_rows"] = len(list(countries))
             figures["country_report_same_range_seconds"] = round(time.perf_counter() - started, 3)
+
+            started = time.perf_counter()  # the daily pull: a 28-day lookback by day and device
+            lookback = service.search(
+                customer_id=customer_id,
+                query="SELECT campaign.id, segments.date, segments.device, metrics.impressions, "
+                "metrics.clicks, metrics.cost_micros, metrics.conversions FROM campaign "
+                "WHERE segments.date BETWEEN '2022-10-04' AND '2022-10-31'",
+            )
+            figures["lookback_28_days_rows"] = len(list(lookback))
+            figures["lookback_28_days_seconds"] = round(time.perf_counter() - started, 3)
         finally:
             sandbox.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
