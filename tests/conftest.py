@@ -25,6 +25,8 @@ from safepassage import settings  # noqa: E402
 
 settings.apply_airflow_environment()
 
+pytest_plugins = ["safepassage.sandbox.testing"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "SAFEPASSAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
