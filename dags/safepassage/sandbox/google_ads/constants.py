@@ -14,6 +14,8 @@ from babel import Locale
 from google.ads.googleads.v26.resources.types.geo_target_constant import GeoTargetConstant
 from google.ads.googleads.v26.resources.types.language_constant import LanguageConstant
 
+from safepassage.sandbox.regions import EU_COUNTRIES
+
 GeoTargetConstantPb = GeoTargetConstant.pb()
 LanguageConstantPb = LanguageConstant.pb()
 
@@ -38,38 +40,6 @@ LANGUAGE_BY_ID: dict[int, str] = {
 
 GEO_TARGET_PREFIX = "geoTargetConstants/"
 LANGUAGE_PREFIX = "languageConstants/"
-
-EU_COUNTRIES = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-    ]
-)
 
 
 @functools.cache
