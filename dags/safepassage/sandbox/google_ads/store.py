@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -597,37 +597,23 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
     owner = tx.existing(new.campaign, "campaign", "campaign")
     which = new.WhichOneof("criterion")
     if which == "location":
-        reference = new.location.geo_target_constant
-        geo_id = reference.removeprefix(GEO_TARGET_PREFIX)
-        if (
-            not reference.startswith(GEO_TARGET_PREFIX)
-            or not geo_id.isdigit()
-            or int(geo_id) not in COUNTRY_BY_GEO_ID
-        ):
-            raise _fail(
-                "criterion_error",
-                "INVALID_CRITERION_ID",
-                f"Unknown geo target constant {reference!r}.",
-                "location",
-                "geo_target_constant",
-            )
-        new.criterion_id, new.type_ = int(geo_id), CriterionType.LOCATION
+        new.criterion_id = _constant_id(
+            new.location.geo_target_constant,
+            GEO_TARGET_PREFIX,
+            COUNTRY_BY_GEO_ID,
+            "geo target constant",
+            ("location", "geo_target_constant"),
+        )
+        new.type_ = CriterionType.LOCATION
     elif which == "language":
-        reference = new.language.language_constant
-        language_id = reference.removeprefix(LANGUAGE_PREFIX)
-        if (
-            not reference.startswith(LANGUAGE_PREFIX)
-            or not language_id.isdigit()
-            or int(language_id) not in LANGUAGE_BY_ID
-        ):
-            raise _fail(
-                "criterion_error",
-                "INVALID_CRITERION_ID",
-                f"Unknown language constant {reference!r}.",
-                "language",
-                "language_constant",
-            )
-        new.criterion_id, new.type_ = int(language_id), CriterionType.LANGUAGE
+        new.criterion_id = _constant_id(
+            new.language.language_constant,
+            LANGUAGE_PREFIX,
+            LANGUAGE_BY_ID,
+            "language constant",
+            ("language", "language_constant"),
+        )
+        new.type_ = CriterionType.LANGUAGE
     elif which == "proximity":
         if new.proximity.radius <= 0:
             raise _fail(
@@ -1114,3 +1100,13 @@ def _rebuild_names(state: CustomerState) -> None:
         if not _removed(message):
             names["ad_group"][(message.campaign, message.name)] = message.resource_name
     state.names = names
+
+
+def _constant_id(
+    reference: str, prefix: str, known: Mapping[int, Any], kind: str, field: tuple[str, str]
+) -> int:
+    """The id in `prefix{id}` if the emulator knows that constant; else INVALID_CRITERION_ID."""
+    constant_id = reference.removeprefix(prefix)
+    if not reference.startswith(prefix) or not constant_id.isdigit() or int(constant_id) not in known:
+        raise _fail("criterion_error", "INVALID_CRITERION_ID", f"Unknown {kind} {reference!r}.", *field)
+    return int(constant_id)
