@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from safepassage import settings
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
 
 DEMO_DAGS = ["sync_reference_data", "render_creatives", "refresh_targeting"]
 
@@ -84,23 +87,15 @@ def run_demo(say: Callable[[str], None] = print) -> DemoReport:
     return report
 
 
-def _creative_counts(warehouse: object) -> str:
-    from sqlalchemy import func, select
+def _creative_counts(warehouse: Warehouse) -> str:
+    from safepassage.adapters.warehouse.creative_versions import count_versions
 
-    from safepassage.adapters.warehouse import Warehouse
-    from safepassage.adapters.warehouse import models as m
-
-    assert isinstance(warehouse, Warehouse)
-    with warehouse.session() as session:
-        versions = session.scalar(select(func.count()).select_from(m.CreativeVersion))
-    return f"{versions} creative versions stored"
+    return f"{count_versions(warehouse)} creative versions stored"
 
 
-def _targeting_summary(warehouse: object) -> str:
-    from safepassage.adapters.warehouse import Warehouse
+def _targeting_summary(warehouse: Warehouse) -> str:
     from safepassage.services.intelligence import latest_targeting
 
-    assert isinstance(warehouse, Warehouse)
     document = latest_targeting(warehouse) or {}
     countries = sorted(document.get("countries", []), key=lambda c: -float(c.get("weight", 0)))
     top = ", ".join(f"{c['code']} {float(c['weight']):.0%}" for c in countries[:3])

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from safepassage.adapters.files import SourceDocument, load_document
-from safepassage.adapters.warehouse import Warehouse, upsert
-from safepassage.adapters.warehouse import models as m
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import targeting_store as store
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput, Problem, field_path
 from safepassage.domain.intelligence import (
@@ -148,22 +147,18 @@ def stored_judgements(warehouse: Warehouse) -> list[KeyJudgement]:
     """Everything in the store, oldest validity first. A record that no longer parses is a problem."""
     problems: list[Problem] = []
     judgements: list[KeyJudgement] = []
-    with warehouse.session() as session:
-        records = session.scalars(
-            select(m.KeyJudgementRecord).order_by(m.KeyJudgementRecord.valid_from)
-        ).all()
-        for record in records:
-            try:
-                judgements.append(KeyJudgement.model_validate(record.document))
-            except ValidationError as error:
-                problems.extend(
-                    Problem(
-                        file=f"judgement store: {record.id} (from {record.source_name or 'unknown'})",
-                        field=field_path(item["loc"]),
-                        message=item["msg"],
-                    )
-                    for item in error.errors(include_url=False)
+    for record in store.judgement_records(warehouse):
+        try:
+            judgements.append(KeyJudgement.model_validate(record.document))
+        except ValidationError as error:
+            problems.extend(
+                Problem(
+                    file=f"judgement store: {record.id} (from {record.source_name or 'unknown'})",
+                    field=field_path(item["loc"]),
+                    message=item["msg"],
                 )
+                for item in error.errors(include_url=False)
+            )
     if problems:
         raise InvalidInput(problems)
     return judgements
@@ -183,8 +178,7 @@ def publish(loaded: Sequence[LoadedJudgement], warehouse: Warehouse) -> list[str
         }
         for item in loaded
     ]
-    with warehouse.session() as session:
-        upsert(session, m.KeyJudgementRecord, rows, key=["id"])
+    store.upsert_judgements(warehouse, rows)
     return [item.judgement.id for item in loaded]
 
 
@@ -223,9 +217,7 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
     content = targeting.content_hash()
     document = targeting.as_json()
     with warehouse.session() as session:
-        latest = session.scalars(
-            select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id.desc()).limit(1)
-        ).first()
+        latest = store.latest_snapshot(session)
         previous_document = latest.targeting if latest else None
         diff = diff_targeting(previous_document, document)
         table = render_diff(diff)
@@ -237,24 +229,16 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
         # stored again as the newest, while a re-run with unchanged inputs stores nothing.
         chained = stable_hash([content, latest.content_hash if latest else None])
         diff["table"] = table
-        upsert(
+        snapshot_id = store.insert_snapshot(
             session,
-            m.TargetingSnapshot,
-            [
-                {
-                    "judgement_id": targeting.judgement_id or "baseline",
-                    "judgement_hash": targeting.judgement_hash or content,
-                    "content_hash": chained,
-                    "valid_from": current.valid_from if current else on,
-                    "targeting": document,
-                    "diff_from_previous": diff,
-                }
-            ],
-            key=["content_hash"],
-            update=[],
-        )
-        snapshot_id = session.scalar(
-            select(m.TargetingSnapshot.id).where(m.TargetingSnapshot.content_hash == chained)
+            {
+                "judgement_id": targeting.judgement_id or "baseline",
+                "judgement_hash": targeting.judgement_hash or content,
+                "content_hash": chained,
+                "valid_from": current.valid_from if current else on,
+                "targeting": document,
+                "diff_from_previous": diff,
+            },
         )
     return RefreshResult(on, targeting.judgement_id, True, snapshot_id, content, targeting, diff, table)
 
@@ -266,8 +250,4 @@ def _content_of(document: dict[str, Any]) -> str:
 
 def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
     """The newest stored targeting document (what budgets and the push read)."""
-    with warehouse.session() as session:
-        latest = session.scalars(
-            select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id.desc()).limit(1)
-        ).first()
-        return dict(latest.targeting) if latest else None
+    return store.latest_targeting_document(warehouse)

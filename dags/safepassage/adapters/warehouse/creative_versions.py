@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safepassage.adapters.warehouse.engine import Warehouse, upsert
 from safepassage.adapters.warehouse.models import CreativeVersion
@@ -22,3 +22,8 @@ def insert_new_versions(warehouse: Warehouse, records: Sequence[dict[str, Any]])
         )
         upsert(session, CreativeVersion, list(records), key=["content_hash"], update=[])
     return len(hashes - existing), len(existing)
+
+
+def count_versions(warehouse: Warehouse) -> int:
+    with warehouse.session() as session:
+        return int(session.scalar(select(func.count()).select_from(CreativeVersion)) or 0)
