@@ -41,6 +41,24 @@ def warehouse_url() -> str:
     return f"sqlite:///{data_dir() / 'warehouse.sqlite'}"
 
 
+def redis_url() -> str:
+    """The message broker judgement events go through (Redis pub/sub); no secret in the default."""
+    return os.environ.get("SAFEPASSAGE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def judgement_channel() -> str:
+    """Redis pub/sub channel that says "a key judgement was published" (tests use their own)."""
+    return os.environ.get("SAFEPASSAGE_JUDGEMENT_CHANNEL", "safepassage.key_judgements")
+
+
+def judgement_poll_seconds() -> float:
+    """How often the triggerer's watcher polls the channel (the provider's default is 60 s)."""
+    return float(os.environ.get("SAFEPASSAGE_JUDGEMENT_POLL_SECONDS", "0.2"))
+
+
+REDIS_CONN_ID = "safepassage_redis"
+
+
 def airflow_environment() -> dict[str, str]:
     """Settings every Airflow process of this project needs; existing values win."""
     wanted = {
@@ -49,6 +67,7 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        f"AIRFLOW_CONN_{REDIS_CONN_ID.upper()}": redis_url(),
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }

@@ -509,3 +509,206 @@ def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id)
     )
     days = sorted(r.segments.date for r in rows)
     assert days and days[-1] <= "2022-03-31"
+
+
+def test_a_budget_that_is_not_shared_serves_one_campaign(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    created = service.mutate(
+        customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "IE uk")
+    )
+    budget_name = created.mutate_operation_responses[0].campaign_budget_result.resource_name
+    second = google_ads_client.get_type("CampaignOperation")
+    second.create.name = "IE ru"
+    second.create.campaign_budget = budget_name
+    second.create.advertising_channel_type = google_ads_client.enums.AdvertisingChannelTypeEnum.SEARCH
+    second.create.contains_eu_political_advertising = (
+        google_ads_client.enums.EuPoliticalAdvertisingStatusEnum.DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING
+    )
+    campaigns = google_ads_client.get_service("CampaignService")
+    with pytest.raises(GoogleAdsException) as raised:
+        campaigns.mutate_campaigns(customer_id=customer_id, operations=[second])
+    assert error_codes(raised.value.failure) == [
+        ("campaign_budget_error", "CANNOT_USE_IMPLICITLY_SHARED_CAMPAIGN_BUDGET_WITH_MULTIPLE_CAMPAIGNS")
+    ]
+
+    remove = google_ads_client.get_type("CampaignOperation")
+    remove.remove = created.mutate_operation_responses[1].campaign_result.resource_name
+    campaigns.mutate_campaigns(customer_id=customer_id, operations=[remove])
+    response = campaigns.mutate_campaigns(
+        request={
+            "customer_id": customer_id,
+            "operations": [second],
+            "response_content_type": "MUTABLE_RESOURCE",
+        }
+    )
+    assert response.results[0].campaign.name == "IE ru"  # the budget is free once its campaign is removed
+    assert response.results[0].campaign.id > 0
+
+
+def test_temporary_ids_must_be_negative_unique_and_created_first(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    tree = campaign_tree(google_ads_client, customer_id, "FR uk")
+    with pytest.raises(GoogleAdsException) as out_of_order:  # the campaign before its budget
+        service.mutate(customer_id=customer_id, mutate_operations=[tree[1], tree[0], *tree[2:]])
+    assert error_codes(out_of_order.value.failure)[0] == ("mutate_error", "RESOURCE_NOT_FOUND")
+    assert out_of_order.value.failure.errors[0].location.field_path_elements[0].index == 0
+
+    twice = campaign_tree(google_ads_client, customer_id, "NL uk")
+    again = campaign_tree(google_ads_client, customer_id, "ES uk")  # same temporary ids -1, -2, -3
+    with pytest.raises(GoogleAdsException) as reused:
+        service.mutate(customer_id=customer_id, mutate_operations=twice + again)
+    assert ("mutate_error", "ID_EXISTS_IN_MULTIPLE_MUTATES") in error_codes(reused.value.failure)
+
+
+def test_accounts_and_relative_date_ranges(sandbox, google_ads_client, customer_id):
+    accessible = google_ads_client.get_service("CustomerService").list_accessible_customers()
+    assert sorted(accessible.resource_names) == [f"customers/{c}" for c in sorted(sandbox.customer_ids)]
+    account = search(
+        google_ads_client, customer_id, "SELECT customer.id, customer.currency_code FROM customer"
+    )
+    assert (account[0].customer.id, account[0].customer.currency_code) == (int(customer_id), "EUR")
+
+    google_ads_client.get_service("GoogleAdsService").mutate(
+        customer_id=customer_id,
+        mutate_operations=campaign_tree(google_ads_client, customer_id, "GB uk", geo_target_ids=(2826,)),
+    )
+    sandbox.clock.set(dt.datetime(2022, 4, 10, 15, tzinfo=dt.UTC))
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT segments.date, metrics.clicks FROM customer "
+        "WHERE segments.date DURING LAST_7_DAYS ORDER BY segments.date",
+    )
+    assert [r.segments.date for r in rows] == [f"2022-04-0{day}" for day in range(3, 10)]
+    page = google_ads_client.get_service("GoogleAdsService").search(
+        request={
+            "customer_id": customer_id,
+            "query": "SELECT campaign.name FROM campaign",
+            "search_settings": {"return_total_results_count": True},
+        }
+    )
+    assert page._response.total_results_count == 1
+
+
+def test_geo_target_and_language_constants_can_be_looked_up(google_ads_client, customer_id):
+    countries = search(
+        google_ads_client,
+        customer_id,
+        "SELECT geo_target_constant.id, geo_target_constant.name, geo_target_constant.country_code "
+        "FROM geo_target_constant WHERE geo_target_constant.country_code IN ('PL', 'UA', 'GB') "
+        "ORDER BY geo_target_constant.id",
+    )
+    assert [(r.geo_target_constant.id, r.geo_target_constant.name) for r in countries] == [
+        (2616, "Poland"),
+        (2804, "Ukraine"),
+        (2826, "United Kingdom"),
+    ]
+    languages = search(
+        google_ads_client,
+        customer_id,
+        "SELECT language_constant.id, language_constant.name FROM language_constant "
+        "WHERE language_constant.code = 'uk'",
+    )
+    assert [(r.language_constant.id, r.language_constant.name) for r in languages] == [(1036, "Ukrainian")]
+
+
+def test_ad_texts_change_through_ad_service(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    service.mutate(
+        customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "IT uk")
+    )
+    ads = search(google_ads_client, customer_id, "SELECT ad_group_ad.ad.resource_name FROM ad_group_ad")
+    ad_name = ads[0].ad_group_ad.ad.resource_name
+
+    update = google_ads_client.get_type("AdOperation")
+    update.update.resource_name = ad_name
+    for text in ("Nowa praca za granicą?", "Sprawdź ofertę", "Bezpłatna infolinia", "Zadzwoń do La Strady"):
+        asset = google_ads_client.get_type("AdTextAsset")
+        asset.text = text
+        update.update.responsive_search_ad.headlines.append(asset)
+    update.update_mask.paths.append("responsive_search_ad.headlines")
+    google_ads_client.get_service("AdService").mutate_ads(customer_id=customer_id, operations=[update])
+
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT ad_group_ad.ad.responsive_search_ad.headlines, "
+        "ad_group_ad.ad.responsive_search_ad.descriptions FROM ad_group_ad",
+    )
+    rsa = rows[0].ad_group_ad.ad.responsive_search_ad
+    assert rsa.headlines[0].text == "Nowa praca za granicą?" and len(rsa.headlines) == 4
+    assert len(rsa.descriptions) == 2  # outside the mask: unchanged
+
+    too_long = google_ads_client.get_type("AdOperation")
+    too_long.update.resource_name = ad_name
+    too_long.update.responsive_search_ad.path1 = "a-path-longer-than-fifteen"
+    too_long.update_mask.paths.append("responsive_search_ad.path1")
+    with pytest.raises(GoogleAdsException) as raised:
+        google_ads_client.get_service("AdService").mutate_ads(customer_id=customer_id, operations=[too_long])
+    assert error_codes(raised.value.failure) == [("string_length_error", "TOO_LONG")]
+
+
+def test_keywords_and_negative_keywords(google_ads_client, customer_id):
+    service = google_ads_client.get_service("GoogleAdsService")
+    tree = campaign_tree(google_ads_client, customer_id, "PL pl")
+    match = google_ads_client.enums.KeywordMatchTypeEnum
+    extra = []
+    for text, match_type in (("praca za granicą", match.PHRASE), ("praca w niemczech", match.BROAD)):
+        op, keyword = operation(google_ads_client, "ad_group_criterion_operation")
+        keyword.ad_group = f"customers/{customer_id}/adGroups/-3"
+        keyword.keyword.text = text
+        keyword.keyword.match_type = match_type
+        extra.append(op)
+    op, negative = operation(google_ads_client, "campaign_criterion_operation")
+    negative.campaign = f"customers/{customer_id}/campaigns/-2"
+    negative.negative = True
+    negative.keyword.text = "darmowe gry"
+    negative.keyword.match_type = match.BROAD
+    service.mutate(customer_id=customer_id, mutate_operations=[*tree, *extra, op])
+
+    rows = search(
+        google_ads_client,
+        customer_id,
+        "SELECT ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, ad_group.name "
+        "FROM ad_group_criterion WHERE ad_group_criterion.type = KEYWORD "
+        "ORDER BY ad_group_criterion.keyword.text",
+    )
+    assert [
+        (r.ad_group_criterion.keyword.text, r.ad_group_criterion.keyword.match_type.name) for r in rows
+    ] == [
+        ("praca w niemczech", "BROAD"),
+        ("praca za granicą", "PHRASE"),
+    ]
+    negatives = search(
+        google_ads_client,
+        customer_id,
+        "SELECT campaign_criterion.keyword.text FROM campaign_criterion "
+        "WHERE campaign_criterion.negative = TRUE",
+    )
+    assert [r.campaign_criterion.keyword.text for r in negatives] == ["darmowe gry"]
+
+    group = rows[0].ad_group.resource_name
+    bad = []
+    for text in (
+        "praca za granicą",
+        "x" * 81,
+        "one two three four five six seven eight nine ten eleven",
+        "50% off",
+    ):
+        keyword_operation = google_ads_client.get_type("AdGroupCriterionOperation")
+        keyword_operation.create.ad_group = group
+        keyword_operation.create.keyword.text = text
+        keyword_operation.create.keyword.match_type = match.PHRASE
+        bad.append(keyword_operation)
+    response = google_ads_client.get_service("AdGroupCriterionService").mutate_ad_group_criteria(
+        request={"customer_id": customer_id, "operations": bad, "partial_failure": True}
+    )
+    failure = type(google_ads_client.get_type("GoogleAdsFailure")).deserialize(
+        response.partial_failure_error.details[0].value
+    )
+    assert error_codes(failure) == [
+        ("mutate_error", "RESOURCE_ALREADY_EXISTS"),
+        ("criterion_error", "KEYWORD_TEXT_TOO_LONG"),
+        ("criterion_error", "KEYWORD_HAS_TOO_MANY_WORDS"),
+        ("criterion_error", "KEYWORD_HAS_INVALID_CHARS"),
+    ]

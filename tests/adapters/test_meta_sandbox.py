@@ -30,7 +30,7 @@ def clock() -> SandboxClock:
 
 
 @pytest.fixture
-def make_server(clock: SandboxClock, tmp_path: Path) -> Iterator[Any]:
+def make_server(clock: SandboxClock, loopback_only: Any) -> Iterator[Any]:
     started: list[MetaGraphServer] = []
 
     def make(faults: dict[str, Any] | None = None, state_dir: Path | None = None) -> MetaGraphServer:
@@ -142,6 +142,24 @@ def test_update_pause_and_delete_show_in_effective_status(server: MetaGraphServe
     assert [row["id"] for row in deleted] == [ad["id"]]
 
 
+def test_edge_filtering_and_unknown_fields(server: MetaGraphServer) -> None:
+    first, second = new_campaign("first"), new_campaign("second")
+    new_ad_set(first["id"], name="PL in first")
+    new_ad_set(second["id"], name="PL in second")
+    by_campaign = account().get_ad_sets(
+        fields=["name"],
+        params={"filtering": [{"field": "campaign.id", "operator": "IN", "value": [second["id"]]}]},
+    )
+    assert [row["name"] for row in by_campaign] == ["PL in second"]
+    by_name = account().get_campaigns(
+        fields=["name"], params={"filtering": [{"field": "name", "operator": "CONTAIN", "value": "fir"}]}
+    )
+    assert [row["name"] for row in by_name] == ["first"]
+    with pytest.raises(FacebookRequestError) as raised, pytest.warns(UserWarning, match="no_such_field"):
+        account().get_campaigns(fields=["name", "no_such_field"])
+    assert "nonexisting field (no_such_field)" in raised.value.api_error_message()
+
+
 def test_batch_of_51_is_refused(server: MetaGraphServer) -> None:
     batch = FacebookAdsApi.get_default_api().new_batch()
     for index in range(51):
@@ -246,6 +264,18 @@ def test_sync_daily_insights_never_exceed_the_daily_budget(
     assert min(row["date_start"] for row in rows) == "2022-03-25"  # nothing before the ad sets existed
     assert all(row["date_start"] == row["date_stop"] for row in rows)
     assert max(float(row["spend"]) for row in rows) <= 50.00
+    by_publisher = list(
+        account().get_insights(
+            fields=["impressions"],
+            params={
+                "time_range": {"since": "2022-04-01", "until": "2022-04-30"},
+                "breakdowns": ["publisher_platform"],
+            },
+        )
+    )
+    impressions = {row["publisher_platform"]: int(row["impressions"]) for row in by_publisher}
+    assert set(impressions) == {"facebook", "instagram", "audience_network", "messenger"}
+    assert impressions["facebook"] > impressions["instagram"] > impressions["messenger"]
 
 
 @pytest.mark.parametrize(
@@ -285,6 +315,65 @@ def test_throttling_faults_surface_as_sdk_errors_with_usage_headers(
     assert json.loads(error.http_headers()["X-Ad-Account-Usage"])["acc_id_util_pct"] == 100
     new_campaign("third")
     assert [entry.fault for entry in server.log.entries(target_contains="/campaigns")] == [None, kind, None]
+
+
+def test_batch_item_whose_reply_is_lost_is_null_and_committed(make_server: Any) -> None:
+    make_server(
+        {
+            "faults": [
+                {
+                    "platform": "meta",
+                    "match": "POST /act_*/campaigns",
+                    "kind": "response_lost_after_commit",
+                    "nth": [3],
+                },
+                {"platform": "meta", "match": "POST /act_*/campaigns", "kind": "user_rate_limit", "nth": [4]},
+            ]
+        }
+    )
+    batch = FacebookAdsApi.get_default_api().new_batch()
+    failures: list[FacebookRequestError] = []
+    for index in range(5):
+        account().create_campaign(
+            params={"name": f"c{index}", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []},
+            batch=batch,
+            failure=lambda response: failures.append(response.error()),
+        )
+    retry = batch.execute()
+    assert retry is not None and len(retry) == 1  # the SDK hands back the null item to retry
+    assert [error.api_error_code() for error in failures] == [17]
+    assert sorted(row["name"] for row in account().get_campaigns(fields=["name"])) == ["c0", "c1", "c2", "c4"]
+
+
+def test_delivery_follows_the_ad_set_history(server: MetaGraphServer, clock: SandboxClock) -> None:
+    campaign = new_campaign()
+    ad_set = AdSet(new_ad_set(campaign["id"])["id"])
+    new_ad(ad_set["id"])
+    clock.set(dt.datetime(2022, 4, 10, 12, tzinfo=dt.UTC))
+    ad_set.api_update(params={"targeting": {"geo_locations": {"countries": ["UA"]}, "locales": [52]}})
+    clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
+    ad_set.api_update(params={"status": "PAUSED"})
+    clock.set(dt.datetime(2022, 5, 1, tzinfo=dt.UTC))
+
+    rows = list(
+        account().get_insights(
+            fields=["impressions"],
+            params={
+                "level": "account",
+                "time_range": {"since": "2022-03-25", "until": "2022-04-30"},
+                "time_increment": 1,
+                "breakdowns": ["country"],
+                "limit": 200,
+            },
+        )
+    )
+    countries_on: dict[str, set[str]] = {}
+    for row in rows:
+        countries_on.setdefault(row["date_start"], set()).add(row["country"])
+    assert countries_on["2022-04-01"] == {"PL"}
+    assert countries_on["2022-04-10"] == {"PL", "UA"}  # changed at noon
+    assert countries_on["2022-04-15"] == {"UA"}
+    assert max(countries_on) == "2022-04-19"  # paused from 20 April
 
 
 def test_server_error_fault_is_a_transient_5xx(make_server: Any) -> None:
@@ -456,7 +545,51 @@ def test_state_survives_a_restart(make_server: Any, tmp_path: Path) -> None:
     assert account().get_campaigns(fields=["created_time"])[0]["created_time"] == "2022-03-25T09:00:00+0000"
 
 
+def test_control_endpoint_sets_the_simulated_clock(server: MetaGraphServer, clock: SandboxClock) -> None:
+    reply = requests.post(
+        f"{server.url}/_sandbox/clock", data={"now": "2022-06-01T00:00:00+00:00"}, timeout=5
+    )
+    assert reply.json() == {"now": "2022-06-01T00:00:00+00:00", "simulated": True}
+    assert clock.today() == dt.date(2022, 6, 1)
+    new_campaign("June")
+    logged = requests.get(f"{server.url}/_sandbox/requests", timeout=5).json()["data"]
+    assert logged[-1]["target"] == "POST /act_4242/campaigns"
+    assert logged[-1]["simulated_at"] == "2022-06-01T00:00:00+00:00"
+
+
 def test_reset_forgets_entities(server: MetaGraphServer) -> None:
     new_campaign()
     server.reset()
     assert list(account().get_campaigns()) == []
+
+
+def test_project_client_factory_drives_the_shared_sandbox(sandbox: Any, meta_api: Any) -> None:
+    """The project's own factory (descriptor -> settings -> FacebookAdsApi) against the shared sandbox,
+    with the loopback guard on: a campaign goes in, a week of simulated delivery comes out."""
+    account_id = sandbox.descriptor["meta"]["ad_account_ids"][0]
+    ad_account = AdAccount(account_id, api=meta_api)
+    campaign = ad_account.create_campaign(
+        params={"name": "factory", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []}
+    )
+    ad_set = ad_account.create_ad_set(
+        params={
+            "name": "UA",
+            "campaign_id": campaign["id"],
+            "daily_budget": 2000,
+            "targeting": {"geo_locations": {"countries": ["UA"]}, "locales": [52]},
+        }
+    )
+    creative = ad_account.create_ad_creative(
+        params={
+            "name": "c",
+            "object_story_spec": {"page_id": "1", "link_data": {"link": "https://la-strada.org.ua/"}},
+        }
+    )
+    ad_account.create_ad(
+        params={"name": "a", "adset_id": ad_set["id"], "creative": {"creative_id": creative["id"]}}
+    )
+    sandbox.clock.advance(dt.timedelta(days=7))
+    rows = list(ad_account.get_insights(fields=["spend", "impressions"], params={"date_preset": "last_7d"}))
+    assert int(rows[0]["impressions"]) > 0
+    assert 0 < float(rows[0]["spend"]) <= 7 * 20.00
+    assert sandbox.log.entries(platform="meta", target_contains=f"/{account_id}/campaigns")

@@ -55,3 +55,20 @@ PERFORMANCE = Asset(
     group="safepassage",
     extra={"holds": "daily performance facts and period reach"},
 )
+
+
+def watched_key_judgements() -> Asset:
+    """KEY_JUDGEMENTS with the watcher that turns a broker message into an asset event.
+
+    Only the DAG scheduled on key judgements needs this; it keeps the messaging provider out of
+    every other DAG file's imports.
+    """
+    from safepassage.orchestration.triggers import judgement_watchers
+
+    return Asset(
+        name=KEY_JUDGEMENTS.name,
+        uri=KEY_JUDGEMENTS.uri,
+        group=KEY_JUDGEMENTS.group,
+        extra=KEY_JUDGEMENTS.extra,
+        watchers=judgement_watchers(),
+    )

@@ -8,10 +8,10 @@ only contract with clients: see docs/sandbox.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,40 @@ META_CREDENTIALS_FILE = "meta_credentials.json"
 DEFAULT_AD_ACCOUNT_IDS = ("act_5550002001", "act_5550002002")
 META_API_VERSION = "v26.0"
 REQUEST_LOG_FILE = "requests.jsonl"
+
+
+class StateDirClock(SandboxClock):
+    """A clock that follows `safepassage sandbox clock set` run from another process while serving:
+    `now()` re-reads the state directory's clock file whenever it changed (one stat per call)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir=state_dir)
+        self._file = Path(state_dir) / CLOCK_FILE
+        self._seen_mtime: int | None = None
+        self._sync()
+
+    def now(self) -> dt.datetime:
+        self._sync()
+        return super().now()
+
+    def _sync(self) -> None:
+        try:
+            mtime = self._file.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime == self._seen_mtime:
+            return
+        self._seen_mtime = mtime
+        try:
+            wanted = SandboxClock.from_dict(json.loads(self._file.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return  # a half-written file: the next call sees the finished one
+        if wanted.is_simulated and wanted.now() != super().now():
+            self.set(wanted.now())
+            self._seen_mtime = self._file.stat().st_mtime_ns
+        elif not wanted.is_simulated and self.is_simulated:
+            self.follow_wall_clock()
+            self._seen_mtime = self._file.stat().st_mtime_ns
 
 
 class SandboxServer:
@@ -44,9 +78,11 @@ class SandboxServer:
         self.state_dir = Path(state_dir) if state_dir is not None else None
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.clock = clock or (SandboxClock.load(self.state_dir) if self.state_dir else SandboxClock())
+        if clock is None:
+            clock = StateDirClock(self.state_dir) if self.state_dir else SandboxClock()
+        self.clock = clock
         self.log = RequestLog(self.state_dir / REQUEST_LOG_FILE if self.state_dir else None)
-        self._faults = faults or FaultPlan.empty()
+        self._faults = faults if faults is not None else FaultPlan.empty()
         self.customer_ids = customer_ids
         self.ad_account_ids = ad_account_ids
         self.google = GoogleAdsSandbox(
@@ -59,7 +95,6 @@ class SandboxServer:
         )
         self.meta: Any = None
         self._meta_credentials = self._load_meta_credentials()
-        self._stop_watch = threading.Event()
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -81,12 +116,9 @@ class SandboxServer:
         )
         self.meta.start()
         self._started = True
-        if self.state_dir is not None:
-            threading.Thread(target=self._watch_clock_file, name="sandbox-clock-watch", daemon=True).start()
         return self.descriptor
 
     def stop(self) -> None:
-        self._stop_watch.set()
         if self.meta is not None:
             self.meta.stop()
             self.meta = None
@@ -177,27 +209,6 @@ class SandboxServer:
             with os.fdopen(fd, "w", encoding="utf-8") as stream:
                 json.dump(values, stream)
         return values
-
-    def _watch_clock_file(self) -> None:
-        """Pick up `safepassage sandbox clock set` run from another process while serving."""
-        assert self.state_dir is not None
-        path = self.state_dir / CLOCK_FILE
-        seen = path.stat().st_mtime_ns if path.exists() else 0
-        while not self._stop_watch.wait(0.2):
-            try:
-                mtime = path.stat().st_mtime_ns
-            except FileNotFoundError:
-                continue
-            if mtime == seen:
-                continue
-            seen = mtime
-            try:
-                wanted = SandboxClock.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, OSError):
-                continue
-            if wanted.is_simulated and wanted.now() != self.clock.now():
-                self.clock.set(wanted.now())
-                seen = path.stat().st_mtime_ns
 
 
 def read_descriptor(path: Path) -> dict[str, Any]:

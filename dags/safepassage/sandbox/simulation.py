@@ -105,7 +105,7 @@ class DailyRow:
         return tuple(values[name] for name in breakdown)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity, so per-parameter-set results can be cached
 class SimulationParameters:
     raw: Mapping[str, Any]
 
@@ -211,6 +211,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
+@lru_cache(maxsize=65536)
 def _unit_interval(text: str) -> float:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
 
@@ -224,6 +225,7 @@ def creative_quality(text: str, params: SimulationParameters) -> float:
 # Audience
 
 
+@lru_cache(maxsize=65536)
 def age_share(age_min: int, age_max: int, params: SimulationParameters) -> float:
     minor_weight = float(params.raw["minor_age_weight"])
 
@@ -235,6 +237,7 @@ def age_share(age_min: int, age_max: int, params: SimulationParameters) -> float
     return weight(age_min, age_max) / weight(13, 65)
 
 
+@lru_cache(maxsize=65536)
 def _language_cells(
     country: str, targeting: Targeting, params: SimulationParameters
 ) -> list[tuple[str, float]]:
@@ -248,6 +251,7 @@ def _language_cells(
     return [*((lang, float(share)) for lang, share in listed), ("", rest)]
 
 
+@lru_cache(maxsize=65536)
 def _device_shares(platform: str, targeting: Targeting, params: SimulationParameters) -> dict[str, float]:
     shares = {device: float(share) for device, share in params.platform(platform)["device_share"].items()}
     if targeting.devices:
@@ -256,6 +260,7 @@ def _device_shares(platform: str, targeting: Targeting, params: SimulationParame
     return {device: share / total for device, share in shares.items()} if total else {}
 
 
+@lru_cache(maxsize=65536)
 def audience(
     country: str, language_share: float, targeting: Targeting, platform: str, params: SimulationParameters
 ) -> float:
@@ -282,7 +287,10 @@ class _UnitDay:
     unit: ServingUnit
     active_fraction: float
     budget_minor: float  # time-weighted budget over the active part of the day
-    targeting: Targeting
+    targeting: Targeting  # the targeting in force longest that day
+    segments: tuple[
+        tuple[Targeting, float], ...
+    ]  # each targeting in force that day, with its share of the day
 
 
 def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _UnitDay | None:
@@ -296,6 +304,7 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
     active_seconds = 0.0
     budget_seconds = 0.0
     longest: tuple[float, Targeting] | None = None
+    segments: dict[Targeting, float] = defaultdict(float)
     for index, state in enumerate(states):
         since = as_utc(state.since)
         until = as_utc(states[index + 1].since) if index + 1 < len(states) else end
@@ -305,11 +314,12 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
         seconds = (high - low).total_seconds()
         active_seconds += seconds
         budget_seconds += seconds * state.daily_budget_minor
+        segments[state.targeting] += seconds / 86400
         if longest is None or seconds > longest[0]:
             longest = (seconds, state.targeting)
     if longest is None or active_seconds <= 0:
         return None
-    return _UnitDay(unit, active_seconds / 86400, budget_seconds / 86400, longest[1])
+    return _UnitDay(unit, active_seconds / 86400, budget_seconds / 86400, longest[1], tuple(segments.items()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -319,6 +329,7 @@ def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _Un
 @dataclass
 class _Cell:
     unit_day: _UnitDay
+    targeting: Targeting
     country: str
     language: str
     audience: float
@@ -334,7 +345,7 @@ def _simulate_day(
     as_of: dt.datetime | None,
     seed: int,
     params: SimulationParameters,
-    organisations: Mapping[str, str],
+    links: Mapping[str, LinkTarget],
 ) -> list[DailyRow]:
     pools: dict[tuple[str, str], list[_UnitDay]] = defaultdict(list)
     for unit in units:
@@ -356,35 +367,47 @@ def _simulate_day(
         spendable *= pool_rng.uniform(pacing["low"], pacing["high"])
         _allocate(cells, spendable)
         for cell in cells:
-            rows.extend(_cell_rows(cell, day, seed, params, organisations, eur_per_minor))
+            rows.extend(_cell_rows(cell, day, seed, params, links, eur_per_minor, as_of))
     return rows
 
 
 def _cells(members: Sequence[_UnitDay], params: SimulationParameters) -> list[_Cell]:
+    """One cell per unit, country and language served that day (a targeting change mid-day serves both)."""
     cells = []
     max_ipp = float(params.raw["max_daily_impressions_per_person"])
     for member in members:
         unit = member.unit
         quality = creative_quality(unit.creative_text or unit.ad_id, params)
         cpm_factor = float(params.platform(unit.platform)["cpm_factor"])
-        for country in member.targeting.countries:
+        # (country, language) -> [share of the day, people, targeting in force longest for it]
+        served: dict[tuple[str, str], list[Any]] = {}
+        for targeting, fraction in member.segments:
+            for country in targeting.countries:
+                for language, share in _language_cells(country, targeting, params):
+                    people = audience(country, share, targeting, unit.platform, params)
+                    if people < 1:
+                        continue
+                    entry = served.setdefault((country, language), [0.0, 0.0, targeting, 0.0])
+                    entry[0] += fraction
+                    entry[1] += people * fraction
+                    if fraction > entry[3]:
+                        entry[2], entry[3] = targeting, fraction
+        for (country, language), (fraction, people_days, targeting, _) in served.items():
             cpm = float(params.country(country)["cpm_eur"]) * cpm_factor
-            for language, share in _language_cells(country, member.targeting, params):
-                people = audience(country, share, member.targeting, unit.platform, params)
-                if people < 1:
-                    continue
-                impressions = people * params.reachable_share * max_ipp * member.active_fraction
-                cells.append(
-                    _Cell(
-                        unit_day=member,
-                        country=country,
-                        language=language,
-                        audience=people,
-                        cpm_eur=cpm,
-                        weight=people * quality * member.active_fraction,
-                        demand_eur=impressions * cpm / 1000,
-                    )
+            people = people_days / fraction
+            impressions = people * params.reachable_share * max_ipp * fraction
+            cells.append(
+                _Cell(
+                    unit_day=member,
+                    targeting=targeting,
+                    country=country,
+                    language=language,
+                    audience=people,
+                    cpm_eur=cpm,
+                    weight=people * quality * fraction,
+                    demand_eur=impressions * cpm / 1000,
                 )
+            )
     return cells
 
 
@@ -414,11 +437,12 @@ def _cell_rows(
     day: dt.date,
     seed: int,
     params: SimulationParameters,
-    organisations: Mapping[str, str],
+    links: Mapping[str, LinkTarget],
     eur_per_minor: float,
+    as_of: dt.datetime | None,
 ) -> list[DailyRow]:
     unit = cell.unit_day.unit
-    targeting = cell.unit_day.targeting
+    targeting = cell.targeting
     rng = _rng(seed, day, unit.platform, unit.ad_id, cell.country, cell.language)
     impressions = math.floor(cell.allocated_eur / cell.cpm_eur * 1000 * rng.uniform(0.97, 1.0))
     if impressions <= 0:
@@ -441,7 +465,7 @@ def _cell_rows(
     language_factor = 1.0
     if unit.creative_language and cell.language and unit.creative_language != cell.language:
         language_factor = float(params.raw["language_mismatch_ctr_factor"])
-    link = resolve_link(unit.final_url, organisations, params)
+    link = links[unit.final_url]
     role = params.country(cell.country)["role"]
     signpost_rate = float(params.raw["signpost_rate_per_click"]) * float(
         params.raw["role_signpost_factor"][role]
@@ -457,9 +481,9 @@ def _cell_rows(
         conversions: dict[str, int] = {}
         app_clicks = 0
         if link.is_app_link:
-            app_clicks = _poisson(rng, clicks * app_rate)
+            app_clicks = _reported(rng, _poisson(rng, clicks * app_rate), day, as_of, params)
         elif link.organisation:
-            signposted = _poisson(rng, clicks * signpost_rate)
+            signposted = _reported(rng, _poisson(rng, clicks * signpost_rate), day, as_of, params)
             if signposted:
                 conversions[link.organisation] = signposted
         rows.append(
@@ -483,6 +507,26 @@ def _cell_rows(
     return rows
 
 
+def _reported(
+    rng: random.Random, happened: int, day: dt.date, as_of: dt.datetime | None, params: SimulationParameters
+) -> int:
+    """Conversions of `day` already reported at `as_of`: each lands after a delay of 0 to max_delay_days.
+
+    The delays are drawn whatever `as_of` is, so later draws (and so every figure) do not depend on it.
+    """
+    attribution = params.raw["attribution"]
+    reported = 0
+    for _ in range(happened):
+        delay = (
+            0
+            if rng.random() < attribution["same_day_share"]
+            else rng.randint(1, attribution["max_delay_days"])
+        )
+        if as_of is None or as_utc(day) + dt.timedelta(days=delay + 1) <= as_of:
+            reported += 1
+    return reported
+
+
 def _days(start: dt.date, end: dt.date) -> Iterable[dt.date]:
     day = start
     while day <= end:
@@ -500,15 +544,19 @@ def daily_rows(
     params: SimulationParameters | None = None,
     organisations: Mapping[str, str] | None = None,
 ) -> list[DailyRow]:
-    """Rows for every day from `start` to `end` inclusive (UTC days), none after `as_of` (simulated now)."""
+    """Rows for every day from `start` to `end` inclusive (UTC days), none after `as_of` (simulated now).
+
+    Conversions are those reported by `as_of` (they arrive up to 28 days late); `as_of=None` = final.
+    """
     params = params or load_parameters()
     organisations = organisation_urls() if organisations is None else organisations
+    links = {unit.final_url: resolve_link(unit.final_url, organisations, params) for unit in units}
     as_of = as_utc(as_of) if as_of is not None else None
     rows: list[DailyRow] = []
     for day in _days(start, end):
         if as_of is not None and as_utc(day) >= as_of:
             break
-        rows.extend(_simulate_day(units, day, as_of, seed, params, organisations))
+        rows.extend(_simulate_day(units, day, as_of, seed, params, links))
     return rows
 
 

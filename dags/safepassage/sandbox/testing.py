@@ -11,12 +11,14 @@ Registered by tests/conftest.py (`pytest_plugins = ["safepassage.sandbox.testing
 * `start_sandbox` — start another server (e.g. over a state directory, to test restarts).
 * `loopback_only` — any connection, DNS lookup or gRPC channel to a non-loopback host raises
   `NonLoopbackConnection` AND fails the test at teardown (so a swallowed error still fails loudly).
+  Applied automatically to every test under tests/adapters and tests/e2e.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import itertools
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -108,6 +110,17 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[LeakGuard]:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     yield guard
     assert not guard.attempts, f"the test tried to leave this machine: {guard.attempts}"
+
+
+GUARDED_TEST_DIRECTORIES = ("adapters", "e2e")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only_for_platform_tests(request: pytest.FixtureRequest) -> None:
+    """Every test under tests/adapters and tests/e2e talks to the sandbox only: guard them all."""
+    parts = request.node.path.parts
+    if any(a == "tests" and b in GUARDED_TEST_DIRECTORIES for a, b in itertools.pairwise(parts)):
+        request.getfixturevalue("loopback_only")
 
 
 @pytest.fixture(scope="session")

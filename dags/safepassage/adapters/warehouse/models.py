@@ -169,6 +169,23 @@ class TargetingSnapshot(Base):
     created_at: Mapped[dt.datetime] = _now()
 
 
+class KeyJudgementRecord(Base):
+    """The judgement store: every published key judgement, the newest version per id.
+
+    Events only wake `refresh_targeting` up; it reads the judgements from here.
+    """
+
+    __tablename__ = "key_judgement"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    issued: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date, index=True)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_name: Mapped[str] = mapped_column(String(500), default="")
+    published_at: Mapped[dt.datetime] = _now()
+
+
 class BudgetAllocation(Base):
     __tablename__ = "budget_allocation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -257,7 +274,23 @@ PERFORMANCE_GRAIN = (
 )
 
 
-class DailyPerformance(Base):
+class _PerformanceGrain:
+    """The columns of the daily performance grain, shared by the fact tables."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    platform_code: Mapped[str] = mapped_column(ForeignKey("dim_platform.code"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("dim_account.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("dim_campaign.id"))
+    ad_group_id: Mapped[int] = mapped_column(ForeignKey("dim_ad_group.id"))
+    ad_id: Mapped[int] = mapped_column(ForeignKey("dim_ad.id"))
+    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
+    language_code: Mapped[str] = mapped_column(ForeignKey("dim_language.code"))
+    device: Mapped[str] = mapped_column(String(16))
+    loaded_at: Mapped[dt.datetime] = _now()
+
+
+class DailyPerformance(_PerformanceGrain, Base):
     """Additive daily metrics at the platform's finest useful grain. Re-pulls replace, never add."""
 
     __tablename__ = "fact_daily_performance"
@@ -266,44 +299,22 @@ class DailyPerformance(Base):
         CheckConstraint("impressions >= 0 AND clicks >= 0 AND cost_minor >= 0", name="non_negative"),
         Index("ix_fact_daily_performance_date_country", "date", "country_code"),
     )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    date: Mapped[dt.date] = mapped_column(Date)
-    platform_code: Mapped[str] = mapped_column(ForeignKey("dim_platform.code"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("dim_account.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("dim_campaign.id"))
-    ad_group_id: Mapped[int] = mapped_column(ForeignKey("dim_ad_group.id"))
-    ad_id: Mapped[int] = mapped_column(ForeignKey("dim_ad.id"))
-    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
-    language_code: Mapped[str] = mapped_column(ForeignKey("dim_language.code"))
-    device: Mapped[str] = mapped_column(String(16))
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     signposting_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
     app_download_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    loaded_at: Mapped[dt.datetime] = _now()
 
 
-class DailySignposting(Base):
+class DailySignposting(_PerformanceGrain, Base):
     """Signposting clicks per support organisation, at the performance grain plus the organisation."""
 
     __tablename__ = "fact_daily_signposting"
     __table_args__ = (
         UniqueConstraint(*PERFORMANCE_GRAIN, "organisation_id", name="uq_fact_daily_signposting_grain"),
     )
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    date: Mapped[dt.date] = mapped_column(Date)
-    platform_code: Mapped[str] = mapped_column(ForeignKey("dim_platform.code"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("dim_account.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("dim_campaign.id"))
-    ad_group_id: Mapped[int] = mapped_column(ForeignKey("dim_ad_group.id"))
-    ad_id: Mapped[int] = mapped_column(ForeignKey("dim_ad.id"))
-    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
-    language_code: Mapped[str] = mapped_column(ForeignKey("dim_language.code"))
-    device: Mapped[str] = mapped_column(String(16))
     organisation_id: Mapped[str] = mapped_column(ForeignKey("dim_support_organisation.id"))
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
-    loaded_at: Mapped[dt.datetime] = _now()
 
 
 class PeriodReach(Base):

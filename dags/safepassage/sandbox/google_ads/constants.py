@@ -7,6 +7,18 @@ is refused as the API refuses an unknown id.
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+from babel import Locale
+from google.ads.googleads.v26.resources.types.geo_target_constant import GeoTargetConstant
+from google.ads.googleads.v26.resources.types.language_constant import LanguageConstant
+
+from safepassage.sandbox.regions import EU_COUNTRIES
+
+GeoTargetConstantPb = GeoTargetConstant.pb()
+LanguageConstantPb = LanguageConstant.pb()
+
 _ISO_NUMERIC = {
     "AL": 8, "AT": 40, "BA": 70, "BE": 56, "BG": 100, "BY": 112, "CA": 124, "CH": 756, "CY": 196,
     "CZ": 203, "DE": 276, "DK": 208, "EE": 233, "ES": 724, "FI": 246, "FR": 250, "GB": 826, "GE": 268,
@@ -28,3 +40,40 @@ LANGUAGE_BY_ID: dict[int, str] = {
 
 GEO_TARGET_PREFIX = "geoTargetConstants/"
 LANGUAGE_PREFIX = "languageConstants/"
+
+
+@functools.cache
+def geo_target_constants() -> tuple[Any, ...]:
+    """`geo_target_constant` rows (countries only), English names as Google shows them."""
+    english = Locale("en")
+    rows = []
+    for geo_id, code in sorted(COUNTRY_BY_GEO_ID.items()):
+        name = english.territories.get(code, code)
+        rows.append(
+            GeoTargetConstantPb(
+                resource_name=f"{GEO_TARGET_PREFIX}{geo_id}",
+                id=geo_id,
+                name=name,
+                canonical_name=name,
+                country_code=code,
+                target_type="Country",
+                status=2,  # GeoTargetConstantStatus.ENABLED
+                require_eu_political_advertising_declaration=code in EU_COUNTRIES,
+            )
+        )
+    return tuple(rows)
+
+
+@functools.cache
+def language_constants() -> tuple[Any, ...]:
+    english = Locale("en")
+    return tuple(
+        LanguageConstantPb(
+            resource_name=f"{LANGUAGE_PREFIX}{language_id}",
+            id=language_id,
+            code=code,
+            name=english.languages.get(code, code),
+            targetable=True,
+        )
+        for language_id, code in sorted(LANGUAGE_BY_ID.items())
+    )

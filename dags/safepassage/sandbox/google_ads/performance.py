@@ -8,7 +8,6 @@ sandbox time of the commit. Targeting is the campaign's current location and lan
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,7 +166,7 @@ def _conversion_routes(state: CustomerState) -> tuple[list[str], list[str]]:
     return signposting, downloads
 
 
-def facts(state: CustomerState, start: dt.date, end: dt.date, as_of: dt.datetime) -> Iterable[Fact]:
+def facts(state: CustomerState, start: dt.date, end: dt.date, as_of: dt.datetime) -> list[Fact]:
     units = serving_units(state)
     if not units:
         return []

@@ -10,7 +10,12 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 
 from safepassage.sandbox.google_ads import gaql, performance
-from safepassage.sandbox.google_ads.constants import COUNTRY_BY_GEO_ID, GEO_TARGET_PREFIX
+from safepassage.sandbox.google_ads.constants import (
+    COUNTRY_BY_GEO_ID,
+    GEO_TARGET_PREFIX,
+    geo_target_constants,
+    language_constants,
+)
 from safepassage.sandbox.google_ads.errors import query_error
 from safepassage.sandbox.google_ads.store import KINDS, CustomerState
 
@@ -22,12 +27,16 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "ad_group": ("ad_group", "campaign", "customer"),
     "ad_group_ad": ("ad_group_ad", "ad_group", "campaign", "customer"),
     "campaign_criterion": ("campaign_criterion", "campaign", "customer"),
+    "ad_group_criterion": ("ad_group_criterion", "ad_group", "campaign", "customer"),
     "label": ("label", "customer"),
     "campaign_label": ("campaign_label", "campaign", "label", "customer"),
     "conversion_action": ("conversion_action", "customer"),
     "geographic_view": ("geographic_view", "campaign", "ad_group", "customer"),
     "user_location_view": ("user_location_view", "campaign", "ad_group", "customer"),
+    "geo_target_constant": ("geo_target_constant",),
+    "language_constant": ("language_constant",),
 }
+CONSTANT_RESOURCES = {"geo_target_constant": geo_target_constants, "language_constant": language_constants}
 METRIC_RESOURCES = {
     "customer",
     "campaign",
@@ -211,6 +220,8 @@ def plan(query: gaql.Query) -> Plan:
 
 # ---- resource listings -----------------------------------------------------------------------------
 def _contexts(state: CustomerState, resource: str) -> list[dict[str, Any]]:
+    if resource in CONSTANT_RESOURCES:
+        return [{resource: message} for message in CONSTANT_RESOURCES[resource]()]
     customer = state.customer_pb()
     if resource == "customer":
         return [{"customer": customer}]
@@ -222,7 +233,7 @@ def _contexts(state: CustomerState, resource: str) -> list[dict[str, Any]]:
             context["campaign_budget"] = resources["campaign_budget"].get(message.campaign_budget)
         elif resource == "ad_group":
             context["campaign"] = resources["campaign"].get(message.campaign)
-        elif resource == "ad_group_ad":
+        elif resource in ("ad_group_ad", "ad_group_criterion"):
             group = resources["ad_group"].get(message.ad_group)
             context["ad_group"] = group
             context["campaign"] = resources["campaign"].get(group.campaign) if group is not None else None
@@ -272,10 +283,15 @@ def _project(context: dict[str, Any], plan_: Plan) -> Any:
     return row
 
 
-def execute(state: CustomerState, query_text: str, today: dt.date, as_of: dt.datetime) -> list[Any]:
+FactSource = Callable[[CustomerState, dt.date, dt.date, dt.datetime], list[performance.Fact]]
+
+
+def execute(
+    state: CustomerState, query_text: str, today: dt.date, as_of: dt.datetime, facts: FactSource | None = None
+) -> list[Any]:
     plan_ = plan(gaql.parse(query_text))
     if plan_.metrics_query:
-        contexts = _metric_contexts(state, plan_, today, as_of)
+        contexts = _metric_contexts(state, plan_, today, as_of, facts or performance.facts)
     else:
         contexts = [c for c in _contexts(state, plan_.query.resource) if _passes(c, plan_, _value)]
     _sort(contexts, plan_, _value)
@@ -334,7 +350,7 @@ def _segment_message(fact: performance.Fact, action: str | None, state: Customer
 
 
 def _metric_contexts(
-    state: CustomerState, plan_: Plan, today: dt.date, as_of: dt.datetime
+    state: CustomerState, plan_: Plan, today: dt.date, as_of: dt.datetime, facts: FactSource
 ) -> list[dict[str, Any]]:
     resource = plan_.query.resource
     earliest_change = min((entries[0][0] for entries in state.history.values() if entries), default=None)
@@ -346,48 +362,69 @@ def _metric_contexts(
     if (end - start).days > 3660:
         raise query_error("DATE_RANGE_TOO_WIDE", "Error in query: the date range is too wide.")
     segment_fields = [f for f in plan_.select if f.resource == "segments"]
-    by_action = any(f.parts[1].startswith("conversion_action") for f in segment_fields)
-    attributed = sorted(
-        {f.resource for f in (*plan_.select, *(f for f, _, _ in plan_.filters))} - {"metrics", "segments"}
-    )
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    # DURING is applied through the date range; every other dimension filter row by row.
+    # DURING is applied through the date range; every other dimension filter on each fine group.
     dimension_filters = [(f, o, v) for f, o, v in plan_.filters if f.resource != "metrics" and o != "DURING"]
+    used = [*plan_.select, *(f for f, _, _ in dimension_filters)]
+    heads = {f.resource for f in used}
+    segment_names = {f.parts[1] for f in used if f.resource == "segments"}
+    by_action = any(name.startswith("conversion_action") for name in segment_names)
+    # The fine grain keeps only what the query can see: one pass over the facts adds them up.
+    wants = {
+        "campaign": resource in ("campaign", "ad_group", "ad_group_ad")
+        or bool(heads & {"campaign", "ad_group"}),
+        "ad_group": resource in ("ad_group", "ad_group_ad") or "ad_group" in heads,
+        "ad_group_ad": resource == "ad_group_ad",
+        "date": bool(segment_names & DATE_SEGMENTS),
+        "device": "device" in segment_names,
+        "country": resource in VIEW_RESOURCES or "geo_target_country" in segment_names,
+    }
+    fine: dict[tuple[Any, ...], tuple[performance.Fact, str | None, list[float]]] = {}
+    for fact in facts(state, start, end, as_of):
+        if fact.country_criterion_id not in COUNTRY_BY_GEO_ID:
+            continue
+        base = (
+            fact.campaign if wants["campaign"] else None,
+            fact.ad_group if wants["ad_group"] else None,
+            fact.ad_group_ad if wants["ad_group_ad"] else None,
+            fact.date if wants["date"] else None,
+            fact.device if wants["device"] else None,
+            fact.country_criterion_id if wants["country"] else None,
+        )
+        if by_action:
+            for action_name, conversions in fact.conversions.items():
+                entry = fine.get((*base, action_name))
+                if entry is None:
+                    entry = fine[(*base, action_name)] = (fact, action_name, [0, 0, 0, 0.0])
+                entry[2][3] += conversions
+            continue
+        entry = fine.get(base)
+        if entry is None:
+            entry = fine[base] = (fact, None, [0, 0, 0, 0.0])
+        sums = entry[2]
+        sums[0] += fact.impressions
+        sums[1] += fact.clicks
+        sums[2] += fact.cost_micros
+        sums[3] += sum(fact.conversions.values())
+    attributed = sorted({f.resource for f in used} - {"metrics", "segments", resource})
     resources = state.resources
     customer = state.customer_pb()
-    for fact in performance.facts(state, start, end, as_of):
-        actions: list[str | None] = list(fact.conversions) if by_action else [None]
-        for action in actions:
-            context = _fact_context(state, fact, resource, action, customer, resources)
-            if context is None:
-                continue
-            segments = _segment_message(fact, action, state)
-            context["segments"] = segments
-            if not all(gaql.matches(o, _value(context, f), v) for f, o, v in dimension_filters):
-                continue
-            key = (
-                _identity(resource, fact),
-                *(_value(context, f) for f in segment_fields),
-                *(
-                    getattr(context.get(name), "resource_name", None)
-                    for name in attributed
-                    if name != resource
-                ),
-            )
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = {
-                    **context,
-                    "_sums": {"impressions": 0, "clicks": 0, "cost_micros": 0, "conversions": 0.0},
-                }
-            sums = group["_sums"]
-            if action is None:
-                sums["impressions"] += fact.impressions
-                sums["clicks"] += fact.clicks
-                sums["cost_micros"] += fact.cost_micros
-                sums["conversions"] += sum(fact.conversions.values())
-            else:
-                sums["conversions"] += fact.conversions[action]
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for fact, action, sums in fine.values():
+        context = _fact_context(fact, resource, customer, resources)
+        context["segments"] = _segment_message(fact, action, state)
+        if not all(gaql.matches(o, _value(context, f), v) for f, o, v in dimension_filters):
+            continue
+        key = (
+            _identity(resource, fact),
+            *(_value(context, f) for f in segment_fields),
+            *(getattr(context.get(name), "resource_name", None) for name in attributed),
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {**context, "_sums": [0, 0, 0, 0.0]}
+        total = group["_sums"]
+        for index in range(4):
+            total[index] += sums[index]
     out = []
     for group in groups.values():
         group["metrics"] = _metrics_message(group.pop("_sums"))
@@ -405,13 +442,8 @@ def _identity(resource: str, fact: performance.Fact) -> Any:
 
 
 def _fact_context(
-    state: CustomerState,
-    fact: performance.Fact,
-    resource: str,
-    action: str | None,
-    customer: Any,
-    resources: dict[str, dict[str, Any]],
-) -> dict[str, Any] | None:
+    fact: performance.Fact, resource: str, customer: Any, resources: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "customer": customer,
         "campaign": resources["campaign"].get(fact.campaign),
@@ -438,15 +470,12 @@ def _fact_context(
             f"customers/{fact.customer_id}/userLocationViews/{fact.country_criterion_id}~true"
         )
         context["user_location_view"] = user_view
-    if fact.country_criterion_id not in COUNTRY_BY_GEO_ID:
-        return None
     return context
 
 
-def _metrics_message(sums: dict[str, Any]) -> Any:
+def _metrics_message(sums: list[Any]) -> Any:
     metrics = gaql.RowPb().metrics
-    impressions, clicks, cost = sums["impressions"], sums["clicks"], sums["cost_micros"]
-    conversions = float(sums["conversions"])
+    impressions, clicks, cost, conversions = int(sums[0]), int(sums[1]), int(sums[2]), float(sums[3])
     values = {
         "impressions": impressions,
         "clicks": clicks,

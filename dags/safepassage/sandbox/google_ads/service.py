@@ -9,6 +9,8 @@ shared request log.
 from __future__ import annotations
 
 import base64
+import collections
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -32,7 +34,7 @@ from google.rpc import status_pb2
 
 from safepassage.sandbox.clock import SandboxClock
 from safepassage.sandbox.faults import Fault, FaultKind, FaultPlan, RequestLog
-from safepassage.sandbox.google_ads import query, tls
+from safepassage.sandbox.google_ads import performance, query, tls
 from safepassage.sandbox.google_ads.errors import (
     API_VERSION,
     FAILURE_METADATA_KEY,
@@ -59,6 +61,7 @@ STATE_FILE = "google_ads_state.json"
 SECRETS_FILE = "google_ads_secrets.json"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MUTABLE_RESOURCE = 2  # ResponseContentType.MUTABLE_RESOURCE
+FACTS_CACHE_SIZE = 8
 
 MutateGoogleAdsRequest = google_ads_service.MutateGoogleAdsRequest.pb()
 MutateGoogleAdsResponse = google_ads_service.MutateGoogleAdsResponse.pb()
@@ -104,13 +107,16 @@ class GoogleAdsSandbox:
         # gRPC reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once per process: servers started in one test
         # process share a certificate through `tls_dir`.
         self.tls_dir = Path(tls_dir) if tls_dir is not None else self.state_dir
-        self.clock = clock or SandboxClock()
-        self.faults = faults or FaultPlan.empty()
-        self.log = log or RequestLog()
+        self.clock = clock if clock is not None else SandboxClock()
+        self.faults = faults if faults is not None else FaultPlan.empty()
+        self.log = log if log is not None else RequestLog()  # an empty log is falsy
         self.customer_ids = customer_ids
         self.host, self._requested_port = host, port
         self.store = GoogleAdsStore(None if self._own_dir else self.state_dir / STATE_FILE, customer_ids)
         self._secrets = self._load_secrets()
+        self._facts_cache: collections.OrderedDict[tuple[Any, ...], list[performance.Fact]] = (
+            collections.OrderedDict()
+        )
         self._grpc_server: grpc.Server | None = None
         self._token_server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -255,21 +261,25 @@ class GoogleAdsSandbox:
         for kind in KINDS.values():
             add(kind.service, kind.method, kind.request_pb, kind.response_pb, self._resource_mutate(kind))
         return [
-            grpc.method_handlers_generic_handler(f"{SERVICES_PACKAGE}.{service}", methods)
-            for service, methods in by_service.items()
+            *(
+                grpc.method_handlers_generic_handler(f"{SERVICES_PACKAGE}.{service}", methods)
+                for service, methods in by_service.items()
+            ),
+            _NotEmulated(self),  # last: only methods nobody above answers
         ]
 
     def _wrap(self, path: str, handler: Callable[..., Any], streaming: bool) -> Callable[..., Any]:
-        def prepare(request: Any, context: grpc.ServicerContext) -> tuple[str, Fault | None]:
+        def begin(context: grpc.ServicerContext) -> tuple[str, Fault | None]:
             request_id = uuid.uuid4().hex[:22]
             context.set_trailing_metadata((("request-id", request_id),))
-            fault = self.faults.check(PLATFORM, path)
+            return request_id, self.faults.check(PLATFORM, path)
+
+        def prepare(context: grpc.ServicerContext, fault: Fault | None) -> None:
             self._authenticate(context)
             if fault is not None and fault.kind in _FAULT_STATUS:
                 raise _fault_error(fault)
             if fault is not None and fault.kind == FaultKind.UNAVAILABLE:
                 raise AdsRpcError(grpc.StatusCode.UNAVAILABLE, [], "Service unavailable (sandbox fault).")
-            return request_id, fault
 
         def fail(
             context: grpc.ServicerContext,
@@ -291,9 +301,9 @@ class GoogleAdsSandbox:
 
             def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
                 detail = _describe(request)
-                request_id, fault = "", None
+                request_id, fault = begin(context)
                 try:
-                    request_id, fault = prepare(request, context)
+                    prepare(context, fault)
                     responses = list(handler(request, fault, request_id))
                 except AdsRpcError as error:
                     fail(context, request_id, error, fault, detail)
@@ -309,9 +319,9 @@ class GoogleAdsSandbox:
 
         def unary(request: Any, context: grpc.ServicerContext) -> Any:
             detail = _describe(request)
-            request_id, fault = "", None
+            request_id, fault = begin(context)
             try:
-                request_id, fault = prepare(request, context)
+                prepare(context, fault)
                 response = handler(request, fault)
                 if fault is not None and fault.kind == FaultKind.RESPONSE_LOST_AFTER_COMMIT:
                     raise AdsRpcError(
@@ -529,7 +539,21 @@ class GoogleAdsSandbox:
         with self.store.lock:
             state = self._customer(customer_id)
             now = self.clock.now()
-            return query.execute(state, query_text, now.date(), now)
+            return query.execute(state, query_text, now.date(), now, self._cached_facts)
+
+    def _cached_facts(
+        self, state: Any, start: dt.date, end: dt.date, as_of: dt.datetime
+    ) -> list[performance.Fact]:
+        """A pull asks several reports of one range in a row; the simulation runs once for them."""
+        key = (state.customer_id, self.store.version, as_of, start, end)
+        cached = self._facts_cache.get(key)
+        if cached is None:
+            cached = self._facts_cache[key] = performance.facts(state, start, end, as_of)
+            while len(self._facts_cache) > FACTS_CACHE_SIZE:
+                self._facts_cache.popitem(last=False)
+        else:
+            self._facts_cache.move_to_end(key)
+        return cached
 
     def _search(self, request: Any, fault: Fault | None) -> Any:
         if request.page_size:
@@ -570,6 +594,24 @@ class GoogleAdsSandbox:
 
     def _list_customers(self, request: Any, fault: Fault | None) -> Any:
         return ListCustomersResponse(resource_names=[f"customers/{c}" for c in sorted(self.store.customers)])
+
+
+class _NotEmulated(grpc.GenericRpcHandler):
+    """Any other method: UNIMPLEMENTED, and recorded, so a missing emulation is visible in the request log."""
+
+    def __init__(self, sandbox: GoogleAdsSandbox) -> None:
+        self.sandbox = sandbox
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        path = str(handler_call_details.method)
+
+        def refuse(request: bytes, context: grpc.ServicerContext) -> None:
+            self.sandbox._record(path, "error", grpc.StatusCode.UNIMPLEMENTED.name, None, {})
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED, f"{path} is not emulated by the SafePassage sandbox."
+            )
+
+        return grpc.unary_unary_rpc_method_handler(refuse)
 
 
 def _internal_error() -> AdsRpcError:

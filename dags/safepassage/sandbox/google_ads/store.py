@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,10 @@ from google.ads.googleads.v26.enums.types import (
     label_status,
 )
 from google.ads.googleads.v26.resources.types import (
+    ad,
     ad_group,
     ad_group_ad,
+    ad_group_criterion,
     campaign,
     campaign_budget,
     campaign_criterion,
@@ -47,7 +49,9 @@ from google.ads.googleads.v26.resources.types import (
 )
 from google.ads.googleads.v26.services.types import (
     ad_group_ad_service,
+    ad_group_criterion_service,
     ad_group_service,
+    ad_service,
     campaign_budget_service,
     campaign_criterion_service,
     campaign_label_service,
@@ -162,6 +166,18 @@ KINDS: dict[str, ResourceKind] = {
             composite=True,
             deleted_on_remove=True,
         ),
+        _kind(
+            "ad_group_criterion",
+            "adGroupCriteria",
+            ad_group_criterion.AdGroupCriterion,
+            ad_group_criterion_service,
+            "AdGroupCriterionService",
+            "AdGroupCriteria",
+            composite=True,
+            deleted_on_remove=True,
+        ),
+        # Ads live inside ad group ads; AdService only updates them (e.g. new RSA texts).
+        _kind("ad", "ads", ad.Ad, ad_service, "AdService", "Ads"),
         _kind(
             "conversion_action",
             "conversionActions",
@@ -319,7 +335,8 @@ class Transaction:
             )
         return message
 
-    def register_temporary(self, requested: str, kind: ResourceKind, real: str, *path: str) -> None:
+    def check_requested_name(self, requested: str, kind: ResourceKind, *path: str) -> None:
+        """A create may only name itself with a temporary (negative) id, once per request."""
         if not requested:
             return
         prefix = f"customers/{self.customer_id}/{kind.collection}/"
@@ -358,13 +375,6 @@ def _removed(message: Any) -> bool:
     return value is not None and int(message.status) == value
 
 
-def _has(message: Any, name: str) -> bool:
-    try:
-        return bool(message.HasField(name))
-    except ValueError:  # no presence: scalar proto3 field
-        return bool(getattr(message, name))
-
-
 def _check_length(text: str, limit: int, *path: str | PathElement, minimum: int = 1) -> None:
     if len(text) < minimum:
         raise _fail("string_length_error", "EMPTY" if not text else "TOO_SHORT", "Text is too short.", *path)
@@ -377,12 +387,22 @@ Validator = Callable[[Transaction, Any, Any, bool], None]
 
 
 def _unique(tx: Transaction, index: str, key: Any, owner: str, old_key: Any, error: OperationFailed) -> None:
+    """Check, then claim: call it after every other check of the operation."""
     holder = tx.name_owner(index, key)
     if holder is not None and holder != owner:
         raise error
-    if old_key is not None and old_key != key and tx.name_owner(index, old_key) == owner:
-        tx.claim(index, old_key, None)
+    _claim(tx, index, key, owner, old_key)
+
+
+def _claim(tx: Transaction, index: str, key: Any, owner: str, old_key: Any) -> None:
+    if old_key is not None and old_key != key:
+        _release(tx, index, old_key, owner)
     tx.claim(index, key, owner)
+
+
+def _release(tx: Transaction, index: str, key: Any, owner: str) -> None:
+    if tx.name_owner(index, key) == owner:
+        tx.claim(index, key, None)
 
 
 def _budget(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -450,27 +470,47 @@ def _campaign(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
             raise _fail("field_error", "REQUIRED", "The required field was not present.", "campaign_budget")
         if not new.status:
             new.status = ENABLED
-    if creating or (old is not None and new.campaign_budget != old.campaign_budget):
-        new.campaign_budget = tx.resolve(new.campaign_budget, "campaign_budget", "campaign_budget")
-        tx.existing(new.campaign_budget, "campaign_budget", "campaign_budget")
     if old is not None and _removed(old):
         raise _fail(
             "operation_access_denied_error",
             "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
             "The campaign is removed.",
         )
+    budget_changed = old is not None and new.campaign_budget != old.campaign_budget
+    if creating or budget_changed:
+        new.campaign_budget = tx.resolve(new.campaign_budget, "campaign_budget", "campaign_budget")
+        budget = tx.existing(new.campaign_budget, "campaign_budget", "campaign_budget", allow_removed=True)
+        if _removed(budget):
+            raise _fail(
+                "campaign_budget_error",
+                "CAMPAIGN_BUDGET_REMOVED",
+                "The budget is removed.",
+                "campaign_budget",
+            )
+    else:
+        budget = tx.get("campaign_budget", new.campaign_budget)
     new.missing_eu_political_advertising_declaration = not new.contains_eu_political_advertising
     # Names are unique among all campaigns of the account, removed ones included.
-    _unique(
-        tx,
-        "campaign",
-        new.name,
-        new.resource_name,
-        old.name if old is not None else None,
-        _fail(
+    holder = tx.name_owner("campaign", new.name)
+    if holder is not None and holder != new.resource_name:
+        raise _fail(
             "campaign_error", "DUPLICATE_CAMPAIGN_NAME", "A campaign with this name already exists.", "name"
-        ),
-    )
+        )
+    # A budget that is not explicitly shared serves one campaign at most.
+    implicit = budget is not None and not budget.explicitly_shared and not _removed(new)
+    user = tx.name_owner("budget_user", new.campaign_budget) if implicit else None
+    if user is not None and user != new.resource_name:
+        raise _fail(
+            "campaign_budget_error",
+            "CANNOT_USE_IMPLICITLY_SHARED_CAMPAIGN_BUDGET_WITH_MULTIPLE_CAMPAIGNS",
+            "This budget is not shared and already serves another campaign.",
+            "campaign_budget",
+        )
+    _claim(tx, "campaign", new.name, new.resource_name, old.name if old is not None else None)
+    if old is not None and (budget_changed or _removed(new)):
+        _release(tx, "budget_user", old.campaign_budget, new.resource_name)
+    if implicit:
+        tx.claim("budget_user", new.campaign_budget, new.resource_name)
 
 
 def _ad_group(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -508,8 +548,7 @@ def _ad_group(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
     )
 
 
-def _responsive_search_ad(rsa: Any) -> None:
-    base = ("ad", "responsive_search_ad")
+def _responsive_search_ad(rsa: Any, base: tuple[str, ...] = ("ad", "responsive_search_ad")) -> None:
     for field_name, low, high, limit in (("headlines", 3, 15, 30), ("descriptions", 2, 4, 90)):
         items = getattr(rsa, field_name)
         if len(items) < low:
@@ -558,37 +597,23 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
     owner = tx.existing(new.campaign, "campaign", "campaign")
     which = new.WhichOneof("criterion")
     if which == "location":
-        reference = new.location.geo_target_constant
-        geo_id = reference.removeprefix(GEO_TARGET_PREFIX)
-        if (
-            not reference.startswith(GEO_TARGET_PREFIX)
-            or not geo_id.isdigit()
-            or int(geo_id) not in COUNTRY_BY_GEO_ID
-        ):
-            raise _fail(
-                "criterion_error",
-                "INVALID_CRITERION_ID",
-                f"Unknown geo target constant {reference!r}.",
-                "location",
-                "geo_target_constant",
-            )
-        new.criterion_id, new.type_ = int(geo_id), CriterionType.LOCATION
+        new.criterion_id = _constant_id(
+            new.location.geo_target_constant,
+            GEO_TARGET_PREFIX,
+            COUNTRY_BY_GEO_ID,
+            "geo target constant",
+            ("location", "geo_target_constant"),
+        )
+        new.type_ = CriterionType.LOCATION
     elif which == "language":
-        reference = new.language.language_constant
-        language_id = reference.removeprefix(LANGUAGE_PREFIX)
-        if (
-            not reference.startswith(LANGUAGE_PREFIX)
-            or not language_id.isdigit()
-            or int(language_id) not in LANGUAGE_BY_ID
-        ):
-            raise _fail(
-                "criterion_error",
-                "INVALID_CRITERION_ID",
-                f"Unknown language constant {reference!r}.",
-                "language",
-                "language_constant",
-            )
-        new.criterion_id, new.type_ = int(language_id), CriterionType.LANGUAGE
+        new.criterion_id = _constant_id(
+            new.language.language_constant,
+            LANGUAGE_PREFIX,
+            LANGUAGE_BY_ID,
+            "language constant",
+            ("language", "language_constant"),
+        )
+        new.type_ = CriterionType.LANGUAGE
     elif which == "proximity":
         if new.proximity.radius <= 0:
             raise _fail(
@@ -606,11 +631,21 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
                 "proximity",
             )
         new.criterion_id, new.type_ = tx.store.allocate_id(), CriterionType.PROXIMITY
+    elif which == "keyword":
+        if not new.negative:
+            raise _fail(
+                "campaign_criterion_error",
+                "OPERATOR_NOT_SUPPORTED_FOR_CRITERION_TYPE",
+                "Campaign-level keywords must be negative.",
+                "negative",
+            )
+        _keyword(new.keyword, "keyword")
+        new.criterion_id, new.type_ = tx.store.allocate_id(), CriterionType.KEYWORD
     else:
         raise _fail(
             "campaign_criterion_error",
             "CONCRETE_TYPE_REQUIRED",
-            "Only location, language and proximity criteria are supported.",
+            "Only location, language, proximity and negative keyword criteria are supported.",
         )
     if which in ("location", "proximity") and owner.missing_eu_political_advertising_declaration:
         raise _fail(
@@ -627,6 +662,60 @@ def _campaign_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> 
             "mutate_error", "RESOURCE_ALREADY_EXISTS", "The campaign already has this criterion.", which
         )
     new.status = 2  # CampaignCriterionStatus.ENABLED
+
+
+_KEYWORD_FORBIDDEN = set("!@%,*")
+
+
+def _keyword(keyword: Any, *path: str) -> None:
+    text = keyword.text
+    if not text.strip():
+        raise _fail("field_error", "REQUIRED", "The keyword text is missing.", *path, "text")
+    if len(text) > 80:
+        raise _fail(
+            "criterion_error", "KEYWORD_TEXT_TOO_LONG", "Keyword text is over 80 characters.", *path, "text"
+        )
+    if len(text.split()) > 10:
+        raise _fail(
+            "criterion_error", "KEYWORD_HAS_TOO_MANY_WORDS", "Keyword has over 10 words.", *path, "text"
+        )
+    if _KEYWORD_FORBIDDEN & set(text):
+        raise _fail(
+            "criterion_error", "KEYWORD_HAS_INVALID_CHARS", "Keyword has invalid characters.", *path, "text"
+        )
+    if not keyword.match_type:
+        raise _fail("field_error", "REQUIRED", "The match type is missing.", *path, "match_type")
+
+
+def _ad_group_criterion(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
+    if not creating:
+        if new.ad_group != old.ad_group or new.keyword != old.keyword or new.negative != old.negative:
+            raise _fail("field_error", "IMMUTABLE_FIELD", "Only status and bids of a criterion can change.")
+        return
+    if not new.ad_group:
+        raise _fail("field_error", "REQUIRED", "The required field was not present.", "ad_group")
+    new.ad_group = tx.resolve(new.ad_group, "ad_group", "ad_group")
+    tx.existing(new.ad_group, "ad_group", "ad_group")
+    if new.WhichOneof("criterion") != "keyword":
+        raise _fail(
+            "ad_group_criterion_error",
+            "CANNOT_ADD_CRITERIA_TYPE",
+            "Only keyword criteria are supported.",
+            "criterion",
+        )
+    _keyword(new.keyword, "keyword")
+    key = (new.ad_group, new.keyword.text.lower(), int(new.keyword.match_type), new.negative)
+    if tx.name_owner("keyword", key) is not None:
+        raise _fail(
+            "mutate_error", "RESOURCE_ALREADY_EXISTS", "The ad group already has this keyword.", "keyword"
+        )
+    new.criterion_id = tx.store.allocate_id()
+    new.type_ = CriterionType.KEYWORD
+    new.status = new.status or ENABLED
+    new.resource_name = tx.new_name(
+        KINDS["ad_group_criterion"], int(resource_id(new.ad_group)), new.criterion_id
+    )
+    tx.claim("keyword", key, new.resource_name)
 
 
 def _label(tx: Transaction, new: Any, old: Any, creating: bool) -> None:
@@ -700,6 +789,7 @@ def _conversion_action(tx: Transaction, new: Any, old: Any, creating: bool) -> N
 
 
 VALIDATORS: dict[str, Validator] = {
+    "ad_group_criterion": _ad_group_criterion,
     "campaign_budget": _budget,
     "campaign": _campaign,
     "ad_group": _ad_group,
@@ -745,13 +835,15 @@ def _merge_masked(existing: Message, update: Message, paths: list[str]) -> Messa
 
 def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tuple[str, Message]:
     """Validate and stage one create/update/remove; returns (resource name, stored message)."""
+    if kind.name == "ad":
+        return _update_ad(tx, operation)
     action = operation.WhichOneof("operation")
     validator = VALIDATORS[kind.name]
     if action == "create":
         new = kind.pb()
         new.CopyFrom(operation.create)
         requested = new.resource_name
-        tx.register_temporary(requested, kind, "", "create", "resource_name")
+        tx.check_requested_name(requested, kind, "create", "resource_name")
         if kind.composite:
             new.resource_name = ""
             if kind.name == "ad_group_ad":
@@ -768,6 +860,7 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             raise OperationFailed(*(e.at(("create", None)) for e in failed.errors)) from None
         if kind.name == "ad_group_ad":
             new.resource_name = tx.new_name(kind, int(resource_id(new.ad_group)), new.ad.id)
+            tx.claim("ad", new.ad.id, new.resource_name)
         tx.put(kind.name, new.resource_name, new)
         tx.bind_temporary(requested, new.resource_name)
         if kind.name == "campaign_label":
@@ -819,6 +912,9 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             raise _fail("mutate_error", "RESOURCE_NOT_FOUND", f"Resource {name!r} was not found.", "remove")
         if kind.deleted_on_remove:
             tx.put(kind.name, name, None)
+            if kind.name == "ad_group_criterion":
+                key = (old.ad_group, old.keyword.text.lower(), int(old.keyword.match_type), old.negative)
+                tx.claim("keyword", key, None)
             if kind.name == "campaign_label":
                 owner = kind_copy(tx.get("campaign", old.campaign))
                 kept = [label_name for label_name in owner.labels if label_name != old.label]
@@ -834,11 +930,66 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
             tx.claim("campaign_budget", old.name, None)
         elif kind.name == "ad_group":
             tx.claim("ad_group", (old.campaign, old.name), None)
+        elif kind.name == "campaign":
+            _release(tx, "budget_user", old.campaign_budget, name)
         elif kind.name == "conversion_action":
             tx.claim("conversion_action", old.name, None)
         tx.put(kind.name, name, new)
         return name, new
     raise _fail("request_error", "OPERATION_REQUIRED", "The operation is empty.")
+
+
+def _update_ad(tx: Transaction, operation: Any) -> tuple[str, Message]:
+    name = operation.update.resource_name
+    if not name:
+        raise _fail(
+            "request_error", "RESOURCE_NAME_MISSING", "Resource name is missing.", "update", "resource_name"
+        )
+    identifier = resource_id(name)
+    if not name.startswith(f"customers/{tx.customer_id}/ads/") or not identifier.isdigit():
+        raise _fail(
+            "request_error",
+            "RESOURCE_NAME_MALFORMED",
+            f"Malformed resource name {name!r}.",
+            "update",
+            "resource_name",
+        )
+    owner = tx.name_owner("ad", int(identifier))
+    holder = tx.get("ad_group_ad", owner) if owner is not None else None
+    if holder is None:
+        raise _fail(
+            "mutate_error",
+            "RESOURCE_NOT_FOUND",
+            f"Resource {name!r} was not found.",
+            "update",
+            "resource_name",
+        )
+    if _removed(holder):
+        raise _fail(
+            "operation_access_denied_error",
+            "OPERATION_NOT_PERMITTED_FOR_REMOVED_RESOURCE",
+            "The ad is removed.",
+            "update",
+        )
+    paths = list(operation.update_mask.paths)
+    if not paths:
+        raise _fail("field_mask_error", "FIELD_MASK_MISSING", "The update mask is missing.", "update_mask")
+    for immutable in ("resource_name", "id", "type"):
+        if immutable in paths:
+            raise _fail(
+                "field_error", "IMMUTABLE_FIELD", "The field cannot be modified.", "update", immutable
+            )
+    new_ad = _merge_masked(holder.ad, operation.update, paths)
+    new_ad.resource_name = name
+    _responsive_search_ad(new_ad.responsive_search_ad, ("update", "responsive_search_ad"))
+    if not new_ad.final_urls:
+        raise _fail(
+            "ad_error", "CANNOT_SET_WITHOUT_FINAL_URLS", "An ad needs final URLs.", "update", "final_urls"
+        )
+    updated = kind_copy(holder)
+    updated.ad.CopyFrom(new_ad)
+    tx.put("ad_group_ad", updated.resource_name, updated)
+    return name, new_ad
 
 
 def kind_copy(message: Any) -> Any:
@@ -927,13 +1078,35 @@ def _rebuild_names(state: CustomerState) -> None:
     names: dict[str, dict[Any, str]] = {
         k: {} for k in ("campaign", "campaign_budget", "ad_group", "label", "conversion_action")
     }
+    names["budget_user"] = {}
+    budgets = state.resources["campaign_budget"]
     for message in state.resources["campaign"].values():
         names["campaign"][message.name] = message.resource_name
+        budget = budgets.get(message.campaign_budget)
+        if not _removed(message) and budget is not None and not budget.explicitly_shared:
+            names["budget_user"][message.campaign_budget] = message.resource_name
     for kind in ("campaign_budget", "label", "conversion_action"):
         for message in state.resources[kind].values():
             if message.name and not _removed(message):
                 names[kind][message.name] = message.resource_name
+    names["keyword"] = {
+        (m.ad_group, m.keyword.text.lower(), int(m.keyword.match_type), m.negative): m.resource_name
+        for m in state.resources["ad_group_criterion"].values()
+    }
+    names["ad"] = {
+        message.ad.id: message.resource_name for message in state.resources["ad_group_ad"].values()
+    }
     for message in state.resources["ad_group"].values():
         if not _removed(message):
             names["ad_group"][(message.campaign, message.name)] = message.resource_name
     state.names = names
+
+
+def _constant_id(
+    reference: str, prefix: str, known: Mapping[int, Any], kind: str, field: tuple[str, str]
+) -> int:
+    """The id in `prefix{id}` if the emulator knows that constant; else INVALID_CRITERION_ID."""
+    constant_id = reference.removeprefix(prefix)
+    if not reference.startswith(prefix) or not constant_id.isdigit() or int(constant_id) not in known:
+        raise _fail("criterion_error", "INVALID_CRITERION_ID", f"Unknown {kind} {reference!r}.", *field)
+    return int(constant_id)

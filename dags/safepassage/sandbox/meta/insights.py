@@ -182,9 +182,12 @@ def compute(
         if key
     )
     publisher_shares = dict(params.platform("meta")["publisher_share"])
+    by_day: dict[dt.date, list[simulation.DailyRow]] = defaultdict(list)
+    for row in rows:
+        by_day[row.date].append(row)
     out: list[dict[str, Any]] = []
     for start, end in _buckets(query):
-        bucket = [row for row in rows if start <= row.date <= end]
+        bucket = [row for day in _each_day(start, end) for row in by_day.get(day, ())]
         if not bucket:
             continue
         reach = simulation.reach(units, start, end, breakdown=reach_keys, rows=bucket, params=params)
@@ -203,10 +206,8 @@ def compute(
                 _DEVICE_PLATFORM.get(part, part) if name == "device" else part
                 for name, part in zip(reach_keys, key, strict=True)
             )
-            for group_key, totals in groups.items():
-                if _reach_matches(group_key, mapped):
-                    totals["reach"] += value
-                    break
+            if mapped in groups:  # mobile and tablet segments both add to mobile_app
+                groups[mapped]["reach"] += value
         for group_key, totals in sorted(groups.items()):
             for share, publisher in _publisher_split(group_key, query, units, publisher_shares):
                 out.append(
@@ -245,8 +246,8 @@ def _group_key(row: simulation.DailyRow, level_key: str | None, breakdowns: Sequ
     return tuple(parts)
 
 
-def _reach_matches(group_key: tuple[str, ...], reach_key: tuple[str, ...]) -> bool:
-    return group_key == reach_key
+def _each_day(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
 def _publisher_split(

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -113,10 +114,12 @@ class MetaGraphServer:
         polls_to_complete: int = 4,
         hourly_call_quota: int = 5000,
     ) -> None:
-        self.clock = clock or (SandboxClock.load(state_dir) if state_dir else SandboxClock())
-        self.faults = faults or FaultPlan.empty()
-        self.log = log or RequestLog()
-        self.credentials = credentials or MetaCredentials()
+        if clock is None:
+            clock = SandboxClock.load(state_dir) if state_dir is not None else SandboxClock()
+        self.clock = clock
+        self.faults = faults if faults is not None else FaultPlan.empty()
+        self.log = log if log is not None else RequestLog()
+        self.credentials = credentials if credentials is not None else MetaCredentials()
         if accounts is None and ad_account_ids:
             accounts = {account_id: AccountSpec() for account_id in ad_account_ids}
         self._accounts = accounts
@@ -676,6 +679,11 @@ class _Handler(BaseHTTPRequestHandler):
     app: MetaGraphServer
     protocol_version = "HTTP/1.1"
     server_version = "SafePassageMetaSandbox/1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes; without this each reply waits for a delayed ACK
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # the RequestLog records every call
         return

@@ -9,38 +9,8 @@ from typing import Any
 
 from safepassage.sandbox import simulation
 from safepassage.sandbox.meta.errors import GraphError, invalid_parameter
+from safepassage.sandbox.regions import EU_COUNTRIES
 
-EU_COUNTRIES = frozenset(
-    {
-        "AT",
-        "BE",
-        "BG",
-        "HR",
-        "CY",
-        "CZ",
-        "DK",
-        "EE",
-        "FI",
-        "FR",
-        "DE",
-        "GR",
-        "HU",
-        "IE",
-        "IT",
-        "LV",
-        "LT",
-        "LU",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SK",
-        "SI",
-        "ES",
-        "SE",
-    }
-)
 PUBLISHER_PLATFORMS = frozenset({"facebook", "instagram", "audience_network", "messenger", "threads"})
 DEVICE_PLATFORMS = frozenset({"mobile", "desktop"})
 DISTANCE_UNITS = {"mile": 1.609344, "kilometer": 1.0}

@@ -1,0 +1,89 @@
+"""
+### Refresh targeting
+
+Turns the key judgement in force into platform targeting: for every campaign country and each
+platform (Google Ads, Meta) the places (country or radii around hotspots), languages, broad adult
+age range, mobile emphasis, placements and a budget weight. Refusals (a platform's policy in a
+country, the policy guard against sensitive targeting) are recorded with their reason.
+
+It reads **all** judgements from the judgement store (`safepassage intel publish` puts them
+there), validates them together, and picks the one whose validity window contains the run's day
+(the `as_of` param overrides, e.g. `2022-05-01` to replay 2022). A broken judgement fails the task
+with file, line and field, and nothing is stored. An unchanged result stores nothing and the task
+ends *skipped*, so downstream DAGs are not woken for nothing.
+
+**Runs:** daily at 05:00 UTC, and within seconds of an event on the `key_judgements` asset: a
+Redis message on the judgement channel (AssetWatcher) or `POST /api/v2/assets/events`.
+**Produces:** the `targeting` asset (event extra: `snapshot_id`, `judgement_id`).
+The task log shows what changed since the previous snapshot as a table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+
+from safepassage.orchestration.assets import TARGETING, watched_key_judgements
+from safepassage.orchestration.defaults import DEFAULT_ARGS
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+        assets=watched_key_judgements(),
+    ),
+    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    catchup=False,  # each run derives today's targeting from the whole store; old days need no runs
+    max_active_runs=1,  # two runs at once would diff against the same previous snapshot
+    tags=["safepassage", "intelligence", "targeting"],
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    params={
+        "as_of": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Targeting for day (YYYY-MM-DD)",
+            description="Leave empty for the run's own day; set a 2022 date to replay that judgement.",
+        )
+    },
+)
+def refresh_targeting() -> None:
+    @task(outlets=[TARGETING])
+    def derive_and_store(**context: Any) -> dict[str, Any]:
+        import datetime as dt
+
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.domain.errors import InvalidInput
+        from safepassage.services.campaign_config import load_campaign_config
+        from safepassage.services.intelligence import refresh_targeting as refresh
+
+        as_of_param = context["params"].get("as_of")
+        run_after = context["dag_run"].run_after
+        as_of = dt.date.fromisoformat(as_of_param) if as_of_param else run_after.date()
+        warehouse = Warehouse()
+        warehouse.migrate()
+        try:
+            result = refresh(load_campaign_config(), warehouse, as_of)
+        except InvalidInput as error:
+            # Bad input does not get better on retry: fail once, with every problem listed.
+            raise AirflowFailException(f"Key judgements are invalid; nothing was stored.\n{error}") from None
+        print(result.summary())
+        print(result.table)
+        if not result.stored:
+            raise AirflowSkipException(result.summary())
+        context["outlet_events"][TARGETING].extra = {
+            "snapshot_id": result.snapshot_id,
+            "judgement_id": result.judgement_id,
+            "as_of": result.as_of.isoformat(),
+        }
+        return {"snapshot_id": result.snapshot_id, "judgement_id": result.judgement_id}
+
+    derive_and_store()
+
+
+refresh_targeting()

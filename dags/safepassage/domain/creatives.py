@@ -1,0 +1,522 @@
+"""Creatives: platform formats and their limits, tracked links, and the checks every rendered ad passes.
+
+Pure logic. Rendering (Jinja2 sandbox, gettext catalogues) lives in adapters/services; this module
+only sees rendered text and where it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from safepassage.domain.campaign import Platform, Script
+
+ORG_PARAMETER = "sp_org"
+COUNTRY_PARAMETER = "sp_country"
+LANGUAGE_PARAMETER = "sp_lang"
+VERSION_PLACEHOLDER = "__CREATIVE_VERSION__"
+UTM_MEDIUM = {Platform.GOOGLE_ADS: "cpc", Platform.META: "paid_social"}
+
+# Meta's call-to-action types that fit a signposting link ad (Marketing API `call_to_action.type`).
+META_CALLS_TO_ACTION = frozenset({"LEARN_MORE", "DOWNLOAD", "CONTACT_US", "GET_DIRECTIONS", "SIGN_UP"})
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class FieldLimit:
+    """How many of a field an ad needs and how long each may be (in characters, as platforms count)."""
+
+    label: str
+    max_chars: int | None
+    min_count: int = 1
+    max_count: int = 1
+    soft_max_chars: int | None = None  # longer text is allowed but gets truncated on screen
+    soft_reason: str = ""
+
+
+@dataclass(frozen=True)
+class AdFormat:
+    platform: Platform
+    name: str
+    title: str
+    fields: Mapping[str, FieldLimit]
+    link_field: str
+    unique_fields: tuple[str, ...] = ()
+    joined_fields: Mapping[str, str] = field(default_factory=dict)  # repeated lines joined into one text
+
+
+GOOGLE_RSA = AdFormat(
+    platform=Platform.GOOGLE_ADS,
+    name="google_rsa",
+    title="Google responsive search ad",
+    fields={
+        "headline": FieldLimit("headline", 30, min_count=3, max_count=15),
+        "description": FieldLimit("description", 90, min_count=2, max_count=4),
+        "path": FieldLimit("display path", 15, min_count=0, max_count=2),
+        "final_url": FieldLimit("final URL", 2048),
+    },
+    link_field="final_url",
+    unique_fields=("headline", "description"),
+)
+
+META_FEED = AdFormat(
+    platform=Platform.META,
+    name="meta_feed",
+    title="Meta feed link ad",
+    fields={
+        "primary_text": FieldLimit(
+            "primary text",
+            2200,
+            min_count=1,
+            max_count=5,
+            soft_max_chars=125,
+            soft_reason="mobile feeds cut it off with '… See more'",
+        ),
+        "headline": FieldLimit(
+            "headline", 255, soft_max_chars=40, soft_reason="mobile feeds cut longer headlines off"
+        ),
+        "description": FieldLimit(
+            "description", 255, min_count=0, soft_max_chars=30, soft_reason="often hidden when longer"
+        ),
+        "call_to_action": FieldLimit("call to action", 40),
+        "link": FieldLimit("link", 2048),
+    },
+    link_field="link",
+    joined_fields={"primary_text": "\n"},
+)
+
+AD_FORMATS: dict[str, AdFormat] = {fmt.name: fmt for fmt in (GOOGLE_RSA, META_FEED)}
+FORMAT_FOR_PLATFORM: dict[Platform, AdFormat] = {fmt.platform: fmt for fmt in AD_FORMATS.values()}
+
+
+# --- text measurement -------------------------------------------------------------------------
+
+
+def char_count(text: str) -> int:
+    """Characters as the platforms count them: code points after NFC (Cyrillic letters count as one)."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+def letter_script(letter: str) -> str | None:
+    """'Latin', 'Cyrillic', another script's name, or None for non-letters."""
+    if not letter.isalpha():
+        return None
+    name = unicodedata.name(letter, "")
+    for script in Script:
+        if name.startswith(script.value.upper()):
+            return script.value
+    return name.split(" ", 1)[0].title() if name else "Unknown"
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def script_problems(text: str, expected: Script, allowed_words: frozenset[str]) -> list[str]:
+    """Words not written in the language's script (allowed: brand and organisation names)."""
+    problems: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        scripts = {letter_script(ch) for ch in word if ch.isalpha()}
+        if len(scripts) > 1:
+            problems.append(f"«{word}» mixes {' and '.join(sorted(s or '?' for s in scripts))} letters")
+        elif scripts != {expected.value} and word.casefold() not in allowed_words:
+            problems.append(f"«{word}» is in {scripts.pop()} script, expected {expected.value}")
+    return problems
+
+
+def tone_problems(text: str, avoid: Iterable[str], proper_names: Iterable[str] = ()) -> list[str]:
+    """Words the campaign avoids (they cast the reader as a victim); matched at word starts, any case.
+
+    Proper names (support organisations' names) are left out: they are what they are."""
+    for name in proper_names:
+        text = text.replace(name, " ")
+    found = []
+    lowered = [word.casefold() for word in words(text)]
+    for stem in avoid:
+        stem_folded = stem.casefold()
+        if any(word.startswith(stem_folded) for word in lowered):
+            found.append(stem)
+    return found
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_BROKEN_PLACEHOLDER = re.compile(r"%\((?!\w+\)[sd])|%(?![(%])")
+
+
+def placeholders(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+def placeholder_problem(source: str, translation: str) -> str | None:
+    """Why a translation's %(name)s placeholders do not match the source text, or None."""
+    if _BROKEN_PLACEHOLDER.search(translation):
+        return "has a malformed placeholder (write it exactly as %(name)s)"
+    expected, found = placeholders(source), placeholders(translation)
+    if expected == found:
+        return None
+    parts = []
+    if expected - found:
+        parts.append("is missing " + ", ".join(f"%({name})s" for name in sorted(expected - found)))
+    if found - expected:
+        parts.append("has unknown " + ", ".join(f"%({name})s" for name in sorted(found - expected)))
+    return " and ".join(parts) + " (copy placeholders unchanged from the English text)"
+
+
+def normalised(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+def tracked_link(
+    url: str,
+    *,
+    platform: Platform,
+    campaign: str,
+    theme: str,
+    country: str,
+    language: str,
+    organisation_id: str,
+    version: str = VERSION_PLACEHOLDER,
+) -> str:
+    """The organisation's own URL with UTM and SafePassage parameters appended (its query is kept as is)."""
+    parts = urlsplit(url)
+    ours = urlencode(
+        {
+            "utm_source": platform.value,
+            "utm_medium": UTM_MEDIUM[platform],
+            "utm_campaign": f"{campaign}_{theme}",
+            "utm_content": version,
+            ORG_PARAMETER: organisation_id,
+            COUNTRY_PARAMETER: country,
+            LANGUAGE_PARAMETER: language,
+        }
+    )
+    query = f"{parts.query}&{ours}" if parts.query else ours
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
+
+
+def link_parameters(url: str) -> dict[str, str]:
+    return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+# --- rendered ads -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a piece of text was written: the template line and, if translated, the catalogue line."""
+
+    template: str
+    line: int | None
+    catalogue: str | None = None
+    catalogue_line: int | None = None
+    untranslated: bool = False  # a catalogue lacked the text, so the English source was used
+
+    def describe(self) -> str:
+        where = f"{self.template}:{self.line}" if self.line else self.template
+        if self.catalogue:
+            where += f" (text from {self.catalogue}" + (
+                f":{self.catalogue_line})" if self.catalogue_line else ")"
+            )
+        return where
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    name: str
+    text: str
+    source: SourceRef
+
+
+@dataclass(frozen=True)
+class Combination:
+    theme: str
+    platform: Platform
+    country: str
+    language: str
+
+    def __str__(self) -> str:
+        return f"{self.theme} · {self.platform.value} · {self.country} · {self.language}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    file: str
+    line: int | None
+    message: str
+    combination: Combination | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+def content_of(ad_format: AdFormat, values: Sequence[FieldValue]) -> dict[str, Any]:
+    """The platform-ready content: lists for repeatable fields, strings for single ones."""
+    content: dict[str, Any] = {}
+    for name, limit in ad_format.fields.items():
+        texts = [value.text for value in values if value.name == name]
+        if name in ad_format.joined_fields:
+            content[name] = ad_format.joined_fields[name].join(texts)
+        elif limit.max_count > 1:
+            content[f"{name}s" if not name.endswith("s") else name] = texts
+        else:
+            content[name] = texts[0] if texts else ""
+    return content
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def stamp_version(content: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """Replace the version placeholder in links with the creative's version id."""
+    text = json.dumps(content, ensure_ascii=False)
+    return dict(json.loads(text.replace(VERSION_PLACEHOLDER, version)))
+
+
+@dataclass(frozen=True)
+class AdContext:
+    """What the checks need to know about the audience of one ad."""
+
+    combination: Combination
+    script: Script
+    organisations_serving: Mapping[str, tuple[tuple[str, ...], tuple[str, ...], str]]
+    # org id -> (countries, languages, url) for every organisation in config
+    allowed_words: frozenset[str]
+    avoid_words: tuple[str, ...] = ()
+    proper_names: tuple[str, ...] = ()
+
+
+def check_ad(ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext) -> list[Finding]:
+    """Every platform-rule and content check on one rendered ad."""
+    findings: list[Finding] = []
+    combo = context.combination
+
+    def add(severity: Severity, source: SourceRef, message: str) -> None:
+        # Translated text is fixed in the catalogue; the template line says where it is used.
+        if source.catalogue:
+            message = f"{message} [used at {source.template}:{source.line}]"
+            findings.append(Finding(severity, source.catalogue, source.catalogue_line, message, combo))
+        else:
+            findings.append(Finding(severity, source.template, source.line, message, combo))
+
+    template_ref = values[0].source if values else None
+    for name, limit in ad_format.fields.items():
+        found = [value for value in values if value.name == name]
+        if len(found) < limit.min_count or len(found) > limit.max_count:
+            wanted = (
+                f"exactly {limit.min_count}"
+                if limit.min_count == limit.max_count
+                else f"{limit.min_count} to {limit.max_count}"
+            )
+            where = found[-1].source if found else template_ref
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    where.template if where else combo.theme,
+                    where.line if where else None,
+                    f"{ad_format.title} needs {wanted} {limit.label}(s), this template gives {len(found)}",
+                    combo,
+                )
+            )
+        for value in found:
+            length = char_count(value.text)
+            if not value.text.strip() and limit.min_count:
+                add(Severity.ERROR, value.source, f"{limit.label} is empty")
+            elif limit.max_chars is not None and length > limit.max_chars:
+                add(
+                    Severity.ERROR,
+                    value.source,
+                    f"{limit.label} is {length} characters, {ad_format.platform.value} allows "
+                    f"{limit.max_chars}: «{value.text}» — shorten it by {length - limit.max_chars}",
+                )
+            elif limit.soft_max_chars is not None and length > limit.soft_max_chars:
+                add(
+                    Severity.WARNING,
+                    value.source,
+                    f"{limit.label} is {length} characters; over {limit.soft_max_chars} {limit.soft_reason}",
+                )
+    for name in ad_format.unique_fields:
+        seen: dict[str, FieldValue] = {}
+        for value in (v for v in values if v.name == name):
+            key = normalised(value.text)
+            if key in seen:
+                first = seen[key].source
+                add(
+                    Severity.ERROR,
+                    value.source,
+                    f"duplicate {name}: «{value.text}» is the same as line {first.line}; "
+                    f"{ad_format.platform.value} rejects repeated {name}s in one ad",
+                )
+            else:
+                seen[key] = value
+    for value in values:
+        if value.name == "path" and re.search(r"[\s/]", value.text):
+            add(Severity.ERROR, value.source, f"display path «{value.text}» may not contain spaces or '/'")
+        if value.name == "call_to_action" and value.text not in META_CALLS_TO_ACTION:
+            add(
+                Severity.ERROR,
+                value.source,
+                f"call to action {value.text!r} is not one of {', '.join(sorted(META_CALLS_TO_ACTION))}",
+            )
+        if value.name in (ad_format.link_field, "call_to_action") or value.source.untranslated:
+            continue  # untranslated text is reported once, as a missing translation
+        for stem in tone_problems(value.text, context.avoid_words, context.proper_names):
+            add(
+                Severity.WARNING,
+                value.source,
+                f"{value.name} uses «{stem}…»: prevention ads speak to capable people making plans, "
+                "never to victims; say what to check or where to get help instead",
+            )
+        for problem in script_problems(value.text, context.script, context.allowed_words):
+            add(
+                Severity.ERROR,
+                value.source,
+                f"wrong script in a {context.script.value} ad ({combo.language}) {value.name}: {problem}",
+            )
+    for value in (v for v in values if v.name == ad_format.link_field):
+        findings.extend(_link_findings(value, context))
+    return findings
+
+
+def _link_findings(value: FieldValue, context: AdContext) -> list[Finding]:
+    combo = context.combination
+    source = value.source
+    url = value.text
+
+    def error(message: str) -> Finding:
+        return Finding(Severity.ERROR, source.template, source.line, message, combo)
+
+    if not url.startswith("https://"):
+        return [error(f"link must start with https:// (got «{url[:60]}»)")]
+    params = link_parameters(url)
+    org_id = params.get(ORG_PARAMETER)
+    if not org_id:
+        return [error(f"link has no {ORG_PARAMETER} parameter; build links with link(organisation)")]
+    org = context.organisations_serving.get(org_id)
+    if org is None:
+        return [error(f"link names unknown organisation {org_id!r} (config/organisations.yaml)")]
+    countries, languages, org_url = org
+    findings = []
+    if combo.country not in countries:
+        findings.append(
+            error(
+                f"link goes to {org_id}, which does not serve {combo.country} "
+                f"(it serves {', '.join(countries)}); signpost a local organisation"
+            )
+        )
+    elif combo.language not in languages:
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                source.template,
+                source.line,
+                f"link goes to {org_id}, which does not list {combo.language} among its languages",
+                combo,
+            )
+        )
+    if host_of(url) != host_of(org_url):
+        findings.append(error(f"link host {host_of(url)} is not {org_id}'s own host {host_of(org_url)}"))
+    expected = {
+        "utm_source": combo.platform.value,
+        "utm_medium": UTM_MEDIUM[combo.platform],
+        COUNTRY_PARAMETER: combo.country,
+        LANGUAGE_PARAMETER: combo.language,
+    }
+    for key, wanted in expected.items():
+        if params.get(key) != wanted:
+            findings.append(error(f"link parameter {key}={params.get(key)!r}, expected {wanted!r}"))
+    if "utm_campaign" not in params or "utm_content" not in params:
+        findings.append(error("link lacks utm_campaign or utm_content"))
+    return findings
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupedFinding:
+    severity: Severity
+    where: str
+    message: str
+    combinations: tuple[Combination, ...]
+
+    def render(self) -> str:
+        scope = summarise_combinations(self.combinations)
+        return f"{self.where}: {self.message}" + (f"\n      in {scope}" if scope else "")
+
+
+def summarise_combinations(combinations: Sequence[Combination]) -> str:
+    if not combinations:
+        return ""
+    if len(combinations) <= 3:
+        return "; ".join(str(c) for c in combinations)
+    countries = sorted({c.country for c in combinations})
+    platforms = sorted({c.platform.value for c in combinations})
+    themes = sorted({c.theme for c in combinations})
+    return (
+        f"{len(combinations)} ads ({', '.join(themes)}; {', '.join(platforms)}; "
+        f"countries {', '.join(countries)})"
+    )
+
+
+def group_findings(findings: Iterable[Finding]) -> list[GroupedFinding]:
+    """One entry per distinct problem, listing every ad it affects; errors first, then by file/line."""
+    groups: dict[tuple[Severity, str, int | None, str], list[Combination]] = {}
+    for finding in findings:
+        combos = groups.setdefault((finding.severity, finding.file, finding.line, finding.message), [])
+        if finding.combination is not None and finding.combination not in combos:
+            combos.append(finding.combination)
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (item[0][0] != Severity.ERROR, item[0][1], item[0][2] or 0, item[0][3]),
+    )
+    return [
+        GroupedFinding(severity, f"{file}:{line}" if line else file, message, tuple(combos))
+        for (severity, file, line, message), combos in ordered
+    ]
+
+
+def render_report(findings: Sequence[Finding], ads: int) -> str:
+    grouped = group_findings(findings)
+    errors = [g for g in grouped if g.severity is Severity.ERROR]
+    warnings = [g for g in grouped if g.severity is Severity.WARNING]
+    lines = []
+    if errors:
+        lines.append(f"{len(errors)} error(s) — fix these before the creatives can ship:")
+        lines += [f"  ✗ {g.render()}" for g in errors]
+    if warnings:
+        lines += ["", f"{len(warnings)} warning(s) — worth a look, they do not block:"] if errors else []
+        if not errors:
+            lines.append(f"{len(warnings)} warning(s) — worth a look, they do not block:")
+        lines += [f"  ! {g.render()}" for g in warnings]
+    verdict = (
+        f"Checked {ads} ads: {len(errors)} error(s), {len(warnings)} warning(s)."
+        if errors or warnings
+        else f"Checked {ads} ads: all clean."
+    )
+    return "\n".join([*lines, "", verdict] if lines else [verdict])

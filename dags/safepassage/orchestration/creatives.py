@@ -1,0 +1,40 @@
+"""Airflow glue for the render_creatives DAG: failing checks become a failed task with the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_or_fail() -> dict[str, Any]:
+    """Render and check everything; raise AirflowFailException (no retry) with the report on any error."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from safepassage.services.creatives import load_library, render_library
+
+    run = render_library(load_library())
+    report = run.report()
+    print(report)
+    if run.errors:
+        raise AirflowFailException(
+            f"Creatives failed their checks; nothing was stored and nothing downstream runs.\n{report}"
+        )
+    return {"fingerprint": run.fingerprint, "ads": len(run.ads), "warnings": len(run.warnings)}
+
+
+def store_checked(checked: dict[str, Any], event: Any = None) -> str:
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.creatives import check_and_store
+
+    warehouse = Warehouse()
+    try:
+        counts = check_and_store(warehouse, expected_fingerprint=str(checked["fingerprint"]))
+    finally:
+        warehouse.dispose()
+    if event is not None:
+        event.extra = {
+            "new_versions": counts.new,
+            "ads": checked["ads"],
+            "fingerprint": checked["fingerprint"],
+        }
+    print(f"{counts} in {warehouse.safe_url}")
+    return str(counts)

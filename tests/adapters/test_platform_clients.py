@@ -1,0 +1,46 @@
+"""The project's one client factory, fed from the sandbox descriptor the way DAGs are."""
+
+from __future__ import annotations
+
+import sys
+
+from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.session import FacebookSession
+
+from safepassage.adapters.platform_clients import google_ads_client, meta_api
+from safepassage.orchestration.connections import google_ads_settings, meta_settings
+from tests.adapters.google_ads_builders import campaign_tree, search
+
+
+def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, sandbox_descriptor_env):
+    hook_before = sys.excepthook
+    google_settings, facebook_settings = google_ads_settings(), meta_settings()
+
+    google = google_ads_client(google_settings)
+    customer_id = google_settings.customer_ids[0]
+    google.get_service("GoogleAdsService").mutate(
+        customer_id=customer_id, mutate_operations=campaign_tree(google, customer_id, "PL ru")
+    )
+    assert [r.campaign.name for r in search(google, customer_id, "SELECT campaign.name FROM campaign")] == [
+        "PL ru"
+    ]
+
+    meta_api(facebook_settings)
+    account = AdAccount(facebook_settings.ad_account_ids[0])
+    account.create_campaign(
+        params={
+            "name": "PL ru",
+            "objective": "OUTCOME_AWARENESS",
+            "special_ad_categories": [],
+            "status": "PAUSED",
+        }
+    )
+    assert [c["name"] for c in account.get_campaigns(fields=["name"])] == ["PL ru"]
+
+    assert sandbox.meta.url == FacebookSession.GRAPH
+    assert sys.excepthook is hook_before  # crash_log=False: no crash reports to graph.facebook.com
+    entries = sandbox.log.entries()
+    assert {e.platform for e in entries} == {"google_ads", "meta"}
+    logged = " ".join(f"{e.target} {e.detail} {e.extra}" for e in entries)
+    assert facebook_settings.access_token not in logged and facebook_settings.app_secret not in logged
+    assert google_settings.client_config["developer_token"] not in logged
