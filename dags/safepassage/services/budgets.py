@@ -10,10 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import models as m
+from safepassage.adapters.warehouse import Warehouse, push_store
 from safepassage.domain.budgets import Allocation, AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput, Problem
@@ -50,46 +47,17 @@ class StoredAllocation:
 
 
 def month_to_date_spend(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    with warehouse.session() as session:
-        rows = session.execute(
-            select(m.DailyPerformance.country_code, func.sum(m.DailyPerformance.cost_minor))
-            .where(m.DailyPerformance.date >= day.replace(day=1), m.DailyPerformance.date < day)
-            .group_by(m.DailyPerformance.country_code)
-        ).all()
-    return {code: int(total or 0) for code, total in rows}
+    spend = push_store.spend_by_country(warehouse, day.replace(day=1), day)
+    return {code: cost for code, (cost, _clicks) in spend.items()}
 
 
 def cost_per_signposting_click(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    start = day - dt.timedelta(days=PERFORMANCE_WINDOW_DAYS)
-    with warehouse.session() as session:
-        rows = session.execute(
-            select(
-                m.DailyPerformance.country_code,
-                func.sum(m.DailyPerformance.cost_minor),
-                func.sum(m.DailyPerformance.signposting_clicks),
-            )
-            .where(m.DailyPerformance.date >= start, m.DailyPerformance.date < day)
-            .group_by(m.DailyPerformance.country_code)
-        ).all()
-    return {code: int(cost) // int(clicks) for code, cost, clicks in rows if clicks and cost}
+    spend = push_store.spend_by_country(warehouse, day - dt.timedelta(days=PERFORMANCE_WINDOW_DAYS), day)
+    return {code: cost // clicks for code, (cost, clicks) in spend.items() if clicks and cost}
 
 
 def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    with warehouse.session() as session:
-        latest = session.scalars(
-            select(m.BudgetAllocation)
-            .where(m.BudgetAllocation.for_date < day)
-            .order_by(m.BudgetAllocation.for_date.desc(), m.BudgetAllocation.id.desc())
-            .limit(1)
-        ).first()
-        if latest is None:
-            return {}
-        rows = session.execute(
-            select(m.BudgetAllocationLine.country_code, func.sum(m.BudgetAllocationLine.daily_amount_minor))
-            .where(m.BudgetAllocationLine.allocation_id == latest.id)
-            .group_by(m.BudgetAllocationLine.country_code)
-        ).all()
-    return {code: int(total) for code, total in rows}
+    return push_store.allocation_amounts(warehouse, before=day)
 
 
 def allocate_budgets(
@@ -111,28 +79,15 @@ def allocate_budgets(
     allocation = allocate(demands, rules, pacing, previous)
     inputs = _inputs_record(day, demands, rules, pacing, previous)
     inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-    with warehouse.session() as session:
-        existing = session.scalar(
-            select(m.BudgetAllocation.id).where(m.BudgetAllocation.inputs_hash == inputs_hash)
-        )
-        if existing is not None:
-            return StoredAllocation(existing, False, allocation, inputs)
-        row = m.BudgetAllocation(
-            for_date=day, inputs_hash=inputs_hash, inputs=inputs, currency=rules.currency
-        )
-        session.add(row)
-        session.flush()
-        session.add_all(
-            m.BudgetAllocationLine(
-                allocation_id=row.id,
-                platform_code=line.platform,
-                country_code=line.country,
-                daily_amount_minor=line.amount_minor,
-                weight=line.weight,
-            )
-            for line in allocation.lines
-        )
-        return StoredAllocation(row.id, True, allocation, inputs)
+    allocation_id, created = push_store.store_allocation(
+        warehouse,
+        day,
+        inputs_hash,
+        inputs,
+        rules.currency,
+        [(line.platform, line.country, line.amount_minor, line.weight) for line in allocation.lines],
+    )
+    return StoredAllocation(allocation_id, created, allocation, inputs)
 
 
 def _inputs_record(

@@ -10,15 +10,11 @@ Meta: no Meta push adapter exists yet, so the Meta side is reported as "not wire
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import models as m
+from safepassage.adapters.warehouse import Warehouse, push_store
 from safepassage.domain.push import PAUSED, Node, Tree
 from safepassage.services.push import Account, ApplyLog, MemoryApplyLog, apply_plan, plan_account
 
@@ -75,11 +71,7 @@ def pause_country(
         raise ValueError(
             "give a reason (at least a few words): it is shown to everyone who reviews the pause"
         )
-    with warehouse.session() as session:
-        pause = m.CountryPause(country_code=country, reason=reason.strip(), paused_by=by, platform_results={})
-        session.add(pause)
-        session.flush()
-        pause_id = pause.id
+    pause_id = push_store.insert_pause(warehouse, country, reason.strip(), by)
     result = PauseResult(country, pause_id)
     for account in google_accounts:
         try:
@@ -88,10 +80,7 @@ def pause_country(
         except Exception as error:  # recorded, and raised after the other platforms were tried
             result.platforms[f"google_ads {account.customer_id}"] = f"FAILED: {error}"
     result.platforms["meta"] = META_NOT_WIRED
-    with warehouse.session() as session:
-        stored = session.get(m.CountryPause, pause_id)
-        assert stored is not None
-        stored.platform_results = dict(result.platforms)
+    push_store.set_pause_results(warehouse, pause_id, dict(result.platforms))
     failed = [key for key, value in result.platforms.items() if str(value).startswith("FAILED")]
     if failed:
         raise RuntimeError(f"{result.summary()}\nNot paused on {', '.join(failed)}: retry the command")
@@ -100,24 +89,9 @@ def pause_country(
 
 def resume_country(warehouse: Warehouse, country: str, by: str) -> int:
     """Close the country's active pauses; returns how many. Serving resumes with the next push run."""
-    country = country.upper()
-    now = dt.datetime.now(dt.UTC)
-    with warehouse.session() as session:
-        active = session.scalars(
-            select(m.CountryPause).where(
-                m.CountryPause.country_code == country, m.CountryPause.resumed_at.is_(None)
-            )
-        ).all()
-        for pause in active:
-            pause.resumed_at = now
-            pause.resumed_by = by
-        return len(active)
+    return push_store.resume_pauses(warehouse, country.upper(), by)
 
 
 def active_pauses(warehouse: Warehouse) -> dict[str, str]:
     """Country → why it is paused (the newest reason), for every country paused now."""
-    with warehouse.session() as session:
-        rows = session.scalars(
-            select(m.CountryPause).where(m.CountryPause.resumed_at.is_(None)).order_by(m.CountryPause.id)
-        ).all()
-        return {row.country_code: f"{row.reason} (by {row.paused_by})" for row in rows}
+    return push_store.active_pause_reasons(warehouse)

@@ -243,21 +243,19 @@ class WarehouseApplyLog:
         outcome: str,
         detail: dict[str, Any],
     ) -> None:
-        from safepassage.adapters.warehouse import models as m
+        from safepassage.adapters.warehouse import push_store
 
         self.sequence += 1
-        with self.warehouse.session() as session:
-            session.add(
-                m.ApplyLogEntry(
-                    plan_id=self.plan_id,
-                    sequence=self.sequence,
-                    request_kind=request_kind,
-                    operation_count=operation_count,
-                    validate_only=validate_only,
-                    outcome=outcome,
-                    detail=json.loads(json.dumps(detail, default=str)),
-                )
-            )
+        push_store.add_apply_log_entry(
+            self.warehouse,
+            self.plan_id,
+            self.sequence,
+            request_kind=request_kind,
+            operation_count=operation_count,
+            validate_only=validate_only,
+            outcome=outcome,
+            detail=json.loads(json.dumps(detail, default=str)),
+        )
 
 
 def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
@@ -286,7 +284,7 @@ def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], boo
 def plan_and_store(
     warehouse: Any, account: Account, desired: Tree, thresholds: Any, dag_run_id: str | None = None
 ) -> StoredPlan:
-    from safepassage.adapters.warehouse import models as m
+    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.approval import approval_reasons
     from safepassage.domain.push import render_markdown, tree_to_json
 
@@ -294,8 +292,9 @@ def plan_and_store(
     reasons = approval_reasons(plan, thresholds)
     status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
     markdown = render_markdown(plan, [str(r) for r in reasons])
-    with warehouse.session() as session:
-        row = m.PushPlan(
+    plan_id = push_store.insert_plan(
+        warehouse,
+        dict(
             platform_code=plan.platform,
             account_external_id=account.customer_id,
             status=status,
@@ -309,10 +308,8 @@ def plan_and_store(
             operations=[op.model_dump(mode="json") for op in plan.operations],
             approval_reasons=[{"rule": r.rule, "country": r.country, "message": r.message} for r in reasons],
             dag_run_id=dag_run_id,
-        )
-        session.add(row)
-        session.flush()
-        plan_id = row.id
+        ),
+    )
     return StoredPlan(
         plan_id, account.customer_id, status, [str(r) for r in reasons], len(plan.operations), markdown
     )
@@ -320,37 +317,21 @@ def plan_and_store(
 
 def record_decision(warehouse: Any, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
     """A person's answer, written onto every plan of the run that waited for it; returns their ids."""
-    import datetime as dt
+    from safepassage.adapters.warehouse import push_store
 
-    from sqlalchemy import select
-
-    from safepassage.adapters.warehouse import models as m
-
-    with warehouse.session() as session:
-        rows = session.scalars(
-            select(m.PushPlan).where(
-                m.PushPlan.dag_run_id == dag_run_id, m.PushPlan.status == "needs_approval"
-            )
-        ).all()
-        for row in rows:
-            row.status = "approved" if approved else "rejected"
-            row.decided_by = by
-            row.decision_note = note
-            row.decided_at = dt.datetime.now(dt.UTC)
-        return [row.id for row in rows]
+    return push_store.decide_plans(warehouse, dag_run_id, approved, by, note)
 
 
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
     """Apply a stored plan if it may be applied; None when there was nothing to do."""
-    from safepassage.adapters.warehouse import models as m
+    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.push import PlanFacts, tree_from_json
 
-    with warehouse.session() as session:
-        row = session.get(m.PushPlan, plan_id)
-        if row is None:
-            raise ApplyFailed(f"plan {plan_id} does not exist")
-        status, summary, operations = row.status, dict(row.summary), list(row.operations)
-        customer_id = row.account_external_id
+    row = push_store.load_plan(warehouse, plan_id)
+    if row is None:
+        raise ApplyFailed(f"plan {plan_id} does not exist")
+    status, summary, operations = row["status"], row["summary"], row["operations"]
+    customer_id = row["account_external_id"]
     if customer_id != account.customer_id:
         raise ApplyFailed(f"plan {plan_id} is for account {customer_id}, not {account.customer_id}")
     if status == "nothing_to_do":
@@ -378,10 +359,6 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
 
 
 def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:
-    from safepassage.adapters.warehouse import models as m
+    from safepassage.adapters.warehouse import push_store
 
-    with warehouse.session() as session:
-        row = session.get(m.PushPlan, plan_id)
-        if row is not None:
-            row.status = status
-            row.summary = {**row.summary, "outcome": note}
+    push_store.set_plan_outcome(warehouse, plan_id, status, note)

@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
-
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import models as m
+from safepassage.adapters.warehouse import Warehouse, push_store, targeting_store
 from safepassage.domain.budgets import CountryDemand, minor_to_micros
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
@@ -27,11 +24,7 @@ TARGETING_SOURCE = "warehouse targeting_snapshot"
 
 
 def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
-    with warehouse.session() as session:
-        latest = session.scalars(
-            select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id.desc()).limit(1)
-        ).first()
-        return dict(latest.targeting) if latest else None
+    return targeting_store.latest_targeting_document(warehouse)
 
 
 def _platform_entry(country: Mapping[str, Any], platform: Platform) -> Mapping[str, Any] | None:
@@ -102,19 +95,7 @@ def budget_demands(
 
 def current_google_creatives(warehouse: Warehouse) -> list[CreativeForPush]:
     """The newest stored version of each theme × country × language Google RSA."""
-    with warehouse.session() as session:
-        newest = (
-            select(func.max(m.CreativeVersion.id))
-            .where(m.CreativeVersion.platform_code == Platform.GOOGLE_ADS.value)
-            .group_by(
-                m.CreativeVersion.theme, m.CreativeVersion.country_code, m.CreativeVersion.language_code
-            )
-        )
-        rows = session.scalars(select(m.CreativeVersion).where(m.CreativeVersion.id.in_(newest))).all()
-        return creatives_from_versions(
-            (row.theme, row.country_code, row.language_code, row.content_hash, dict(row.content))
-            for row in rows
-        )
+    return creatives_from_versions(push_store.newest_creative_versions(warehouse, Platform.GOOGLE_ADS.value))
 
 
 def creatives_from_versions(
@@ -145,16 +126,5 @@ def creatives_from_versions(
 
 def latest_allocation_micros(warehouse: Warehouse, platform: Platform, currency: str) -> dict[str, int]:
     """Country → daily micros for `platform` from the newest stored allocation (empty if none)."""
-    with warehouse.session() as session:
-        latest = session.scalars(
-            select(m.BudgetAllocation).order_by(m.BudgetAllocation.id.desc()).limit(1)
-        ).first()
-        if latest is None:
-            return {}
-        lines = session.scalars(
-            select(m.BudgetAllocationLine).where(
-                m.BudgetAllocationLine.allocation_id == latest.id,
-                m.BudgetAllocationLine.platform_code == platform.value,
-            )
-        ).all()
-        return {line.country_code: minor_to_micros(line.daily_amount_minor, currency) for line in lines}
+    amounts = push_store.allocation_amounts(warehouse, platform=platform.value)
+    return {code: minor_to_micros(amount, currency) for code, amount in amounts.items()}

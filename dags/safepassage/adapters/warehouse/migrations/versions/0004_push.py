@@ -1,7 +1,7 @@
 """country pauses (kill switch)
 
 Revision ID: 0004_push
-Revises: 0001_initial
+Revises: 0002_intelligence
 Create Date: 2026-11-28 01:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_push"
-down_revision: str | None = "0001_initial"
+down_revision: str | None = "0002_intelligence"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

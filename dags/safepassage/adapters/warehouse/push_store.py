@@ -1,0 +1,199 @@
+"""Budgets, push plans, the apply log and kill-switch pauses in the warehouse (the SQL behind
+services.budgets, services.push and services.kill_switch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+
+from safepassage.adapters.warehouse.engine import Warehouse
+from safepassage.adapters.warehouse.models import (
+    ApplyLogEntry,
+    BudgetAllocation,
+    BudgetAllocationLine,
+    CountryPause,
+    CreativeVersion,
+    DailyPerformance,
+    PushPlan,
+)
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+def newest_creative_versions(
+    warehouse: Warehouse, platform: str
+) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(theme, country, language, content hash, content) of the newest version per theme × place."""
+    with warehouse.session() as session:
+        newest = (
+            select(func.max(CreativeVersion.id))
+            .where(CreativeVersion.platform_code == platform)
+            .group_by(CreativeVersion.theme, CreativeVersion.country_code, CreativeVersion.language_code)
+        )
+        rows = session.scalars(select(CreativeVersion).where(CreativeVersion.id.in_(newest))).all()
+        return [(r.theme, r.country_code, r.language_code, r.content_hash, dict(r.content)) for r in rows]
+
+
+def spend_by_country(warehouse: Warehouse, start: dt.date, end: dt.date) -> dict[str, tuple[int, int]]:
+    """Country → (cost in minor units, signposting clicks) over [start, end)."""
+    with warehouse.session() as session:
+        rows = session.execute(
+            select(
+                DailyPerformance.country_code,
+                func.sum(DailyPerformance.cost_minor),
+                func.sum(DailyPerformance.signposting_clicks),
+            )
+            .where(DailyPerformance.date >= start, DailyPerformance.date < end)
+            .group_by(DailyPerformance.country_code)
+        ).all()
+    return {code: (int(cost or 0), int(clicks or 0)) for code, cost, clicks in rows}
+
+
+# --- allocations ----------------------------------------------------------------------------------
+
+
+def allocation_amounts(
+    warehouse: Warehouse, before: dt.date | None = None, platform: str | None = None
+) -> dict[str, int]:
+    """Country → daily minor units of the newest allocation (for a date before `before`, if given)."""
+    with warehouse.session() as session:
+        query = select(BudgetAllocation)
+        if before is not None:
+            query = query.where(BudgetAllocation.for_date < before)
+        latest = session.scalars(
+            query.order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc()).limit(1)
+        ).first()
+        if latest is None:
+            return {}
+        lines = select(
+            BudgetAllocationLine.country_code, func.sum(BudgetAllocationLine.daily_amount_minor)
+        ).where(BudgetAllocationLine.allocation_id == latest.id)
+        if platform is not None:
+            lines = lines.where(BudgetAllocationLine.platform_code == platform)
+        rows = session.execute(lines.group_by(BudgetAllocationLine.country_code)).all()
+    return {code: int(total) for code, total in rows}
+
+
+def store_allocation(
+    warehouse: Warehouse,
+    day: dt.date,
+    inputs_hash: str,
+    inputs: dict[str, Any],
+    currency: str,
+    lines: Sequence[tuple[str, str, int, float]],
+) -> tuple[int, bool]:
+    """Insert an allocation and its (platform, country, minor, weight) lines unless the same inputs
+    were allocated before. Returns (id, created)."""
+    with warehouse.session() as session:
+        existing = session.scalar(
+            select(BudgetAllocation.id).where(BudgetAllocation.inputs_hash == inputs_hash)
+        )
+        if existing is not None:
+            return existing, False
+        row = BudgetAllocation(for_date=day, inputs_hash=inputs_hash, inputs=inputs, currency=currency)
+        session.add(row)
+        session.flush()
+        session.add_all(
+            BudgetAllocationLine(
+                allocation_id=row.id,
+                platform_code=platform,
+                country_code=country,
+                daily_amount_minor=amount,
+                weight=weight,
+            )
+            for platform, country, amount, weight in lines
+        )
+        return row.id, True
+
+
+# --- push plans -----------------------------------------------------------------------------------
+
+
+def insert_plan(warehouse: Warehouse, row: dict[str, Any]) -> int:
+    with warehouse.session() as session:
+        plan = PushPlan(**row)
+        session.add(plan)
+        session.flush()
+        return plan.id
+
+
+def load_plan(warehouse: Warehouse, plan_id: int) -> dict[str, Any] | None:
+    with warehouse.session() as session:
+        row = session.get(PushPlan, plan_id)
+        if row is None:
+            return None
+        return {
+            "status": row.status,
+            "summary": dict(row.summary),
+            "operations": list(row.operations),
+            "account_external_id": row.account_external_id,
+        }
+
+
+def decide_plans(warehouse: Warehouse, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
+    with warehouse.session() as session:
+        rows = session.scalars(
+            select(PushPlan).where(PushPlan.dag_run_id == dag_run_id, PushPlan.status == "needs_approval")
+        ).all()
+        for row in rows:
+            row.status = "approved" if approved else "rejected"
+            row.decided_by = by
+            row.decision_note = note
+            row.decided_at = dt.datetime.now(dt.UTC)
+        return [row.id for row in rows]
+
+
+def set_plan_outcome(warehouse: Warehouse, plan_id: int, status: str, outcome: str) -> None:
+    with warehouse.session() as session:
+        row = session.get(PushPlan, plan_id)
+        if row is not None:
+            row.status = status
+            row.summary = {**row.summary, "outcome": outcome}
+
+
+def add_apply_log_entry(warehouse: Warehouse, plan_id: int, sequence: int, **values: Any) -> None:
+    with warehouse.session() as session:
+        session.add(ApplyLogEntry(plan_id=plan_id, sequence=sequence, **values))
+
+
+# --- kill switch ----------------------------------------------------------------------------------
+
+
+def insert_pause(warehouse: Warehouse, country: str, reason: str, by: str) -> int:
+    with warehouse.session() as session:
+        pause = CountryPause(country_code=country, reason=reason, paused_by=by, platform_results={})
+        session.add(pause)
+        session.flush()
+        return pause.id
+
+
+def set_pause_results(warehouse: Warehouse, pause_id: int, results: dict[str, Any]) -> None:
+    with warehouse.session() as session:
+        row = session.get(CountryPause, pause_id)
+        if row is not None:
+            row.platform_results = results
+
+
+def resume_pauses(warehouse: Warehouse, country: str, by: str) -> int:
+    now = dt.datetime.now(dt.UTC)
+    with warehouse.session() as session:
+        active = session.scalars(
+            select(CountryPause).where(
+                CountryPause.country_code == country, CountryPause.resumed_at.is_(None)
+            )
+        ).all()
+        for pause in active:
+            pause.resumed_at = now
+            pause.resumed_by = by
+        return len(active)
+
+
+def active_pause_reasons(warehouse: Warehouse) -> dict[str, str]:
+    with warehouse.session() as session:
+        rows = session.scalars(
+            select(CountryPause).where(CountryPause.resumed_at.is_(None)).order_by(CountryPause.id)
+        ).all()
+        return {row.country_code: f"{row.reason} (by {row.paused_by})" for row in rows}
