@@ -1,0 +1,222 @@
+"""Push planning and request packing: for the full campaign tree, mutate requests actually sent to the
+Google Ads emulator (through the real SDK) versus the minimum the 10,000-operation limit allows; and
+planning time (desired tree + diff + approval rules + request packing) at 1×, 10× and 100× the
+19 countries, for a first push (everything to create) and a re-run (nothing to change).
+Prints figures and saves them to bench/results/push_plan.json.
+Run: `.venv/bin/python -m bench.push_plan` (or `make bench`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from safepassage.domain.approval import ApprovalThresholds, approval_reasons
+from safepassage.domain.budgets import AllocationRules, CountryDemand, Pacing, allocate
+from safepassage.domain.campaign import CampaignConfig
+from safepassage.domain.push import (
+    COLLECTION,
+    MAX_OPERATIONS_PER_REQUEST,
+    CountryTargeting,
+    CreativeForPush,
+    Node,
+    Tree,
+    batches,
+    desired_tree,
+    diff,
+)
+from safepassage.services.campaign_config import load_campaign_config
+
+RESULTS = Path(__file__).with_name("results") / "push_plan.json"
+THEMES = ("jobs", "transport", "accommodation")
+SCALES = (1, 10, 100)
+REPEATS = 3
+
+
+def inputs(
+    config: CampaignConfig, scale: int
+) -> tuple[list[CountryTargeting], list[CreativeForPush], dict[str, int]]:
+    """The 19 countries `scale` times over (PL, PL1, PL2, …), each in its configured languages."""
+    targeting, creatives, budgets = [], [], {}
+    for copy in range(scale):
+        for country in config.countries:
+            code = country.code if copy == 0 else f"{country.code}{copy}"
+            targeting.append(
+                CountryTargeting(
+                    country=code,
+                    weight=1.0,
+                    languages={lang: config.language(lang).google_language_id for lang in country.languages},
+                    location_ids=(country.google_geo_target_id,),
+                )
+            )
+            budgets[code] = 50_000_000
+            for lang in country.languages:
+                for theme in THEMES:
+                    creatives.append(
+                        CreativeForPush(
+                            theme=theme,
+                            country=code,
+                            language=lang,
+                            headlines=(f"Safe {theme}", f"Help in {code}", f"Ask in {lang}"),
+                            descriptions=("Check offers before you travel.", "Free, confidential advice."),
+                            final_url="https://example.org/help",
+                        )
+                    )
+    return targeting, creatives, budgets
+
+
+def reported(tree: Tree) -> Tree:
+    copy = Tree()
+    for number, node in enumerate(tree.nodes.values(), start=1):
+        copy.add(
+            Node(
+                node.kind,
+                node.key,
+                node.country,
+                dict(node.fields),
+                node.parent,
+                f"customers/1/{COLLECTION[node.kind]}/{number}",
+            )
+        )
+    return copy
+
+
+def plan_once(config: CampaignConfig, scale: int, actual: Tree | None) -> tuple[float, Any, Tree]:
+    targeting, creatives, budgets = inputs(config, scale)
+    thresholds = ApprovalThresholds(daily_spend_threshold_micros=10**15)
+    started = time.perf_counter()
+    desired = desired_tree(targeting, creatives, budgets)
+    plan = diff("1234567890", desired, actual if actual is not None else Tree())
+    approval_reasons(plan, thresholds)
+    requests = batches(plan.operations)
+    return time.perf_counter() - started, (plan, requests), desired
+
+
+def planning_figures(config: CampaignConfig) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for scale in SCALES:
+        first_times, rerun_times = [], []
+        for _ in range(REPEATS):
+            seconds, (plan, requests), desired = plan_once(config, scale, None)
+            first_times.append(seconds)
+        actual = reported(desired)
+        for _ in range(REPEATS):
+            seconds, (again, _), _ = plan_once(config, scale, actual)
+            rerun_times.append(seconds)
+        operations = len(plan.operations)
+        figures[f"{scale}x"] = {
+            "countries": 19 * scale,
+            "operations_first_push": operations,
+            "mutate_requests_packed": len(requests),
+            "mutate_requests_minimum": math.ceil(operations / MAX_OPERATIONS_PER_REQUEST),
+            "planning_seconds_first_push_median": round(statistics.median(first_times), 4),
+            "planning_seconds_rerun_median": round(statistics.median(rerun_times), 4),
+            "rerun_operations": len(again.operations),
+        }
+    return figures
+
+
+def allocation_figures(config: CampaignConfig) -> dict[str, Any]:
+    figures = {}
+    for scale in SCALES:
+        demands = [
+            CountryDemand(f"{c.code}{copy}", 1.0 + (i % 7), {"google_ads": 0.6, "meta": 0.4})
+            for copy in range(scale)
+            for i, c in enumerate(config.countries)
+        ]
+        rules = AllocationRules(
+            currency="EUR",
+            daily_budget_minor=150_000 * scale,
+            global_daily_cap_minor=150_000 * scale,
+            country_caps_minor={d.country: 30_000 for d in demands},
+            country_floors_minor={d.country: 500 for d in demands},
+            max_daily_change_share=Decimal("0.25"),
+        )
+        started = time.perf_counter()
+        allocate(demands, rules, Pacing(days_left_in_month=20))
+        figures[f"{scale}x"] = round(time.perf_counter() - started, 4)
+    return figures
+
+
+def sandbox_figures(config: CampaignConfig) -> dict[str, Any]:
+    """The full 19-country tree pushed to the emulator through the SDK, then re-planned."""
+    from safepassage.adapters.google_ads import GoogleAdsAccount
+    from safepassage.adapters.platform_clients import google_ads_client
+    from safepassage.domain.budgets import BudgetGuard
+    from safepassage.orchestration.connections import google_ads_settings_from_descriptor
+    from safepassage.sandbox.server import SandboxServer
+    from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
+
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    with tempfile.TemporaryDirectory() as tls, SandboxServer(tls_dir=Path(tls)) as server:
+        client = google_ads_client(google_ads_settings_from_descriptor(server.descriptor))
+        guard = BudgetGuard({c.code: 300_000_000 for c in config.countries}, 1_500_000_000)
+        account = GoogleAdsAccount(client, server.customer_ids[0], guard)
+        targeting, creatives, budgets = inputs(config, 1)
+        desired = desired_tree(targeting, creatives, budgets)
+        started = time.perf_counter()
+        plan = plan_account(account, desired)
+        planned = time.perf_counter() - started
+        started = time.perf_counter()
+        report = apply_plan(account, desired, plan, MemoryApplyLog())
+        applied = time.perf_counter() - started
+        started = time.perf_counter()
+        rerun = plan_account(account, desired)
+        replanned = time.perf_counter() - started
+    return {
+        "operations": len(plan.operations),
+        "mutate_requests_sent": report.mutate_requests,
+        "validate_only_requests_sent": report.validate_requests,
+        "mutate_requests_minimum": math.ceil(len(plan.operations) / MAX_OPERATIONS_PER_REQUEST),
+        "gaql_read_plus_plan_seconds": round(planned, 3),
+        "validate_and_apply_seconds": round(applied, 3),
+        "rerun_operations": len(rerun.operations),
+        "rerun_read_plus_plan_seconds": round(replanned, 3),
+    }
+
+
+def main() -> dict[str, Any]:
+    config = load_campaign_config()
+    figures = {
+        "full_tree_against_sandbox": sandbox_figures(config),
+        "planning": planning_figures(config),
+        "allocation_seconds": allocation_figures(config),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"measured_at": dt.datetime.now(dt.UTC).isoformat(), **figures}, indent=2))
+    sandbox = figures["full_tree_against_sandbox"]
+    print(
+        f"full tree (19 countries): {sandbox['operations']} operations -> "
+        f"{sandbox['mutate_requests_sent']} mutate request(s) sent "
+        f"(+{sandbox['validate_only_requests_sent']} validate_only), minimum "
+        f"{sandbox['mutate_requests_minimum']}; re-run: {sandbox['rerun_operations']} operations"
+    )
+    print(
+        f"  GAQL read + plan {sandbox['gaql_read_plus_plan_seconds']} s, validate + apply "
+        f"{sandbox['validate_and_apply_seconds']} s"
+    )
+    print(
+        f"{'scale':>6} {'countries':>9} {'operations':>10} {'requests':>8} {'minimum':>7} "
+        f"{'plan first (s)':>14} {'plan re-run (s)':>15} {'allocate (s)':>12}"
+    )
+    for scale in SCALES:
+        row = figures["planning"][f"{scale}x"]
+        print(
+            f"{scale:>5}x {row['countries']:>9} {row['operations_first_push']:>10} "
+            f"{row['mutate_requests_packed']:>8} "
+            f"{row['mutate_requests_minimum']:>7} {row['planning_seconds_first_push_median']:>14} "
+            f"{row['planning_seconds_rerun_median']:>15} {figures['allocation_seconds'][f'{scale}x']:>12}"
+        )
+    print(f"saved to {RESULTS}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
