@@ -19,8 +19,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from safepassage.orchestration.approval import GOOGLE_ADS_POOL
 from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.pools import GOOGLE_ADS_POOL
 
 
 @dag(

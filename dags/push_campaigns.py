@@ -26,9 +26,10 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag, task
 
-from safepassage.orchestration.approval import GOOGLE_ADS_POOL, PLAN_TASK_ID, PlanApprovalOperator
+from safepassage.orchestration.approval import PLAN_TASK_ID, PlanApprovalOperator
 from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
 from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.pools import GOOGLE_ADS_POOL
 
 
 @dag(

@@ -215,3 +215,30 @@ def test_a_first_push_waits_for_a_person(
             state == "skipped" for key, state in states(run).items() if key.startswith("apply_account")
         )
         assert campaigns == []
+
+
+def test_push_tasks_share_the_google_ads_pool_which_setup_creates(dagbag: Any, airflow_db: Path) -> None:
+    from airflow.models.pool import Pool
+
+    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, ensure_pools
+
+    push = dagbag.dags["push_campaigns"]
+    assert push.get_task("plan_account").pool == GOOGLE_ADS_POOL
+    assert push.get_task("apply_account").pool == GOOGLE_ADS_POOL
+    assert dagbag.dags["kill_switch"].get_task("switch").pool == GOOGLE_ADS_POOL
+    assert ensure_pools() == [GOOGLE_ADS_POOL]
+    ensure_pools()
+    assert Pool.get_pool(GOOGLE_ADS_POOL).slots == 4
+
+
+def test_push_waits_for_all_three_inputs_and_produces_campaigns(dagbag: Any) -> None:
+    from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
+
+    push = dagbag.dags["push_campaigns"]
+    condition = push.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAll"
+    assert {asset.name for asset in condition.objects} == {TARGETING.name, CREATIVES.name, BUDGETS.name}
+    assert [outlet.name for outlet in push.get_task("apply_account").outlets] == [CAMPAIGNS.name]
+    assert [outlet.name for outlet in dagbag.dags["allocate_budgets"].get_task("allocate").outlets] == [
+        BUDGETS.name
+    ]

@@ -8,8 +8,6 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
 PLAN_TASK_ID = "plan_account"
-GOOGLE_ADS_POOL = "google_ads_api"
-POOLS = {GOOGLE_ADS_POOL: (4, "Concurrent Google Ads API calls (plan read-backs, mutates, kill switch)")}
 
 
 class PlanApprovalOperator(ApprovalOperator):
