@@ -180,3 +180,37 @@ def test_money_conversions_round_down_to_the_billable_unit() -> None:
     assert minor_to_micros(12_001, "EUR") == 120_010_000
     with pytest.raises(AllocationError):
         to_minor(Decimal(1), "XXX")
+
+
+def _budget_op(key: str, country: str, micros: int) -> object:
+    from safepassage.domain.push import PlanOperation
+
+    return PlanOperation(
+        action="update",
+        kind="campaign_budget",
+        key=key,
+        country=country,
+        resource_name="customers/1/campaignBudgets/9",
+        fields={"amount_micros": micros},
+        update_mask=("amount_micros",),
+    )
+
+
+def test_budget_guard_refuses_anything_over_a_cap_whatever_the_plan_says() -> None:
+    from safepassage.domain.budgets import BudgetCapExceeded, BudgetGuard
+
+    guard = BudgetGuard({"PL": 300_000_000, "DE": 100_000_000}, 350_000_000)
+    guard.check([_budget_op("SP|PL|budget", "PL", 300_000_000)])
+    refusals = [
+        [_budget_op("SP|PL|budget", "PL", 300_010_000)],  # one cent over the country cap
+        [_budget_op("SP|DE|budget", "PL", 200_000_000)],  # a DE budget disguised as PL
+        [_budget_op("SP|XX|budget", "XX", 10_000)],  # no cap known
+        [_budget_op("SP|PL|budget", "PL", 1_234_567)],  # not a whole cent
+        [
+            _budget_op("SP|PL|budget", "PL", 300_000_000),
+            _budget_op("SP|DE|budget", "DE", 100_000_000),
+        ],  # > global
+    ]
+    for operations in refusals:
+        with pytest.raises(BudgetCapExceeded):
+            guard.check(operations)

@@ -328,8 +328,11 @@ class BudgetGuard:
                 continue
             amount = int(operation.fields["amount_micros"])
             total += amount
-            cap = self.country_caps_micros.get(operation.country)
-            if cap is None:
+            named = operation.key.split("|")[1] if operation.key.count("|") >= 2 else operation.country
+            if named != operation.country:
+                problems.append(f"{operation.key}: named for {named} but marked {operation.country}")
+            cap = min(self.country_caps_micros.get(c, -1) for c in {named, operation.country})
+            if cap < 0:
                 problems.append(f"{operation.key}: no cap configured for {operation.country!r}")
             elif amount > cap:
                 problems.append(
