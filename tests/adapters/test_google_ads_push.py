@@ -14,7 +14,7 @@ from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.push import Plan, Proximity, Tree, desired_tree
 from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import ApplyFailed, MemoryApplyLog, apply_plan, plan_account
+from safepassage.services.push import READ_KIND, ApplyFailed, MemoryApplyLog, apply_plan, plan_account
 from tests.push_support import budgets, creatives, targeting
 
 MUTATE = "GoogleAdsService/Mutate"
@@ -48,6 +48,10 @@ def push(account: GoogleAdsAccount, desired: Tree, **options: Any) -> tuple[Plan
     return plan, log, report
 
 
+def mutates(log: MemoryApplyLog) -> list[dict[str, Any]]:
+    return [e for e in log.entries if e["request_kind"].startswith("GoogleAdsService.Mutate")]
+
+
 def mutated_operations(google: Any) -> int:
     return sum(
         int(entry.extra.get("operation_count", 0))
@@ -76,7 +80,12 @@ def test_first_push_creates_every_country_in_its_languages_then_reruns_send_noth
     assert campaigns == {f"SP|{c.code}|{lang}" for c in config.countries for lang in c.languages}
     assert len({node.country for node in reported.of_kind("campaign_budget")}) == 19
     assert len(reported) == len(desired)
-    assert [e["outcome"] for e in log.entries] == ["ok", "ok"]
+    assert [e["outcome"] for e in mutates(log)] == ["ok", "ok"]
+    assert [e["request_kind"] for e in log.entries] == [
+        READ_KIND,
+        *(e["request_kind"] for e in mutates(log)),
+        READ_KIND,
+    ]
 
     google.requests.clear()
     second, _, again = push(account, desired)
@@ -154,9 +163,10 @@ def test_a_response_lost_after_commit_is_not_replayed(
     desired = full_tree(config)
     _, log, report = push(account, desired)
     assert report.converged and report.attempts == 2
-    assert [e["outcome"] for e in log.entries] == ["ok", "transient"]  # nothing resent: it had committed
-    mutates = [e for e in google.requests.entries(target_contains=MUTATE) if not e.extra.get("validate_only")]
-    assert len(mutates) == 1
+    assert [e["outcome"] for e in mutates(log)] == ["ok", "transient"]  # nothing resent: it had committed
+    assert sum(e["request_kind"] == READ_KIND for e in log.entries) == 2  # re-read, found it all there
+    sent = [e for e in google.requests.entries(target_contains=MUTATE) if not e.extra.get("validate_only")]
+    assert len(sent) == 1
     campaigns = account.read_tree().of_kind("campaign")
     assert (
         len(campaigns) == len({n.key for n in campaigns}) == sum(len(c.languages) for c in config.countries)

@@ -88,6 +88,8 @@ def test_first_push_needs_approval_then_applies_and_the_rerun_is_a_no_op(
             "looks right",
         )
         log = session.scalars(select(m.ApplyLogEntry).order_by(m.ApplyLogEntry.sequence)).all()
+        assert log[0].request_kind.startswith("GAQL read-back")
+        log = [e for e in log if e.request_kind.startswith("GoogleAdsService.Mutate")]
         assert [(e.validate_only, e.outcome, e.operation_count) for e in log] == [
             (True, "ok", first.operation_count),
             (False, "ok", first.operation_count),

@@ -21,6 +21,7 @@ from safepassage.domain.push import Plan, PlanOperation, Tree, batches, diff
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
+READ_KIND = "GAQL read-back (GoogleAdsService.SearchStream)"
 
 
 class Account(Protocol):
@@ -132,7 +133,16 @@ def apply_plan(
 
     while True:
         report.attempts += 1
-        current = diff(account.customer_id, desired, account.read_tree())
+        try:
+            reported = account.read_tree()
+        except GoogleAdsCallFailed as failure:
+            apply_log.record(READ_KIND, 0, False, _outcome(failure), failure.as_dict())
+            if not failure.retryable:
+                raise
+            backoff(f"read-back {failure.status}", failure.quota_delay)
+            continue
+        apply_log.record(READ_KIND, 0, False, "ok", {"objects": len(reported)})
+        current = diff(account.customer_id, desired, reported)
         if current.is_empty:
             report.converged = True
             return report
