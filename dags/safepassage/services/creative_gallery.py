@@ -204,12 +204,16 @@ def render_gallery(run: RenderRun, theme_names: dict[str, str], country_names: d
     )
 
 
-def write_gallery(library: CreativeLibrary, run: RenderRun, out_dir: Path) -> Path:
+def gallery_html(library: CreativeLibrary, run: RenderRun) -> str:
     theme_names = {theme.id: theme.name for theme in library.settings.themes}
     country_names = {country.code: country.name for country in library.config.countries}
+    return render_gallery(run, theme_names, country_names)
+
+
+def write_gallery(library: CreativeLibrary, run: RenderRun, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
-    index.write_text(render_gallery(run, theme_names, country_names), encoding="utf-8")
+    index.write_text(gallery_html(library, run), encoding="utf-8")
     return index
 
 
