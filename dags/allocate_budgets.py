@@ -10,7 +10,7 @@ paced over the days left in the month) and moves at most the configured share fr
 the next. Amounts are whole cents. Each allocation is stored with all its inputs; a re-run with
 the same inputs stores nothing new.
 
-**Runs:** daily at 04:30 UTC, and whenever the targeting changes.
+**Runs:** daily at 04:30 UTC, and whenever the targeting changes (param `as_of` replays a past day).
 **Produces:** the `budgets` asset (read by `push_campaigns`).
 """
 
@@ -21,6 +21,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from safepassage.orchestration.assets import BUDGETS, TARGETING
 from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.run_day import as_of_param
 
 
 @dag(
@@ -32,17 +33,18 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS
     tags=["safepassage", "budgets"],
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
+    params={"as_of": as_of_param("Allocation")},
 )
 def allocate_budgets() -> None:
     @task(outlets=[BUDGETS])
     def allocate(**context: object) -> dict[str, object]:
         from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.run_day import run_day
         from safepassage.services.budgets import allocate_budgets as allocate_and_store
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push_settings import load_push_settings
 
-        run = context["dag_run"]
-        day = run.run_after.date()  # type: ignore[attr-defined]
+        day = run_day(context)
         warehouse = Warehouse()
         warehouse.migrate()
         try:

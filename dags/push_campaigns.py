@@ -26,7 +26,7 @@ import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag, task
 
-from safepassage.orchestration.approval import PLAN_TASK_ID, PlanApprovalOperator
+from safepassage.orchestration.approval import PLAN_TASK_ID, REVIEW_TASK_ID, PlanApprovalOperator
 from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
 from safepassage.orchestration.defaults import DEFAULT_ARGS
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL
@@ -86,10 +86,10 @@ def push_campaigns() -> None:
     @task.branch
     def needs_review(plans: list[dict[str, object]]) -> str:
         waiting = [plan for plan in plans if plan["status"] == "needs_approval"]
-        return "review_plans" if waiting else "apply_without_review"
+        return REVIEW_TASK_ID if waiting else "apply_without_review"
 
     review_plans = PlanApprovalOperator(
-        task_id="review_plans",
+        task_id=REVIEW_TASK_ID,
         subject="Apply this push to Google Ads?",
         body="{{ ti.xcom_pull(task_ids='summarise') }}",
         defaults="Reject",  # no answer within the timeout means no push

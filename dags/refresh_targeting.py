@@ -23,10 +23,11 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from safepassage.orchestration.assets import TARGETING, watched_key_judgements
 from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.run_day import as_of_param
 
 
 @dag(
@@ -40,31 +41,21 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS
     tags=["safepassage", "intelligence", "targeting"],
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
-    params={
-        "as_of": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Targeting for day (YYYY-MM-DD)",
-            description="Leave empty for the run's own day; set a 2022 date to replay that judgement.",
-        )
-    },
+    params={"as_of": as_of_param("Targeting")},
 )
 def refresh_targeting() -> None:
     @task(outlets=[TARGETING])
     def derive_and_store(**context: Any) -> dict[str, Any]:
-        import datetime as dt
 
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from safepassage.adapters.warehouse import Warehouse
         from safepassage.domain.errors import InvalidInput
+        from safepassage.orchestration.run_day import run_day
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.intelligence import refresh_targeting as refresh
 
-        as_of_param = context["params"].get("as_of")
-        run_after = context["dag_run"].run_after
-        as_of = dt.date.fromisoformat(as_of_param) if as_of_param else run_after.date()
+        as_of = run_day(context)
         warehouse = Warehouse()
         warehouse.migrate()
         try:

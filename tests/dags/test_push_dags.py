@@ -3,8 +3,6 @@ temporary warehouse."""
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy import select
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
+from safepassage.orchestration.approval import LocalReviewer
 from safepassage.orchestration.push_accounts import budget_guard
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
@@ -140,48 +139,6 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
         )
 
 
-class Reviewer(threading.Thread):
-    """Answers the run's Required Action the way the Core API's HITL endpoint does (dag.test() has
-    no API server): records the response on the HITL row and resumes the parked task."""
-
-    def __init__(self, option: str, note: str, user: str = "reviewer-anna") -> None:
-        super().__init__(daemon=True)
-        self.option, self.note, self.user = option, note, user
-        self.answered = threading.Event()
-        self.body = ""
-
-    def run(self) -> None:
-        from airflow._shared.timezones import timezone
-        from airflow.models.hitl import HITLDetail
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.models.trigger import handle_event_submit
-        from airflow.triggers.base import TriggerEvent
-        from airflow.utils.session import create_session
-        from airflow.utils.state import TaskInstanceState
-
-        for _ in range(600):
-            with create_session() as session:
-                ti = session.scalars(
-                    select(TaskInstance).where(
-                        TaskInstance.task_id == "review_plans",
-                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
-                    )
-                ).first()
-                if ti is not None:
-                    detail = session.scalars(select(HITLDetail).where(HITLDetail.ti_id == ti.id)).one()
-                    self.body = detail.body or ""
-                    detail.responded_by = {"id": self.user, "name": self.user}
-                    detail.responded_at = timezone.utcnow()
-                    detail.chosen_options = [self.option]
-                    detail.params_input = {"note": self.note}
-                    handle_event_submit(
-                        TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session
-                    )
-                    self.answered.set()
-                    return
-            time.sleep(0.5)
-
-
 @pytest.mark.parametrize("option", ["Approve", "Reject"])
 def test_a_first_push_waits_for_a_person(
     dagbag: Any, store: Warehouse, account: GoogleAdsAccount, option: str
@@ -191,7 +148,7 @@ def test_a_first_push_waits_for_a_person(
     from airflow.utils.state import DagRunState
 
     allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
-    reviewer = Reviewer(option, "checked the Polish helpline numbers")
+    reviewer = LocalReviewer(option, "checked the Polish helpline numbers", user="reviewer-anna")
     reviewer.start()
     run = dagbag.dags["push_campaigns"].test()
     reviewer.join(timeout=5)

@@ -60,6 +60,11 @@ def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
     return push_store.allocation_amounts(warehouse, before=day)
 
 
+def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
+    """Country → daily minor units (all platforms) of the newest allocation."""
+    return push_store.allocation_amounts(warehouse)
+
+
 def allocate_budgets(
     warehouse: Warehouse, config: CampaignConfig, push: PushSettings, day: dt.date
 ) -> StoredAllocation:

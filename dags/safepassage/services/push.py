@@ -372,3 +372,10 @@ def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:
     from safepassage.adapters.warehouse import push_store
 
     push_store.set_plan_outcome(warehouse, plan_id, status, note)
+
+
+def recent_plans(warehouse: Any, dag_run_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Stored plans, newest first, with status, counts, approval reasons and who decided."""
+    from safepassage.adapters.warehouse import push_store
+
+    return push_store.recent_plans(warehouse, dag_run_id, limit)

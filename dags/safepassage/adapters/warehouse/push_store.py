@@ -197,3 +197,30 @@ def active_pause_reasons(warehouse: Warehouse) -> dict[str, str]:
             select(CountryPause).where(CountryPause.resumed_at.is_(None)).order_by(CountryPause.id)
         ).all()
         return {row.country_code: f"{row.reason} (by {row.paused_by})" for row in rows}
+
+
+def recent_plans(
+    warehouse: Warehouse, dag_run_id: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Newest plans first (those of one DAG run, if given), for review pages and summaries."""
+    query = select(PushPlan).order_by(PushPlan.id.desc()).limit(limit)
+    if dag_run_id is not None:
+        query = query.where(PushPlan.dag_run_id == dag_run_id)
+    with warehouse.session() as session:
+        return [
+            {
+                "id": row.id,
+                "platform": row.platform_code,
+                "account": row.account_external_id,
+                "status": row.status,
+                "counts": dict(row.summary.get("counts", {})),
+                "operations": len(row.operations),
+                "markdown": row.summary.get("markdown", ""),
+                "approval_reasons": [reason["message"] for reason in row.approval_reasons],
+                "decided_by": row.decided_by,
+                "decision_note": row.decision_note,
+                "dag_run_id": row.dag_run_id,
+                "created_at": row.created_at,
+            }
+            for row in session.scalars(query)
+        ]
