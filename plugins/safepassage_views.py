@@ -1,4 +1,4 @@
-"""SafePassage pages in the Airflow UI's navigation: creative gallery and targeting."""
+"""SafePassage pages in the Airflow UI's navigation: creative gallery, targeting, push plans."""
 
 from __future__ import annotations
 
@@ -26,5 +26,12 @@ class SafePassageViews(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "safepassage-targeting",
+        },
+        {
+            "name": "Push plans",
+            "href": f"{URL_PREFIX.lstrip('/')}/plans",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "safepassage-plans",
         },
     ]

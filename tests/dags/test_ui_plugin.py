@@ -38,7 +38,7 @@ def test_airflow_loads_the_plugin_from_the_plugins_folder() -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
     assert "/safepassage" in loaded["apps"]
-    assert {"safepassage/creatives", "safepassage/targeting"} <= set(loaded["views"])
+    assert {"safepassage/creatives", "safepassage/targeting", "safepassage/plans"} <= set(loaded["views"])
 
 
 def test_creative_gallery_page_shows_rendered_ads_in_both_scripts() -> None:
@@ -69,3 +69,37 @@ def test_targeting_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "kj-2022-03-25-border-crossings" in page
     assert page.count("<tr>") == 1 + len(config.countries)
     assert "Medyka" in page
+
+
+def test_plans_page_lists_plans_with_reasons_and_decisions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.adapters.warehouse.push_store import decide_plans, insert_plan
+    from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.reference_data import sync_reference_data
+
+    monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    warehouse = Warehouse()
+    warehouse.migrate()
+    sync_reference_data(load_campaign_config(), warehouse)
+    client = TestClient(create_app())
+    assert "No plans yet" in client.get("/plans").text
+
+    insert_plan(
+        warehouse,
+        {
+            "platform_code": "google_ads",
+            "account_external_id": "5550001001",
+            "status": "needs_approval",
+            "summary": {"counts": {"create": 716}, "markdown": "| SP\\|PL\\|uk | create |"},
+            "operations": [{}] * 716,
+            "approval_reasons": [{"rule": "new_country", "country": "PL", "message": "PL starts serving"}],
+            "dag_run_id": "manual__1",
+        },
+    )
+    decide_plans(warehouse, "manual__1", True, "reviewer-anna", "helplines checked")
+    page = client.get("/plans").text
+    assert "716 create" in page and "PL starts serving" in page
+    assert "approved" in page and "reviewer-anna: helplines checked" in page
+    assert "Plan 1 in full" in page

@@ -1,4 +1,5 @@
-"""Read-only pages inside the Airflow UI for campaign managers and ops staff.
+"""Read-only pages inside the Airflow UI for campaign managers and ops staff: the creative
+gallery, the current targeting and the push plans with their approvals.
 
 Served by the plugin in `plugins/safepassage_views.py` under `/safepassage/`; every page is
 computed from the same services the DAGs use, so it shows what the next run would see. The pages
@@ -73,6 +74,41 @@ def _targeting_row(country: dict[str, Any]) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
 
 
+def plans_page() -> str:
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.push import recent_plans
+
+    plans = recent_plans(Warehouse(), limit=20)
+    if not plans:
+        return page("Push plans", '<p class="note">No plans yet: the push_campaigns DAG makes them.</p>')
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(cell))}</td>"
+            for cell in (
+                plan["id"],
+                plan["created_at"],
+                f"{plan['platform']} {plan['account']}",
+                ", ".join(f"{n} {action}" for action, n in sorted(plan["counts"].items())) or "no changes",
+                plan["status"],
+                "; ".join(plan["approval_reasons"]) or "within thresholds",
+                f"{plan['decided_by']}: {plan['decision_note']}" if plan["decided_by"] else "—",
+            )
+        )
+        + "</tr>"
+        for plan in plans
+    )
+    newest = plans[0]
+    body = (
+        '<p class="note">Newest 20 plans. Plans that need a person wait under <b>Required actions</b> '
+        "(task <code>review_plans</code> of <code>push_campaigns</code>).</p>"
+        "<table><tr><th>plan</th><th>made</th><th>account</th><th>operations</th><th>status</th>"
+        f"<th>why review</th><th>decision</th></tr>{rows}</table>"
+        f"<h2>Plan {newest['id']} in full</h2><pre>{html.escape(newest['markdown'])}</pre>"
+    )
+    return page("Push plans", body)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="SafePassage", description="Campaign views for SafePassage (read-only).")
 
@@ -83,5 +119,9 @@ def create_app() -> FastAPI:
     @app.get("/targeting", response_class=HTMLResponse, summary="the newest targeting snapshot")
     def targeting() -> str:
         return targeting_page()
+
+    @app.get("/plans", response_class=HTMLResponse, summary="push plans, their approvals and outcomes")
+    def plans() -> str:
+        return plans_page()
 
     return app
