@@ -60,19 +60,21 @@ class LocalReviewer(threading.Thread):
         from airflow.triggers.base import TriggerEvent
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
-        from sqlalchemy import select
 
         deadline = time.monotonic() + self.timeout_seconds
         while time.monotonic() < deadline and not self._cancelled.is_set():
             with create_session() as session:
-                ti = session.scalars(
-                    select(TaskInstance).where(
+                # Airflow's own metadata DB, queried through its session API.
+                ti = (
+                    session.query(TaskInstance)
+                    .filter(
                         TaskInstance.task_id == REVIEW_TASK_ID,
                         TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
                     )
-                ).first()
+                    .first()
+                )
                 if ti is not None:
-                    detail = session.scalars(select(HITLDetail).where(HITLDetail.ti_id == ti.id)).one()
+                    detail = session.query(HITLDetail).filter(HITLDetail.ti_id == ti.id).one()
                     self.body = detail.body or ""
                     detail.responded_by = {"id": self.user, "name": self.user}
                     detail.responded_at = timezone.utcnow()
