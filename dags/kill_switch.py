@@ -5,9 +5,10 @@ Stops everything in **one country** on every platform at once — for ops staff,
 *Trigger* form: choose the country, `pause` or `resume`, and say why. Who and why are kept in the
 warehouse (`country_pause`).
 
-* **pause**: recorded first, then the country's Google Ads campaigns are paused immediately, with
-  no approval step (pausing only lowers spend). Later pushes keep the country paused. Meta is a
-  follow-up: the run log says so, pause the ad sets in Ads Manager meanwhile.
+* **pause**: recorded first, then, with no approval step (pausing only lowers spend), the
+  country's Google Ads campaigns and every active Meta ad set reaching the country are paused at
+  once; an ad set shared with other countries is paused too and named in the log. Later pushes
+  keep the country paused.
 * **resume**: clears the record. The country serves again with the next `push_campaigns` run,
   which goes through the usual plan and approval.
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from safepassage.adapters.google_ads import GoogleAdsAccount
+from safepassage.adapters.meta_ads import MetaAdAccount, targeted_countries
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.cli import main
@@ -17,7 +18,7 @@ from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.push import desired_tree
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.kill_switch import META_NOT_WIRED, active_pauses, pause_country, resume_country
+from safepassage.services.kill_switch import active_pauses, pause_country, resume_country
 from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
 from tests.push_support import budgets, creatives, targeting
 
@@ -48,7 +49,7 @@ def test_pause_stops_one_country_at_once_and_plans_keep_it_paused(
     assert statuses(account, "PL") == {"PAUSED"}
     assert statuses(account, "DE") == {"ENABLED"}
     assert result.platforms[f"google_ads {account.customer_id}"] == "4 campaign(s) paused"
-    assert result.platforms["meta"] == META_NOT_WIRED
+    assert not any(key.startswith("meta") for key in result.platforms), "no Meta account was given"
     with warehouse.session() as session:
         (row,) = session.scalars(select(m.CountryPause)).all()
         assert (row.country_code, row.paused_by, row.resumed_at) == ("PL", "anna", None)
@@ -117,3 +118,99 @@ def test_cli_pause_and_resume(
     assert "next push_campaigns run" in capsys.readouterr().out
     assert active_pauses(store) == {}
     store.dispose()
+
+
+DSA = {"dsa_beneficiary": "STOP THE TRAFFIK", "dsa_payor": "STOP THE TRAFFIK"}
+
+
+def meta_ad_set(account_id: str, name: str, geo: dict[str, Any], status: str = "ACTIVE") -> str:
+    from facebook_business.adobjects.adaccount import AdAccount
+
+    account = AdAccount(account_id)
+    campaign = account.create_campaign(
+        params={
+            "name": f"SP {name}",
+            "objective": "OUTCOME_AWARENESS",
+            "special_ad_categories": [],
+            "status": "ACTIVE",
+        }
+    )
+    ad_set = account.create_ad_set(
+        params={
+            "name": name,
+            "campaign_id": campaign["id"],
+            "daily_budget": 2000,
+            "status": status,
+            "billing_event": "IMPRESSIONS",
+            "optimization_goal": "REACH",
+            "targeting": {"geo_locations": geo, "locales": [52], "age_min": 18},
+            **DSA,
+        }
+    )
+    return str(ad_set["id"])
+
+
+def meta_statuses(account_id: str) -> dict[str, str]:
+    from facebook_business.adobjects.adaccount import AdAccount
+
+    return {a["name"]: a["status"] for a in AdAccount(account_id).get_ad_sets(fields=["name", "status"])}
+
+
+def test_pause_reaches_every_meta_ad_set_targeting_the_country(
+    warehouse: Warehouse, sandbox: Any, meta_api: Any
+) -> None:
+    account_id = sandbox.ad_account_ids[0]
+    meta_ad_set(account_id, "PL only", {"countries": ["PL"]})
+    meta_ad_set(account_id, "PL and DE", {"countries": ["PL", "DE"]})
+    meta_ad_set(
+        account_id,
+        "Medyka radius",
+        {
+            "custom_locations": [
+                {
+                    "latitude": 49.8,
+                    "longitude": 22.94,
+                    "radius": 10,
+                    "distance_unit": "kilometer",
+                    "country": "PL",
+                }
+            ]
+        },
+    )
+    meta_ad_set(account_id, "DE only", {"countries": ["DE"]})
+    meta_ad_set(account_id, "PL already paused", {"countries": ["PL"]}, status="PAUSED")
+
+    result = pause_country(
+        warehouse,
+        "PL",
+        "Fake job ads quoting our helpline",
+        "anna",
+        meta_accounts=[MetaAdAccount(meta_api, account_id)],
+    )
+
+    assert meta_statuses(account_id) == {
+        "PL only": "PAUSED",
+        "PL and DE": "PAUSED",
+        "Medyka radius": "PAUSED",
+        "DE only": "ACTIVE",
+        "PL already paused": "PAUSED",
+    }
+    outcome = result.platforms[f"meta {account_id}"]
+    assert outcome.startswith("3 ad set(s) paused") and "PL and DE (DE, PL)" in outcome
+    with warehouse.session() as session:
+        assert session.scalars(select(m.CountryPause)).one().platform_results[f"meta {account_id}"] == outcome
+    again = pause_country(
+        warehouse,
+        "PL",
+        "Pressed twice by a colleague",
+        "ben",
+        meta_accounts=[MetaAdAccount(meta_api, account_id)],
+    )
+    assert again.platforms[f"meta {account_id}"] == "0 ad set(s) paused"
+
+
+def test_targeted_countries_reads_lists_and_places() -> None:
+    assert targeted_countries(None) == set()
+    assert targeted_countries(
+        {"geo_locations": {"countries": ["pl"], "cities": [{"key": "1", "country": "DE"}]}}
+    ) == {"PL", "DE"}

@@ -10,6 +10,7 @@ from safepassage.domain.push_settings import PlatformAccount, PushSettings
 
 if TYPE_CHECKING:
     from safepassage.adapters.google_ads import GoogleAdsAccount
+    from safepassage.adapters.meta_ads import MetaAdAccount
 
 
 def budget_guard(config: CampaignConfig) -> BudgetGuard:
@@ -36,3 +37,14 @@ def google_account(customer_id: str, config: CampaignConfig) -> GoogleAdsAccount
     from safepassage.orchestration.connections import google_ads_settings
 
     return GoogleAdsAccount(google_ads_client(google_ads_settings()), customer_id, budget_guard(config))
+
+
+def meta_accounts() -> list[MetaAdAccount]:
+    """Every Meta ad account the Connection (or the sandbox) lists."""
+    from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.platform_clients import meta_api
+    from safepassage.orchestration.connections import meta_settings
+
+    settings = meta_settings()
+    api = meta_api(settings)
+    return [MetaAdAccount(api, account_id) for account_id in settings.ad_account_ids]

@@ -5,20 +5,32 @@ if a platform call fails), then pushed straight to each platform without approva
 ever lowers spend. Resuming only clears the record; the country serves again through the next
 plan → approve → apply run, because starting to spend again deserves the usual checks.
 
-Meta: no Meta push adapter exists yet, so the Meta side is reported as "not wired" (follow-up).
+On Meta, where SafePassage does not push yet, every active ad set reaching the country is paused,
+whoever made it; an ad set shared with other countries is paused too and named in the result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from safepassage.adapters.warehouse import Warehouse, push_store
 from safepassage.domain.push import PAUSED, Node, Tree
 from safepassage.services.push import Account, ApplyLog, MemoryApplyLog, apply_plan, plan_account
 
-META_NOT_WIRED = "not wired: no Meta push adapter yet (follow-up); pause the ad sets in Ads Manager"
+
+class MetaAccount(Protocol):
+    account_id: str
+
+    def pause_country(self, country: str) -> Sequence[Any]: ...
+
+
+def _meta_outcome(paused: Sequence[Any], country: str) -> str:
+    shared = [f"{ad_set.name or ad_set.id} ({', '.join(ad_set.countries)})" for ad_set in paused
+              if tuple(ad_set.countries) != (country,)]  # fmt: skip
+    text = f"{len(paused)} ad set(s) paused"
+    return text + (f"; also reaching other countries: {'; '.join(shared)}" if shared else "")
 
 
 @dataclass
@@ -59,7 +71,9 @@ def pause_country(
     reason: str,
     by: str,
     google_accounts: Sequence[Account] = (),
+    meta_accounts: Sequence[MetaAccount] = (),
     known_countries: Sequence[str] = (),
+    meta_problem: str = "",
     pause_google: Callable[[Account, str], int] = pause_on_google,
 ) -> PauseResult:
     country = country.upper()
@@ -79,7 +93,13 @@ def pause_country(
             result.platforms[f"google_ads {account.customer_id}"] = f"{changed} campaign(s) paused"
         except Exception as error:  # recorded, and raised after the other platforms were tried
             result.platforms[f"google_ads {account.customer_id}"] = f"FAILED: {error}"
-    result.platforms["meta"] = META_NOT_WIRED
+    if meta_problem:
+        result.platforms["meta"] = meta_problem
+    for meta in meta_accounts:
+        try:
+            result.platforms[f"meta {meta.account_id}"] = _meta_outcome(meta.pause_country(country), country)
+        except Exception as error:  # recorded, and raised after the other platforms were tried
+            result.platforms[f"meta {meta.account_id}"] = f"FAILED: {error}"
     push_store.set_pause_results(warehouse, pause_id, dict(result.platforms))
     failed = [key for key, value in result.platforms.items() if str(value).startswith("FAILED")]
     if failed:
