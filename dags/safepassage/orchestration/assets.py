@@ -7,54 +7,22 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-REFERENCE_DATA = Asset(
-    name="reference_data",
-    uri="safepassage://warehouse/reference_data",
-    group="safepassage",
-    extra={"holds": "countries, languages, platforms, support organisations from config/"},
-)
 
-KEY_JUDGEMENTS = Asset(
-    name="key_judgements",
-    uri="safepassage://intelligence/key_judgements",
-    group="safepassage",
-    extra={"holds": "analysts' published key judgements (events say 'a new one exists')"},
-)
+def _asset(name: str, area: str, holds: str) -> Asset:
+    return Asset(name=name, uri=f"safepassage://{area}/{name}", group="safepassage", extra={"holds": holds})
 
-TARGETING = Asset(
-    name="targeting",
-    uri="safepassage://warehouse/targeting",
-    group="safepassage",
-    extra={"holds": "targeting snapshots per country and platform"},
-)
 
-CREATIVES = Asset(
-    name="creatives",
-    uri="safepassage://warehouse/creatives",
-    group="safepassage",
-    extra={"holds": "checked, versioned creative renders"},
+REFERENCE_DATA = _asset(
+    "reference_data", "warehouse", "countries, languages, platforms, support organisations from config/"
 )
-
-BUDGETS = Asset(
-    name="budgets",
-    uri="safepassage://warehouse/budgets",
-    group="safepassage",
-    extra={"holds": "daily budget allocations per country and platform"},
+KEY_JUDGEMENTS = _asset(
+    "key_judgements", "intelligence", "analysts' published key judgements (events say 'a new one exists')"
 )
-
-CAMPAIGNS = Asset(
-    name="campaigns",
-    uri="safepassage://platforms/campaigns",
-    group="safepassage",
-    extra={"holds": "what was applied to the ad platforms"},
-)
-
-PERFORMANCE = Asset(
-    name="performance",
-    uri="safepassage://warehouse/performance",
-    group="safepassage",
-    extra={"holds": "daily performance facts and period reach"},
-)
+TARGETING = _asset("targeting", "warehouse", "targeting snapshots per country and platform")
+CREATIVES = _asset("creatives", "warehouse", "checked, versioned creative renders")
+BUDGETS = _asset("budgets", "warehouse", "daily budget allocations per country and platform")
+CAMPAIGNS = _asset("campaigns", "platforms", "what was applied to the ad platforms")
+PERFORMANCE = _asset("performance", "warehouse", "daily performance facts and period reach")
 
 
 def watched_key_judgements() -> Asset:
