@@ -22,12 +22,11 @@ from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.budgets import AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.push import (
-    COLLECTION,
     MAX_OPERATIONS_PER_REQUEST,
     CountryTargeting,
     CreativeForPush,
-    Node,
     Tree,
+    as_reported,
     batches,
     desired_tree,
     diff,
@@ -72,22 +71,6 @@ def inputs(
     return targeting, creatives, budgets
 
 
-def reported(tree: Tree) -> Tree:
-    copy = Tree()
-    for number, node in enumerate(tree.nodes.values(), start=1):
-        copy.add(
-            Node(
-                node.kind,
-                node.key,
-                node.country,
-                dict(node.fields),
-                node.parent,
-                f"customers/1/{COLLECTION[node.kind]}/{number}",
-            )
-        )
-    return copy
-
-
 def plan_once(config: CampaignConfig, scale: int, actual: Tree | None) -> tuple[float, Any, Tree]:
     targeting, creatives, budgets = inputs(config, scale)
     thresholds = ApprovalThresholds(daily_spend_threshold_micros=10**15)
@@ -106,7 +89,7 @@ def planning_figures(config: CampaignConfig) -> dict[str, Any]:
         for _ in range(REPEATS):
             seconds, (plan, requests), desired = plan_once(config, scale, None)
             first_times.append(seconds)
-        actual = reported(desired)
+        actual = as_reported(desired, "1")
         for _ in range(REPEATS):
             seconds, (again, _), _ = plan_once(config, scale, actual)
             rerun_times.append(seconds)

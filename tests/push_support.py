@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import COLLECTION, CountryTargeting, CreativeForPush, Node, Proximity, Tree
+from safepassage.domain.push import CountryTargeting, CreativeForPush, Proximity
 
 THEMES = ("jobs", "transport")
 
@@ -54,23 +54,6 @@ def creatives(
 
 def budgets(config: CampaignConfig, euros: int = 50) -> dict[str, int]:
     return {country.code: euros * 1_000_000 for country in config.countries}
-
-
-def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
-    """The tree as GAQL would report it once created: same identities, real resource names."""
-    reported = Tree()
-    for number, node in enumerate(tree.nodes.values(), start=1):
-        reported.add(
-            Node(
-                node.kind,
-                node.key,
-                node.country,
-                dict(node.fields),
-                node.parent,
-                f"customers/{customer_id}/{COLLECTION[node.kind]}/{number}",
-            )
-        )
-    return reported
 
 
 def targeting_document(

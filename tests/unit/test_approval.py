@@ -8,9 +8,9 @@ import pytest
 
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import Plan, Tree, desired_tree, diff
+from safepassage.domain.push import Plan, Tree, as_reported, desired_tree, diff
 from safepassage.services.campaign_config import load_campaign_config
-from tests.push_support import as_reported, budgets, creatives, targeting
+from tests.push_support import budgets, creatives, targeting
 
 THRESHOLDS = ApprovalThresholds(
     budget_change_share=Decimal("0.20"), daily_spend_threshold_micros=2_000_000_000

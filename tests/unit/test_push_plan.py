@@ -12,13 +12,14 @@ from safepassage.domain.push import (
     Node,
     Proximity,
     Tree,
+    as_reported,
     batches,
     desired_tree,
     diff,
     render_markdown,
 )
 from safepassage.services.campaign_config import load_campaign_config
-from tests.push_support import as_reported, budgets, creatives, targeting
+from tests.push_support import budgets, creatives, targeting
 
 CUSTOMER = "1234567890"
 

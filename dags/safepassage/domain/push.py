@@ -534,3 +534,21 @@ def tree_from_json(nodes: Iterable[Mapping[str, Any]]) -> Tree:
     for n in nodes:
         tree.add(Node(n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent")))
     return tree
+
+
+def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
+    """The tree as GAQL reports it once created: same identities, real resource names (for planning
+    against a known state in tests and benchmarks)."""
+    reported = Tree()
+    for number, node in enumerate(tree.nodes.values(), start=1):
+        reported.add(
+            Node(
+                node.kind,
+                node.key,
+                node.country,
+                dict(node.fields),
+                node.parent,
+                f"customers/{customer_id}/{COLLECTION[node.kind]}/{number}",
+            )
+        )
+    return reported
