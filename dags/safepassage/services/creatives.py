@@ -39,6 +39,8 @@ from safepassage.domain.creatives import (
     check_ad,
     content_hash,
     content_of,
+    interpolate,
+    markup_problem,
     placeholder_problem,
     render_report,
     stamp_version,
@@ -388,7 +390,7 @@ def render_ad(
                 f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
                 f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
             )
-        elif problem := placeholder_problem(message, entry.text):
+        elif problem := placeholder_problem(message, entry.text) or markup_problem(message, entry.text):
             untranslated.add(message)
             finding(
                 Severity.ERROR,
@@ -399,9 +401,9 @@ def render_ad(
         else:
             translated = entry.text
         try:
-            return translated % params if params else translated
-        except (KeyError, ValueError, TypeError) as error:
-            raise ValueError(f"_() text «{message}» needs placeholder {error} passed in") from None
+            return interpolate(translated, params)
+        except ValueError as error:
+            raise ValueError(f"_() text {error}") from None
 
     context = {
         "_": gettext,
