@@ -23,7 +23,9 @@ The sandbox stops escapes, not work, so every render is also bounded (docs/creat
 
 from __future__ import annotations
 
+import codecs
 import functools
+import io
 import re
 import sys
 import time
@@ -40,6 +42,8 @@ from jinja2 import nodes as jinja_nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from safepassage.adapters.files import file_too_large
 
 # Filters that only transform text or lists of text. Left out on purpose: attr (CVE-2025-27516),
 # format, map/select/reject/sort/groupby/sum (attribute and callable access), tojson/pprint/xmlattr
@@ -139,12 +143,15 @@ def _projected_size(operator: str, left: Any, right: Any) -> str | None:
             limit = MAX_TEXT_CHARS if isinstance(left, str) else MAX_ITEMS
             if len(left) * max(right, 0) > limit:
                 return f"{len(left):,} × {right:,} items or characters (at most {limit:,})"
-        elif isinstance(left, int) and isinstance(right, int):
-            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-                return f"a product of more than {MAX_INT_BITS} bits"
-    if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
-        if right > 0 and left.bit_length() * right > MAX_INT_BITS:
-            return f"a power of about {left.bit_length() * right:,} bits (at most {MAX_INT_BITS})"
+        elif (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > MAX_INT_BITS
+        ):
+            return f"a product of more than {MAX_INT_BITS} bits"
+    powered = operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+    if powered and right > 0 and left.bit_length() * right > MAX_INT_BITS:
+        return f"a power of about {left.bit_length() * right:,} bits (at most {MAX_INT_BITS})"
     if operator == "+" and isinstance(left, sized) and isinstance(right, sized):
         limit = MAX_TEXT_CHARS if isinstance(left, str) else MAX_ITEMS
         if len(left) + len(right) > limit:
@@ -177,7 +184,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             raise TemplateTooCostly(f"refused {operator!r}: {problem}")
         return _refuse_if_too_large(super().call_binop(context, operator, left, right), repr(operator))
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         result = super().call(__context, __obj, *args, **kwargs)
         return _refuse_if_too_large(result, f"calling {getattr(__obj, '__name__', 'a function')}()")
 
@@ -325,7 +332,8 @@ def render(environment: ImmutableSandboxedEnvironment, name: str, context: Mappi
     except SecurityError as error:
         raise TemplateFailure(None, f"not allowed: {error}") from None
     except (RecursionError, MemoryError, SyntaxError) as error:  # pathological nesting
-        raise TemplateFailure(None, f"template is nested too deeply to compile ({type(error).__name__})") from None
+        message = f"not allowed: the template is nested too deeply to compile ({type(error).__name__})"
+        raise TemplateFailure(None, message) from None
     loader = environment.loader
     root = loader.root if isinstance(loader, CreativeLoader) else Path(template.filename or name).parent
     output: list[str] = []
@@ -399,15 +407,61 @@ class CatalogueError(Exception):
         self.display_name, self.line, self.message = display_name, line, message
 
 
+MAX_CATALOGUE_BYTES = 1024 * 1024  # a language's catalogue is ~10 KiB today
+_CHARSET = re.compile(r'^"Content-Type:[^"\n]*?charset=([^\s";\\]*)', re.IGNORECASE | re.MULTILINE)
+
+
+def catalogue_text(data: bytes, display_name: str) -> str:
+    """The catalogue as text, if it is UTF-8 and its header says so; otherwise a CatalogueError
+    naming the header line (a catalogue decoded with a wrong charset would pass as mojibake)."""
+    try:
+        text = data.decode("utf-8")
+        bad_line = None
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8", errors="replace")
+        bad_line = data[: error.start].count(b"\n") + 1
+    match = _CHARSET.search(text)
+    header_line = text[: match.start()].count("\n") + 1 if match else None
+    declared = match.group(1) if match else None
+    if declared is None:
+        raise CatalogueError(
+            display_name,
+            bad_line,
+            'no charset in the header: add "Content-Type: text/plain; charset=UTF-8\\n" and save as UTF-8',
+        )
+    try:
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        raise CatalogueError(
+            display_name, header_line, f"unknown charset {declared!r} in the header: use charset=UTF-8"
+        ) from None
+    if codec != "utf-8":
+        found = f"the text is not UTF-8 either (line {bad_line})" if bad_line else "the text is UTF-8"
+        raise CatalogueError(
+            display_name,
+            header_line,
+            f"the header declares charset={declared}, but catalogues must be UTF-8 ({found}): "
+            "save the file as UTF-8 and write charset=UTF-8",
+        )
+    if bad_line is not None:
+        raise CatalogueError(
+            display_name, bad_line, f"not UTF-8 text although the header (line {header_line}) says so"
+        )
+    return text
+
+
 def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
     try:
-        with path.open("rb") as handle:
-            catalog: Catalog = read_po(handle, locale=None, abort_invalid=True)
+        if too_large := file_too_large(path, MAX_CATALOGUE_BYTES):
+            raise CatalogueError(display_name, None, too_large)
+        text = catalogue_text(path.read_bytes(), display_name)
     except FileNotFoundError:
         raise CatalogueError(
             display_name, None, f"no {language} catalogue (create it from messages.pot)"
         ) from None
-    except (PoFileError, UnicodeDecodeError, ValueError) as error:
+    try:
+        catalog: Catalog = read_po(io.StringIO(text), locale=None, abort_invalid=True)
+    except (PoFileError, ValueError) as error:
         match = re.search(r" on (\d+)", str(error))
         line = int(match.group(1)) + 1 if match else None
         raise CatalogueError(display_name, line, f"not a valid .po file: {error}") from None
@@ -447,8 +501,7 @@ def write_catalogues(
     for language in languages:
         path = locale_dir / language / "LC_MESSAGES" / "messages.po"
         if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=language)
+            catalog = read_po(io.StringIO(catalogue_text(path.read_bytes(), str(path))), locale=language)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, project=project, charset="utf-8", fuzzy=False)

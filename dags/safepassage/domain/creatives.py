@@ -193,7 +193,8 @@ def markup_problem(source: str, translation: str) -> str | None:
     Ads are plain text: `{{ … }}` would show literally (translations are never rendered as
     templates), and a tag or `<script` is either a mistake or an attempt to reach the preview.
     """
-    found = sorted({match.group(0)[:20] for match in _MARKUP.finditer(translation)} - set(_MARKUP.findall(source)))
+    in_source = {match.group(0)[:20] for match in _MARKUP.finditer(source)}
+    found = sorted({match.group(0)[:20] for match in _MARKUP.finditer(translation)} - in_source)
     if not found:
         return None
     return (

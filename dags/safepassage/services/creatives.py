@@ -585,14 +585,25 @@ def update_catalogues(library: CreativeLibrary) -> dict[str, tuple[int, int]]:
     """Extract every _() text from the templates into locale/messages.pot and merge into each .po."""
     from safepassage.adapters.creative_templates import write_catalogues
 
+    # A catalogue that cannot be read (wrong charset, broken syntax) must be fixed first: merging
+    # into it would rewrite the file with whatever was misread.
+    problems = [Problem(file=f.file, field="", message=f.message, line=f.line) for f in library.findings]
     messages: dict[str, list[tuple[str, int]]] = {}
     for theme in library.settings.themes:
         for ad_format in AD_FORMATS.values():
             name = library.template_name(theme, ad_format)
-            for line, texts in library.messages(name).items():
+            try:
+                found = library.messages(name)
+            except TemplateFailure as failure:
+                where = library.template_display(name)
+                problems.append(Problem(file=where, field="", message=failure.message, line=failure.line))
+                continue
+            for line, texts in found.items():
                 for text in texts:
                     if text:
                         messages.setdefault(text, []).append((f"templates/{name}", line))
+    if problems:
+        raise InvalidInput(problems)
     languages = [
         lang.code for lang in library.config.languages if lang.code != library.settings.source_language
     ]
