@@ -242,6 +242,17 @@ def _theme_problems(
     return found
 
 
+def theme_names(creatives_dir: Path | None = None) -> dict[str, str]:
+    """Theme id → name from themes.yaml, in its order (without loading templates or catalogues)."""
+    path = Path(creatives_dir or settings.creatives_dir()) / THEMES_FILE
+    document = load_document(path, display_name=f"creatives/{THEMES_FILE}")
+    try:
+        library_settings = LibrarySettings.model_validate(document.data)
+    except ValidationError as error:
+        raise InvalidInput(document.problems_from(error)) from None
+    return {theme.id: theme.name for theme in library_settings.themes}
+
+
 def load_library(creatives_dir: Path | None = None, config: CampaignConfig | None = None) -> CreativeLibrary:
     from safepassage.services.campaign_config import load_campaign_config
 
