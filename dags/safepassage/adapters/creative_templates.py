@@ -26,6 +26,7 @@ from __future__ import annotations
 import codecs
 import functools
 import io
+import os
 import re
 import sys
 import time
@@ -217,7 +218,8 @@ def _precheck(name: str, value: Any, *args: Any, **kwargs: Any) -> None:
         items = list(value) if isinstance(value, list | tuple | str) else []
         size = sum(len(str(item)) for item in items) + len(separator) * max(len(items) - 1, 0)
     else:  # replace(text, old, new, count=None)
-        text, old, new = str(value), str(args[0] if args else kwargs.get("old", "")), ""
+        text = str(value)
+        old = str(args[0] if args else kwargs.get("old", ""))
         new = str(args[1] if len(args) > 1 else kwargs.get("new", ""))
         occurrences = len(text) + 1 if not old else text.count(old)
         count = args[2] if len(args) > 2 else kwargs.get("count")
@@ -278,7 +280,8 @@ class _WorkBudget:
         sys.settrace(self.previous)
 
     def _on_call(self, frame: FrameType, event: str, _arg: Any) -> Any:
-        return self._on_line if frame.f_code.co_filename.startswith(self.root) else None
+        in_template = frame.f_code.co_filename.startswith(self.root + os.sep)
+        return self._on_line if in_template else None
 
     def _on_line(self, frame: FrameType, event: str, _arg: Any) -> Any:
         if event == "line":
