@@ -292,3 +292,13 @@ def test_output_limit_is_far_above_a_real_ad() -> None:
     _, run = render_shipped()
     longest = max(len(json.dumps(ad.content, ensure_ascii=False)) for ad in run.ads)
     assert longest * 4 < MAX_OUTPUT_CHARS
+
+
+def test_a_catalogue_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    from safepassage.adapters.creative_templates import MAX_CATALOGUE_BYTES, CatalogueError
+
+    path = tmp_path / "messages.po"
+    path.write_bytes(b"# padding\n" * (MAX_CATALOGUE_BYTES // 10 + 1))
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path, "pl", "creatives/locale/pl/LC_MESSAGES/messages.po")
+    assert f"at most {MAX_CATALOGUE_BYTES:,} bytes" in caught.value.message
