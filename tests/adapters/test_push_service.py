@@ -209,3 +209,70 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
         ("GoogleAdsService.Mutate", "transient"),  # committed, response lost; then the worker died
         ("GAQL", "ok"),  # the retry: read back, nothing left to do
     ]
+
+
+def test_a_long_quota_delay_frees_the_worker_and_the_next_run_finishes_the_plan(
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
+) -> None:
+    stored = approved_plan(warehouse, account, config)
+    sandbox.faults = fault("resource_exhausted", nth=1, retry_delay_seconds=600)
+    slept: list[float] = []
+
+    with pytest.raises(RetryLater) as later:
+        apply_stored_plan(warehouse, account, stored.plan_id, sleep=slept.append)
+
+    assert later.value.seconds == 600 and slept == []  # nobody held a slot for ten minutes
+    assert account.read_tree().nodes == {}
+    waiting = recent_plans(warehouse, "run-1")[0]
+    assert waiting["status"] == "applying" and "retry in 600s" in waiting["outcome"]
+
+    report = apply_stored_plan(warehouse, account, stored.plan_id, sleep=slept.append)  # the reschedule
+    assert report is not None and report.converged and slept == []
+    with warehouse.session() as session:
+        sequences = session.scalars(select(m.ApplyLogEntry.sequence).order_by(m.ApplyLogEntry.id)).all()
+        assert session.get(m.PushPlan, stored.plan_id).status == "applied"  # type: ignore[union-attr]
+    assert sequences == list(range(1, len(sequences) + 1))
+
+
+def test_a_cleared_plan_task_rewrites_its_runs_plan_until_a_person_decided(
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocate_budgets(warehouse, config, load_push_settings(), DAY)
+    first = plan(warehouse, account, config)
+    again = plan(warehouse, account, config)  # a retried or cleared plan_account of the same run
+    assert (again.plan_id, again.status, again.operation_count) == (
+        first.plan_id,
+        "needs_approval",
+        first.operation_count,
+    )
+    record_decision(warehouse, "run-1", True, "reviewer", "approved")
+    after_decision = plan(warehouse, account, config)
+    assert (after_decision.plan_id, after_decision.status) == (first.plan_id, "approved")
+    other_run = plan(warehouse, account, config, run="run-2")
+    assert other_run.plan_id != first.plan_id
+    with warehouse.session() as session:
+        runs = session.scalars(select(m.PushPlan.dag_run_id).order_by(m.PushPlan.id)).all()
+    assert runs == ["run-1", "run-2"]
+
+
+def test_an_old_plan_is_not_applied_over_a_newer_one(
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig
+) -> None:
+    old = approved_plan(warehouse, account, config)
+    apply_stored_plan(warehouse, account, old.plan_id)
+    with warehouse.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL", m.BudgetAllocationLine.platform_code == "google_ads"
+            )
+        ).one()
+        line.daily_amount_minor += line.daily_amount_minor // 10
+    newer = plan(warehouse, account, config, run="run-2")
+    assert newer.status == "auto_approved"
+    apply_stored_plan(warehouse, account, newer.plan_id)
+    budget_now = account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"]
+
+    with pytest.raises(ApplyFailed, match=f"superseded: plan {newer.plan_id}"):
+        apply_stored_plan(warehouse, account, old.plan_id)  # someone clears last week's apply task
+    assert account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"] == budget_now
