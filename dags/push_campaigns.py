@@ -102,13 +102,15 @@ def push_campaigns() -> None:
     def apply_account(plan: dict[str, object]) -> str:
         from safepassage.adapters.warehouse import Warehouse
         from safepassage.orchestration.push_accounts import google_account
+        from safepassage.orchestration.retries import reschedule_when_asked
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push import apply_stored_plan
 
         warehouse = Warehouse()
         try:
             account = google_account(str(plan["customer_id"]), load_campaign_config())
-            report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
+            with reschedule_when_asked():  # a long quota delay frees the pool slot
+                report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
         finally:
             warehouse.dispose()
         outcome = "nothing to do" if report is None else str(report.as_dict())

@@ -199,3 +199,18 @@ def test_push_waits_for_all_three_inputs_and_produces_campaigns(dagbag: Any) -> 
     assert [outlet.name for outlet in dagbag.dags["allocate_budgets"].get_task("allocate").outlets] == [
         BUDGETS.name
     ]
+
+
+def test_a_long_platform_delay_becomes_a_reschedule_not_a_sleep() -> None:
+    import datetime as dt
+
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from safepassage.orchestration.retries import reschedule_when_asked
+    from safepassage.services.push import RetryLater
+
+    asked_at = dt.datetime.now(dt.UTC)
+    with pytest.raises(AirflowRescheduleException) as raised, reschedule_when_asked():
+        raise RetryLater(600, "quota exhausted (RESOURCE_EXHAUSTED)")
+    assert asked_at + dt.timedelta(seconds=600) <= raised.value.reschedule_date
+    assert raised.value.reschedule_date <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=600)
