@@ -27,8 +27,8 @@ from safepassage.services.push import (
     apply_stored_plan,
     desired_for_account,
     plan_and_store,
-    record_decision,
     recent_plans,
+    record_decision,
 )
 from safepassage.services.push_settings import load_push_settings
 from tests.push_support import store_inputs, targeting_document
@@ -141,7 +141,8 @@ def die(_seconds):
     os.kill(os.getpid(), signal.SIGKILL)
 
 url, customer_id, plan_id = sys.argv[1:]
-apply_stored_plan(Warehouse(url), google_account(customer_id, load_campaign_config()), int(plan_id), sleep=die)
+account = google_account(customer_id, load_campaign_config())
+apply_stored_plan(Warehouse(url), account, int(plan_id), sleep=die)
 """
 
 
@@ -199,7 +200,9 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
         assert row is not None and (row.status, row.decided_by) == ("applied", "reviewer")
         assert session.scalar(select(func.count()).select_from(m.PushPlan)) == 1
         log = session.scalars(
-            select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == stored.plan_id).order_by(m.ApplyLogEntry.id)
+            select(m.ApplyLogEntry)
+            .where(m.ApplyLogEntry.plan_id == stored.plan_id)
+            .order_by(m.ApplyLogEntry.id)
         ).all()
     assert [entry.sequence for entry in log] == list(range(1, len(log) + 1))  # continuous, no restart
     assert len(log) > len(logged_before)
@@ -264,7 +267,8 @@ def test_an_old_plan_is_not_applied_over_a_newer_one(
     with warehouse.session() as session:
         line = session.scalars(
             select(m.BudgetAllocationLine).where(
-                m.BudgetAllocationLine.country_code == "PL", m.BudgetAllocationLine.platform_code == "google_ads"
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
             )
         ).one()
         line.daily_amount_minor += line.daily_amount_minor // 10

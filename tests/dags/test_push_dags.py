@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.warehouse import Warehouse
@@ -58,6 +58,22 @@ def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
     stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
     record_decision(store, "setup", True, "test", "first push")
     apply_stored_plan(store, account, stored.plan_id)
+
+
+def review_detail(run_id: str) -> tuple[str, str, list[Any]]:
+    """Subject, body and assigned users of the run's Required action, as Airflow stored them."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        detail = (
+            session.query(HITLDetail)
+            .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .filter(TaskInstance.run_id == run_id, TaskInstance.task_id == "review_plans")
+            .one()
+        )
+        return detail.subject, detail.body or "", list(detail.assigned_users)
 
 
 def states(run: Any) -> dict[str, str]:
@@ -158,10 +174,31 @@ def test_a_first_push_waits_for_a_person(
     with store.session() as session:
         plan = session.scalars(select(m.PushPlan)).one()
         assert plan.dag_run_id == run.run_id
-        assert (plan.decided_by, plan.decision_note) == (
-            "reviewer-anna",
-            "checked the Polish helpline numbers",
+        pl_minor = session.scalars(
+            select(m.BudgetAllocationLine.daily_amount_minor).where(
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).one()
+        google_minor = session.scalar(
+            select(func.sum(m.BudgetAllocationLine.daily_amount_minor)).where(
+                m.BudgetAllocationLine.platform_code == "google_ads"
+            )
         )
+    subject, body, assigned = review_detail(run.run_id)
+    assert subject == (
+        f"Approve push plan {plan.id} · Google Ads {account.customer_id} (SafePassage Europe) · "
+        f"{google_minor / 100:,.2f} EUR/day (was 0.00 EUR)?"
+    )
+    first_screen = body.splitlines()[:8]  # what stands above the fold, before any detail
+    assert first_screen[0] == f"#### Plan {plan.id} · Google Ads account {account.customer_id} (SafePassage Europe)"
+    assert first_screen[2].startswith(f"Daily budget **0.00 EUR → {google_minor / 100:,.2f} EUR**")
+    assert first_screen[4] == "| country | daily budget before (EUR) | after (EUR) | change | new creative versions |"
+    assert f"| PL | — | {pl_minor / 100:,.2f} | starts serving | 8 |" in body.splitlines()
+    assert len(body.splitlines()) < 40 and "campaign_budget" not in body  # operations are linked, not listed
+    assert "[Push plans page](/safepassage/plans)" in body and "May decide: `admin`" in body
+    assert assigned == [{"id": "admin", "name": "admin"}]  # only the named approver may answer
+    assert (plan.decided_by, plan.decision_note) == ("reviewer-anna", "checked the Polish helpline numbers")
     campaigns = account.read_tree().of_kind("campaign")
     if option == "Approve":
         assert plan.status == "applied"

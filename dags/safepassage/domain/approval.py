@@ -69,21 +69,24 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
             )
         )
     if thresholds.new_creative_version:
-        live = set(plan.facts.live_ads_before)
-        new_ads = sorted(
-            {
-                (op.country, str(op.fields.get("content_hash")))
-                for op in plan.operations
-                if op.action == "create"
-                and op.kind == "ad_group_ad"
-                and op.fields.get("content_hash") not in live
-            }
-        )
-        for code in sorted({country for country, _ in new_ads}):
-            count = sum(1 for country, _ in new_ads if country == code)
+        for code, count in new_creative_versions(plan).items():
             reasons.append(
                 ApprovalReason(
                     "new_creative_version", code, f"{code}: {count} new creative version(s) to ship"
                 )
             )
     return reasons
+
+
+def new_creative_versions(plan: Plan) -> dict[str, int]:
+    """Country → how many ad contents the plan creates that are not live on the account yet."""
+    live = set(plan.facts.live_ads_before)
+    new_ads = {
+        (op.country, str(op.fields.get("content_hash")))
+        for op in plan.operations
+        if op.action == "create" and op.kind == "ad_group_ad" and op.fields.get("content_hash") not in live
+    }
+    counts: dict[str, int] = {}
+    for country, _ in sorted(new_ads):
+        counts[country] = counts.get(country, 0) + 1
+    return counts

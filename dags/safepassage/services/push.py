@@ -374,12 +374,12 @@ def record_expiry(warehouse: Any, dag_run_id: str, note: str) -> list[int]:
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
     """Apply a stored plan if it may be applied; None when there was nothing to do."""
     from safepassage.adapters.warehouse import push_store
-    from safepassage.domain.push import PlanFacts, tree_from_json
+    from safepassage.domain.push import tree_from_json
 
     row = push_store.load_plan(warehouse, plan_id)
     if row is None:
         raise ApplyFailed(f"plan {plan_id} does not exist")
-    status, summary, operations = row["status"], row["summary"], row["operations"]
+    status, summary = row["status"], row["summary"]
     customer_id = row["account_external_id"]
     if customer_id != account.customer_id:
         raise ApplyFailed(f"plan {plan_id} is for account {customer_id}, not {account.customer_id}")
@@ -392,11 +392,7 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
         raise ApplyFailed(
             f"plan {plan_id} is superseded: plan {newer} for the same account was applied since"
         )
-    approved = Plan(
-        customer_id=customer_id,
-        operations=tuple(PlanOperation.model_validate(op) for op in operations),
-        facts=PlanFacts.model_validate(summary["facts"]),
-    )
+    approved = plan_from_row(row)
     # `applying` until it converged: a worker that dies mid-way leaves it so, and the next try
     # carries on with the same plan; the apply log continues its sequence.
     _set_status(warehouse, plan_id, "applying", f"attempt started after {status}")
@@ -412,6 +408,17 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
         raise
     _set_status(warehouse, plan_id, "applied", json.dumps(report.as_dict()))
     return report
+
+
+def plan_from_row(row: dict[str, Any]) -> Plan:
+    """The plan as stored in the warehouse (push_store.load_plan)."""
+    from safepassage.domain.push import PlanFacts
+
+    return Plan(
+        customer_id=row["account_external_id"],
+        operations=tuple(PlanOperation.model_validate(op) for op in row["operations"]),
+        facts=PlanFacts.model_validate(row["summary"]["facts"]),
+    )
 
 
 def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:

@@ -161,6 +161,7 @@ def load_plan(warehouse: Warehouse, plan_id: int) -> dict[str, Any] | None:
             "operations": list(row.operations),
             "account_external_id": row.account_external_id,
             "platform_code": row.platform_code,
+            "approval_reasons": list(row.approval_reasons),
         }
 
 
