@@ -191,9 +191,15 @@ def test_a_first_push_waits_for_a_person(
         f"{google_minor / 100:,.2f} EUR/day (was 0.00 EUR)?"
     )
     first_screen = body.splitlines()[:8]  # what stands above the fold, before any detail
-    assert first_screen[0] == f"#### Plan {plan.id} · Google Ads account {account.customer_id} (SafePassage Europe)"
+    assert (
+        first_screen[0]
+        == f"#### Plan {plan.id} · Google Ads account {account.customer_id} (SafePassage Europe)"
+    )
     assert first_screen[2].startswith(f"Daily budget **0.00 EUR → {google_minor / 100:,.2f} EUR**")
-    assert first_screen[4] == "| country | daily budget before (EUR) | after (EUR) | change | new creative versions |"
+    assert (
+        first_screen[4]
+        == "| country | daily budget before (EUR) | after (EUR) | change | new creative versions |"
+    )
     assert f"| PL | — | {pl_minor / 100:,.2f} | starts serving | 8 |" in body.splitlines()
     assert len(body.splitlines()) < 40 and "campaign_budget" not in body  # operations are linked, not listed
     assert "[Push plans page](/safepassage/plans)" in body and "May decide: `admin`" in body

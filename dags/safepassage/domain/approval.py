@@ -26,6 +26,7 @@ class ApprovalThresholds(Frozen):
     )
     new_country: bool = Field(default=True, description="a country starts serving")
     new_creative_version: bool = Field(default=True, description="an ad whose content is not live yet")
+    currency: str = Field(default="", description="shown with every amount in the reasons")
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,13 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
     """Every rule the plan trips; empty means it may apply without review."""
     reasons: list[ApprovalReason] = []
     before, after = plan.facts.budgets_before, plan.facts.budgets_after
+    unit = f" {thresholds.currency}" if thresholds.currency else ""
     if thresholds.new_country:
         for code in sorted(after.keys() - before.keys()):
             reasons.append(
-                ApprovalReason("new_country", code, f"{code} starts serving ({after[code] / 1e6:,.2f}/day)")
+                ApprovalReason(
+                    "new_country", code, f"{code} starts serving ({after[code] / 1e6:,.2f}{unit}/day)"
+                )
             )
     for code in sorted(after.keys() & before.keys()):
         old, new = before[code], after[code]
@@ -54,7 +58,8 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
                 ApprovalReason(
                     "budget_change",
                     code,
-                    f"{code} daily budget {old / 1e6:,.2f} → {new / 1e6:,.2f} ({(new - old) / old:+.0%}, "
+                    f"{code} daily budget {old / 1e6:,.2f} → {new / 1e6:,.2f}{unit} "
+                    f"({(new - old) / old:+.0%}, "
                     f"limit ±{thresholds.budget_change_share:.0%})",
                 )
             )
@@ -64,8 +69,8 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
             ApprovalReason(
                 "spend_threshold",
                 None,
-                f"total daily spend rises to {total_after / 1e6:,.2f} "
-                f"(threshold {thresholds.daily_spend_threshold_micros / 1e6:,.2f})",
+                f"total daily spend rises to {total_after / 1e6:,.2f}{unit} "
+                f"(threshold {thresholds.daily_spend_threshold_micros / 1e6:,.2f}{unit})",
             )
         )
     if thresholds.new_creative_version:

@@ -113,7 +113,7 @@ def _account_summary(review: PlanReview) -> list[str]:
         f"#### Plan {review.plan_id} · {review.platform} account {review.account}",
         "",
         f"Daily budget **{money(review.total_before, c)} → {money(review.total_after, c)}**; "
-        f"{_countries(started)} start(s) serving, {_countries(paused)} paused; "
+        f"starts serving: {_countries(started)}; paused: {_countries(paused)}; "
         f"{creatives} new creative version(s); {review.operation_count:,} operations.",
         "",
         f"| country | daily budget before ({c}) | after ({c}) | change | new creative versions |",
@@ -139,8 +139,8 @@ def _account_summary(review: PlanReview) -> list[str]:
 
 def _countries(codes: Sequence[str]) -> str:
     if not codes:
-        return "no country"
-    return f"{len(codes)} ({', '.join(codes)})" if len(codes) > 1 else codes[0]
+        return "none"
+    return f"{len(codes)} countries ({', '.join(codes)})" if len(codes) > 1 else codes[0]
 
 
 def _amount(amount: Decimal | None) -> str:

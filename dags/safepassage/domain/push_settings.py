@@ -118,6 +118,7 @@ class PushSettings(Frozen):
             ),
             new_country=self.approval.new_country,
             new_creative_version=self.approval.new_creative_version,
+            currency=currency,
         )
 
 
