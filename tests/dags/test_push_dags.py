@@ -257,3 +257,116 @@ def test_a_long_platform_delay_becomes_a_reschedule_not_a_sleep() -> None:
         raise RetryLater(600, "quota exhausted (RESOURCE_EXHAUSTED)")
     assert asked_at + dt.timedelta(seconds=600) <= raised.value.reschedule_date
     assert raised.value.reschedule_date <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=600)
+
+
+class Webhook:
+    """A chat webhook on loopback: records every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        received = self.received = []  # type: list[dict[str, Any]]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def expire_review_when_it_opens(timeout_seconds: float = 300) -> Any:
+    """Nobody answers: once the review waits, its deadline is moved into the past and the real
+    scheduler's timeout sweep resolves it, as it would after 24 hours."""
+    import datetime as dt
+    import threading
+    import time
+
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    def sweep() -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            with create_session() as session:
+                ti = (
+                    session.query(TaskInstance)
+                    .filter(
+                        TaskInstance.task_id == "review_plans",
+                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    )
+                    .first()
+                )
+                if ti is not None:
+                    ti.trigger_timeout = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            if ti is not None:
+                SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sweep, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_unanswered_review_is_announced_then_recorded_as_expired(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    import json
+    import shutil
+
+    from airflow.utils.state import DagRunState
+
+    from safepassage import settings
+    from safepassage.services.push import recent_plans
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(settings.config_dir(), config_dir)
+    push_yaml = config_dir / "push.yaml"
+    push_yaml.write_text(
+        push_yaml.read_text().replace(
+            'notify_connection_id: ""', "notify_connection_id: safepassage_review_hook"
+        )
+    )
+    monkeypatch.setenv("SAFEPASSAGE_CONFIG_DIR", str(config_dir))
+    webhook = Webhook()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SAFEPASSAGE_REVIEW_HOOK", json.dumps({"conn_type": "http", "host": webhook.url})
+    )
+    allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
+    sweeper = expire_review_when_it_opens()
+    try:
+        run = dagbag.dags["push_campaigns"].test()
+    finally:
+        webhook.close()
+    sweeper.join(timeout=5)
+
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert all(state == "skipped" for key, state in states(run).items() if key.startswith("apply_account"))
+    (plan,) = recent_plans(store, run.run_id)
+    assert plan["status"] == "expired" and plan["decided_by"] is None
+    assert plan["decision_note"] == "no answer within 24 hours: not applied; plan again to push"
+    assert account.read_tree().nodes == {}
+    texts = [message["text"] for message in webhook.received]
+    assert len(texts) == 2
+    assert texts[0].startswith(
+        f"Review waiting: Approve push plan {plan['id']} · Google Ads {account.customer_id}"
+    )
+    assert "| PL | — |" in texts[0] and "May decide: `admin`" in texts[0]
+    assert texts[1].startswith(f"Review expired (plans [{plan['id']}], no answer within 24 hours")

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
@@ -33,7 +34,8 @@ def announce(connection_id: str, text: str) -> None:
     from airflow.sdk import BaseHook
 
     connection = BaseHook.get_connection(connection_id)
-    url = connection.host if "://" in (connection.host or "") else connection.get_uri()
+    host = connection.host or ""
+    url = host if "://" in host else connection.get_uri()
     request = urllib.request.Request(
         url, data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"}
     )
@@ -78,7 +80,8 @@ class PlanApprovalOperator(ApprovalOperator):
         from safepassage.services.push_settings import load_push_settings
 
         if event.get("timedout"):
-            note = f"no answer within {self.response_timeout}: not applied; plan again to push"
+            hours = (self.response_timeout or timedelta(0)).total_seconds() / 3600
+            note = f"no answer within {hours:g} hours: not applied; plan again to push"
             warehouse = Warehouse()
             try:
                 plan_ids = record_expiry(warehouse, str(context["run_id"]), note)
