@@ -370,3 +370,48 @@ def test_an_unanswered_review_is_announced_then_recorded_as_expired(
     )
     assert "| PL | — |" in texts[0] and "May decide: `admin`" in texts[0]
     assert texts[1].startswith(f"Review expired (plans [{plan['id']}], no answer within 24 hours")
+
+
+def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+) -> None:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan
+
+    approved_first_push(store, account)
+    with store.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).one()
+        raised = line.daily_amount_minor = line.daily_amount_minor + line.daily_amount_minor // 10
+    rule = {"platform": "google_ads", "match": "*GoogleAdsService/Mutate", "kind": "resource_exhausted"}
+    sandbox.faults = FaultPlan.from_dict(
+        {"faults": [{**rule, "nth": [1], "params": {"retry_delay_seconds": 20}}]}
+    )
+
+    run = dagbag.dags["push_campaigns"].test()
+
+    assert run.state == DagRunState.SUCCESS, states(run)
+    with create_session() as session:
+        reschedules = (
+            session.query(TaskReschedule)
+            .join(TaskReschedule.task_instance)
+            .filter_by(run_id=run.run_id, task_id="apply_account")
+            .all()
+        )
+    assert len(reschedules) == 1  # waited outside the pool, once, for the server's 20 s
+    assert account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"] == raised * 10_000
+    with store.session() as session:
+        plan = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id)).one()
+        log = session.scalars(
+            select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == plan.id).order_by(m.ApplyLogEntry.id)
+        ).all()
+    assert plan.status == "applied"
+    assert [e.sequence for e in log] == list(range(1, len(log) + 1))
+    assert [e.outcome for e in log if e.request_kind.startswith("GoogleAdsService")] == ["quota", "ok", "ok"]
