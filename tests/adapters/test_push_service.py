@@ -80,6 +80,8 @@ def test_first_push_needs_approval_then_applies_and_the_rerun_is_a_no_op(
     first = plan(warehouse, account, config)
     assert first.status == "needs_approval"
     assert any("starts serving" in reason for reason in first.reasons)
+    assert "| country | daily budget before (EUR) | after (EUR) | change |" in first.markdown
+    assert any(reason.startswith("PL starts serving (") and "EUR/day" in reason for reason in first.reasons)
     with pytest.raises(ApplyFailed, match="only approved plans"):
         apply_stored_plan(warehouse, account, first.plan_id)
     assert account.read_tree().nodes == {}

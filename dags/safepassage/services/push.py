@@ -322,7 +322,7 @@ def plan_and_store(
     plan = plan_account(account, desired)
     reasons = approval_reasons(plan, thresholds)
     status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
-    markdown = render_markdown(plan, [str(r) for r in reasons])
+    markdown = render_markdown(plan, [str(r) for r in reasons], thresholds.currency)
     row = dict(
         platform_code=plan.platform,
         account_external_id=account.customer_id,
