@@ -1,9 +1,4 @@
-"""Defaults every SafePassage DAG shares (owner, retries with backoff, a time limit per try).
-
-No SafePassage task should run half an hour: a try that does is stuck (a platform call that never
-returns), and the limit turns it into a retry. Waits for a platform's quota do not count: they are
-rescheduled (orchestration/retries.py), and a review waits for its person under its own
-`response_timeout` (`execution_timeout` only bounds the HITL task's own work, not the wait)."""
+"""Defaults every SafePassage DAG shares (owner, retries with backoff)."""
 
 from __future__ import annotations
 
@@ -15,5 +10,8 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # A try running this long is stuck (a platform call that never returns): fail it into a retry.
+    # Quota waits are rescheduled (orchestration/retries.py) and a review's wait for its person is
+    # bounded by its own response_timeout, so neither counts against this.
     "execution_timeout": timedelta(minutes=30),
 }
