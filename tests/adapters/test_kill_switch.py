@@ -214,3 +214,15 @@ def test_targeted_countries_reads_lists_and_places() -> None:
     assert targeted_countries(
         {"geo_locations": {"countries": ["pl"], "cities": [{"key": "1", "country": "DE"}]}}
     ) == {"PL", "DE"}
+
+
+def test_a_retried_pause_keeps_one_record(warehouse: Warehouse, account: GoogleAdsAccount) -> None:
+    first = pause_country(warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account])
+    retried = pause_country(warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account])
+    assert retried.pause_id == first.pause_id
+    assert retried.platforms[f"google_ads {account.customer_id}"] == "0 campaign(s) paused"  # already
+    with warehouse.session() as session:
+        rows = session.scalars(select(m.CountryPause)).all()
+    assert [(r.country_code, r.platform_results) for r in rows] == [("MD", retried.platforms)]
+    other = pause_country(warehouse, "MD", "A second, separate concern", "anna", [account])
+    assert other.pause_id != first.pause_id  # a different request is its own record
