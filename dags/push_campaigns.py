@@ -69,7 +69,7 @@ def push_campaigns() -> None:
             desired = desired_for_account(warehouse, config, settings.serves)
             stored = plan_and_store(
                 warehouse,
-                google_account(customer_id, config),
+                google_account(customer_id, config, warehouse),
                 desired,
                 push.approval_thresholds(config.budget.currency),
                 str(context["run_id"]),
@@ -107,7 +107,7 @@ def push_campaigns() -> None:
 
         warehouse = Warehouse()
         try:
-            account = google_account(str(plan["customer_id"]), load_campaign_config())
+            account = google_account(str(plan["customer_id"]), load_campaign_config(), warehouse)
             report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
         finally:
             warehouse.dispose()

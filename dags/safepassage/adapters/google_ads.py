@@ -6,7 +6,8 @@ shapes; what to send, when to retry and what to log is decided by `services.push
 - Reads: one `SearchStream` per resource kind (a query counts as one operation however many rows).
 - Writes: `GoogleAdsService.Mutate` with the whole tree per request (temporary resource names link
   children to parents created in the same request), atomic (`partial_failure` false), optionally
-  `validate_only`. The budget guard runs inside `mutate`, right before the request leaves.
+  `validate_only`. The budget guard and the kill switch's pause guard run inside `mutate`, right
+  before the request leaves (the pauses are read at that moment, not when the plan was approved).
 - Errors come back classified: quota (retry the same request after the server's delay), transient
   (unknown whether it committed: re-read and re-plan), or rejected operations, each named by key.
 """
@@ -36,6 +37,7 @@ from google.ads.googleads.v26.services.types.google_ads_service import MutateGoo
 from google.api_core import exceptions as api_exceptions
 
 from safepassage.domain.budgets import BudgetGuard
+from safepassage.domain.pauses import PauseGuard
 from safepassage.domain.push import (
     Node,
     PlanOperation,
@@ -148,10 +150,17 @@ class MutateOutcome:
 class GoogleAdsAccount:
     """One customer (account) of Google Ads, through a client built by the client factory."""
 
-    def __init__(self, client: GoogleAdsClient, customer_id: str, guard: BudgetGuard) -> None:
+    def __init__(
+        self,
+        client: GoogleAdsClient,
+        customer_id: str,
+        guard: BudgetGuard,
+        pauses: PauseGuard | None = None,
+    ) -> None:
         self.client = client
         self.customer_id = customer_id
         self.guard = guard
+        self.pauses = pauses
         self._service = client.get_service("GoogleAdsService")
 
     # -- reading ------------------------------------------------------------------------------------
@@ -276,8 +285,10 @@ class GoogleAdsAccount:
 
     # -- writing ------------------------------------------------------------------------------------
     def mutate(self, operations: Sequence[PlanOperation], *, validate_only: bool) -> MutateOutcome:
-        """One atomic `GoogleAdsService.Mutate`. The budget guard has the last word before it leaves."""
+        """One atomic `GoogleAdsService.Mutate`. The budget and pause guards have the last word."""
         self.guard.check(operations)
+        if self.pauses is not None:
+            self.pauses.check(operations)
         request = MutateGoogleAdsRequest.pb()()
         request.customer_id = self.customer_id
         request.validate_only = validate_only
