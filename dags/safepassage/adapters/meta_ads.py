@@ -27,10 +27,9 @@ from facebook_business.adobjects.adset import AdSet
 from facebook_business.api import FacebookAdsApi
 
 from safepassage.adapters.redaction import PlatformError
-from safepassage.domain.geo import Geography, radius_in_km
+from safepassage.domain.geo import EVERY_COUNTRY, Geography, radius_in_km, reaches
 
 INACTIVE = {"PAUSED", "ARCHIVED", "DELETED"}
-EVERY_COUNTRY = "*"  # in a reach set: the targeting reaches every country (e.g. a place naming none)
 # Meta `country_groups` by membership; any group not listed here counts as reaching every country.
 EU = frozenset({
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
@@ -89,11 +88,6 @@ def _pin_countries(pin: Mapping[str, Any], geography: Geography | None) -> set[s
     return named | geography.countries_reached(lat, lon, radius)
 
 
-def reaches(targeting: Mapping[str, Any] | None, country: str, geography: Geography | None = None) -> bool:
-    reached = targeted_countries(targeting, geography)
-    return country in reached or EVERY_COUNTRY in reached
-
-
 @dataclass(frozen=True)
 class PausedAdSet:
     id: str
@@ -120,9 +114,7 @@ class MetaAdAccount:
         paused = []
         for ad_set in ad_sets:  # the SDK's cursor follows every page
             reached = targeted_countries(ad_set.get(AdSet.Field.targeting), self.geography)
-            if ad_set.get(AdSet.Field.status) in INACTIVE or not (
-                country in reached or EVERY_COUNTRY in reached
-            ):
+            if ad_set.get(AdSet.Field.status) in INACTIVE or not reaches(reached, country):
                 continue
             AdSet(ad_set[AdSet.Field.id], api=self.api).api_update(params={"status": "PAUSED"})
             paused.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 KM_PER_DEGREE = 111.2  # one degree of latitude (and of longitude at the equator)
 
@@ -36,11 +36,16 @@ class Box:
         )
 
 
+EVERY_COUNTRY = "*"  # in a set of reached countries: every country (e.g. a place that names none)
+
+
 @dataclass(frozen=True)
 class Geography:
-    """Country code → bounding box, for every configured country (None: no box known)."""
+    """Country code → bounding box, for every configured country (None: no box known), and Google's
+    country geo target ids → country code."""
 
     boxes: Mapping[str, Box | None]
+    google_geo_ids: Mapping[int, str] = field(default_factory=dict)
 
     def countries_reached(self, lat: float, lon: float, radius_km: float = 0.0) -> set[str]:
         return {code for code, box in self.boxes.items() if box is None or box.touches(lat, lon, radius_km)}
@@ -53,12 +58,19 @@ class Geography:
     def of(cls, countries: Iterable[object]) -> Geography:
         """From configured countries (anything with `code` and `bounds`)."""
         boxes: dict[str, Box | None] = {}
+        geo_ids: dict[int, str] = {}
         for country in countries:
-            bounds = getattr(country, "bounds", None)
-            boxes[str(getattr(country, "code"))] = (  # noqa: B009
+            code, bounds = str(getattr(country, "code")), getattr(country, "bounds", None)  # noqa: B009
+            boxes[code] = (
                 None if bounds is None else Box(bounds.south, bounds.west, bounds.north, bounds.east)
             )
-        return cls(boxes)
+            if getattr(country, "google_geo_target_id", None):
+                geo_ids[int(getattr(country, "google_geo_target_id"))] = code  # noqa: B009
+        return cls(boxes, geo_ids)
+
+
+def reaches(countries: set[str], country: str) -> bool:
+    return country in countries or EVERY_COUNTRY in countries
 
 
 def radius_in_km(radius: float, unit: str | None) -> float:

@@ -28,6 +28,7 @@ def run_pause(country: str, reason: str, by: str) -> str:
             f"unknown country {country.upper()!r}; config/countries.yaml lists {', '.join(known)}"
         )
     problems: dict[str, str] = {}
+    geography = Geography.of(config.countries)
     warehouse = open_warehouse()
     google: list[Any] = []
     try:
@@ -42,7 +43,7 @@ def run_pause(country: str, reason: str, by: str) -> str:
         problems["google_ads"] = f"no usable Google Ads connection ({type(error).__name__}: {scrub(error)})"
     metas: list[Any] = []
     try:
-        metas = meta_accounts(Geography.of(config.countries))
+        metas = meta_accounts(geography)
         if not metas:
             problems["meta"] = "no Meta ad account configured (meta_default account_id)"
     except Exception as error:
@@ -64,10 +65,17 @@ def run_pause(country: str, reason: str, by: str) -> str:
             known_countries=known,
             platform_problems=problems,
             prepare_record=prepare_record,
+            geography=geography,
         )
     finally:
         warehouse.dispose()
     return result.summary()
+
+
+def triggering_user(dag_run: Any) -> str:
+    """Who pressed the switch: the authenticated Airflow user who triggered the run (never a form field)."""
+    user = getattr(dag_run, "triggering_user_name", None)
+    return str(user) if user else "unknown Airflow user (the run records no triggering user)"
 
 
 def run_resume(country: str, by: str) -> str:

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 from safepassage.adapters.redaction import scrub
 from safepassage.adapters.warehouse import Warehouse, push_store
-from safepassage.domain.push import PAUSED, Node, Tree
+from safepassage.domain.geo import Geography
+from safepassage.domain.push import PAUSED, Node, PlanOperation, Tree
 from safepassage.services.push import Account, ApplyLog, MemoryApplyLog, apply_plan, plan_account
 
 FAILED = "FAILED"
@@ -92,14 +93,46 @@ def paused_tree(actual: Tree, country: str) -> Tree:
     return tree
 
 
-def pause_on_google(account: Account, country: str, apply_log: ApplyLog | None = None, **options: Any) -> int:
-    """Pause the country's campaigns on one account; returns how many changed (0 if already paused)."""
+def pause_on_google(
+    account: Account,
+    country: str,
+    geography: Geography | None = None,
+    apply_log: ApplyLog | None = None,
+    **options: Any,
+) -> str:
+    """Pause every campaign reaching the country on one account; says how many (0: already paused).
+
+    SafePassage's own campaigns (`SP|<country>|…`) go through plan → apply; with a `geography`, the
+    account's other enabled campaigns reaching the country are paused too and named.
+    """
     desired = paused_tree(account.read_tree(), country)
     plan = plan_account(account, desired)
-    if plan.is_empty:
-        return 0
-    apply_plan(account, desired, plan, apply_log or MemoryApplyLog(), **options)
-    return len(plan.operations)
+    if not plan.is_empty:
+        apply_plan(account, desired, plan, apply_log or MemoryApplyLog(), **options)
+    outcome = f"{len(plan.operations)} campaign(s) paused"
+    finder = getattr(account, "unmanaged_campaigns_reaching", None)
+    if geography is None or finder is None:
+        return outcome
+    others = finder(country, geography)
+    if others:
+        account.mutate([_pause_operation(campaign, country) for campaign in others], validate_only=False)
+        names = "; ".join(f"{c.name} ({', '.join(map(_place, c.countries))})" for c in others)
+        outcome += f"; not managed by SafePassage, paused too (re-enable by hand after resuming): {names}"
+    return outcome
+
+
+def _pause_operation(campaign: Any, country: str) -> PlanOperation:
+    return PlanOperation(
+        action="update",
+        kind="campaign",
+        key=campaign.name,
+        country=country,
+        resource_name=campaign.resource_name,
+        fields={"status": PAUSED},
+        update_mask=("status",),
+        before={"status": "ENABLED"},
+        why="kill switch: reaches a paused country",
+    )
 
 
 def pause_country(
@@ -111,14 +144,17 @@ def pause_country(
     meta_accounts: Sequence[MetaAccount] = (),
     known_countries: Sequence[str] = (),
     platform_problems: dict[str, str] | None = None,
-    pause_google: Callable[[Account, str], int] = pause_on_google,
+    pause_google: Callable[..., str] = pause_on_google,
     prepare_record: Callable[[], None] | None = None,
+    geography: Geography | None = None,
 ) -> PauseResult:
     """Pause `country` everywhere; raises `PauseFailed` (after trying everything) if anything failed.
 
     `platform_problems`: platforms that could not even be reached (no connection...), by name; each
     counts as a failure. `prepare_record`: makes the record possible (e.g. loads the reference data
-    on a fresh installation); its failure does not stop the platform calls.
+    on a fresh installation); its failure does not stop the platform calls. `geography`: tells which
+    countries a pin or a non-SafePassage campaign reaches (without it, only SafePassage's campaigns
+    are paused on Google).
     """
     country = country.upper()
     if known_countries and country not in known_countries:
@@ -140,8 +176,7 @@ def pause_country(
         result.platforms[name] = f"{FAILED}: {scrub(problem)}"
     for account in google_accounts:
         try:
-            changed = pause_google(account, country)
-            result.platforms[f"google_ads {account.customer_id}"] = f"{changed} campaign(s) paused"
+            result.platforms[f"google_ads {account.customer_id}"] = pause_google(account, country, geography)
         except Exception as error:  # recorded, and raised after the other platforms were tried
             result.platforms[f"google_ads {account.customer_id}"] = f"{FAILED}: {scrub(error)[:1000]}"
     for meta in meta_accounts:
