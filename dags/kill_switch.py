@@ -31,7 +31,13 @@ from safepassage.orchestration.pools import GOOGLE_ADS_POOL
     start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
     catchup=False,
     tags=["safepassage", "kill-switch", "ops"],
-    default_args={**DEFAULT_ARGS, "retries": 3, "retry_delay": pendulum.duration(seconds=10)},
+    # A failed platform is retried soon (pausing is idempotent); the run fails within a minute.
+    default_args={
+        **DEFAULT_ARGS,
+        "retries": 2,
+        "retry_delay": pendulum.duration(seconds=5),
+        "retry_exponential_backoff": False,
+    },
     doc_md=__doc__,
     params={
         "country": Param("PL", type="string", pattern="^[A-Z]{2}$", title="Country (ISO code, e.g. PL)"),

@@ -36,6 +36,7 @@ from google.ads.googleads.v26.errors.types.errors import GoogleAdsFailure
 from google.ads.googleads.v26.services.types.google_ads_service import MutateGoogleAdsRequest, MutateOperation
 from google.api_core import exceptions as api_exceptions
 
+from safepassage.adapters.redaction import scrub
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.geo import EVERY_COUNTRY, Geography, reaches
 from safepassage.domain.pauses import PauseGuard
@@ -300,7 +301,7 @@ class GoogleAdsAccount:
                 for row in batch.results
             ]
         except (GoogleAdsException, api_exceptions.GoogleAPICallError, grpc.RpcError) as error:
-            raise classify(error, ()) from error
+            raise classify(error, ()) from None  # scrubbed; the SDK's own text may carry tokens
 
     # -- writing ------------------------------------------------------------------------------------
     def mutate(self, operations: Sequence[PlanOperation], *, validate_only: bool) -> MutateOutcome:
@@ -317,7 +318,7 @@ class GoogleAdsAccount:
         try:
             response = self._service.mutate(request=MutateGoogleAdsRequest.wrap(request))
         except (GoogleAdsException, api_exceptions.GoogleAPICallError, grpc.RpcError) as error:
-            raise classify(error, operations) from error
+            raise classify(error, operations) from None  # scrubbed; the SDK's own text may carry tokens
         names = []
         for entry in response._pb.mutate_operation_responses:
             which = entry.WhichOneof("response")
@@ -517,10 +518,14 @@ def classify(error: Exception, operations: Sequence[PlanOperation]) -> GoogleAds
                 index = element.index
                 break
         key = operations[index].key if index is not None and index < len(operations) else None
-        errors.append(OperationError(index, key, code_name, item.message))
+        errors.append(OperationError(index, key, code_name, scrub(item.message)))
         retry = item.details.quota_error_details.retry_delay
         if retry and (retry.seconds or retry.microseconds):
             delay = max(delay or 0.0, retry.seconds + retry.microseconds / 1e6)
+    if not errors:  # no GoogleAdsFailure (e.g. the credentials plugin failed): keep the reason, scrubbed
+        details = getattr(error, "details", None)
+        reason = details() if callable(details) else getattr(error, "message", "") or str(error)
+        errors.append(OperationError(None, None, status, scrub(reason)[:500]))
     return GoogleAdsCallFailed(status, errors, request_id, delay)
 
 

@@ -17,7 +17,7 @@ class PlanApprovalOperator(ApprovalOperator):
     """Approve / Reject with a note; the answer is written onto every plan of the run that needed it."""
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.push import record_decision
 
         chosen = (event.get("chosen_options") or [None])[0]
@@ -25,7 +25,7 @@ class PlanApprovalOperator(ApprovalOperator):
         user = event.get("responded_by_user") or {}
         by = str(user.get("name") or user.get("id") or "unknown") if isinstance(user, dict) else str(user)
         run_id = str(context["run_id"])
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             plan_ids = record_decision(
                 warehouse, run_id, chosen == self.APPROVE, by, str(params.get("note") or "")

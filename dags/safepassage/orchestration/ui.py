@@ -39,10 +39,10 @@ def creatives_page() -> str:
 
 
 def targeting_page() -> str:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.intelligence import latest_targeting
 
-    document = latest_targeting(Warehouse())
+    document = latest_targeting(open_warehouse())
     if document is None:
         return page("Targeting", '<p class="note">No targeting yet: run the refresh_targeting DAG.</p>')
     rows = "".join(
@@ -75,10 +75,10 @@ def _targeting_row(country: dict[str, Any]) -> str:
 
 
 def plans_page() -> str:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.push import recent_plans
 
-    plans = recent_plans(Warehouse(), limit=20)
+    plans = recent_plans(open_warehouse(), limit=20)
     if not plans:
         return page("Push plans", '<p class="note">No plans yet: the push_campaigns DAG makes them.</p>')
     rows = "".join(
