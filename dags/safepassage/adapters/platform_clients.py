@@ -60,6 +60,7 @@ class MetaSettings:
     ad_account_ids: tuple[str, ...] = ()
     api_version: str = META_API_VERSION
     graph_url: str | None = None
+    timeout: tuple[float, float] = META_TIMEOUT_SECONDS  # (connect, read) seconds per request
 
 
 def google_ads_client(settings: GoogleAdsSettings) -> GoogleAdsClient:
@@ -112,7 +113,7 @@ def meta_api(settings: MetaSettings) -> FacebookAdsApi:
         app_secret=settings.app_secret,
         access_token=settings.access_token,
         api_version=settings.api_version,
-        timeout=META_TIMEOUT_SECONDS,
+        timeout=settings.timeout,
         crash_log=False,
     )
 
