@@ -295,3 +295,30 @@ def test_a_pause_that_fails_raises_after_trying_every_platform(warehouse: Wareho
                       platform_problems={"google_ads": "no usable Google Ads connection"})  # fmt: skip
     assert failure.value.failures == ["google_ads", "meta act_1"]
     assert "EAAB-secret" not in str(failure.value) and "access_token=***" in str(failure.value)
+
+
+def test_a_pause_the_warehouse_cannot_record_still_pauses_every_platform_and_fails(
+    sandbox_descriptor_env: Path,
+    sandbox: Any,
+    google_ads_client: Any,
+    meta_api: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS)
+    tree = desired()
+    apply_plan(account, tree, plan_account(account, tree), MemoryApplyLog())
+    account_id = sandbox.ad_account_ids[0]
+    meta_ad_set(account_id, "EE only", {"countries": ["EE"]})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/gone")
+
+    assert main(["pause", "--country", "EE", "--reason", "Police advice: scam wave"]) == 1
+    err = capsys.readouterr().err
+    assert "EE NOT fully paused" in err and "warehouse (country_pause)" in err
+    assert campaign_statuses(account, "EE") == {"PAUSED"}
+    assert meta_statuses(account_id) == {"EE only": "PAUSED"}

@@ -29,7 +29,10 @@ def run_pause(country: str, reason: str, by: str) -> str:
         )
     problems: dict[str, str] = {}
     geography = Geography.of(config.countries)
-    warehouse = open_warehouse()
+    try:
+        warehouse = open_warehouse()
+    except Exception as error:  # the platforms are paused all the same; the record's failure is named
+        warehouse, unopened = None, f"{type(error).__name__}: {scrub(error)}"
     google: list[Any] = []
     try:
         # Every account SafePassage manages on Google Ads, whichever countries it serves today.
@@ -50,6 +53,8 @@ def run_pause(country: str, reason: str, by: str) -> str:
         problems["meta"] = f"no usable Meta connection ({type(error).__name__}: {scrub(error)})"
 
     def prepare_record() -> None:
+        if warehouse is None:
+            raise RuntimeError(f"cannot open the warehouse ({unopened})")
         warehouse.migrate()
         if not push_store.has_country(warehouse, country.upper()):
             sync_reference_data(config, warehouse)  # a fresh installation: the pause needs dim_country
@@ -68,7 +73,8 @@ def run_pause(country: str, reason: str, by: str) -> str:
             geography=geography,
         )
     finally:
-        warehouse.dispose()
+        if warehouse is not None:
+            warehouse.dispose()
     return result.summary()
 
 

@@ -34,15 +34,19 @@ def google_account_settings(push: PushSettings) -> list[PlatformAccount]:
     return push.resolve_customer_ids(Platform.GOOGLE_ADS, google_ads_settings().customer_ids)
 
 
-def pause_guard(warehouse: Warehouse) -> PauseGuard:
-    """The kill switch's last word, reading the pauses active in the warehouse at each request."""
+def pause_guard(warehouse: Warehouse | None) -> PauseGuard:
+    """The kill switch's last word, reading the pauses active in the warehouse at each request.
+    Fails safe: when the pauses cannot be read, nothing may be switched on (pausing still works)."""
     from safepassage.domain.pauses import PauseGuard
     from safepassage.services.kill_switch import active_pauses
 
-    return PauseGuard(lambda: active_pauses(warehouse))
+    def unreadable() -> dict[str, str]:
+        raise RuntimeError("the warehouse is not available, so the kill switch's pauses cannot be read")
+
+    return PauseGuard(unreadable if warehouse is None else lambda: active_pauses(warehouse))
 
 
-def google_account(customer_id: str, config: CampaignConfig, warehouse: Warehouse) -> GoogleAdsAccount:
+def google_account(customer_id: str, config: CampaignConfig, warehouse: Warehouse | None) -> GoogleAdsAccount:
     """An account whose every mutate is checked against the caps and the pauses active at that moment."""
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.platform_clients import google_ads_client

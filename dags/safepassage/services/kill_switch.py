@@ -136,7 +136,7 @@ def _pause_operation(campaign: Any, country: str) -> PlanOperation:
 
 
 def pause_country(
-    warehouse: Warehouse,
+    warehouse: Warehouse | None,
     country: str,
     reason: str,
     by: str,
@@ -169,6 +169,8 @@ def pause_country(
     try:  # first, so the pause guard refuses re-enabling from now on; never instead of the platforms
         if prepare_record is not None:
             prepare_record()
+        if warehouse is None:
+            raise RuntimeError("no warehouse")
         result.pause_id = push_store.insert_pause(warehouse, country, reason.strip(), by)
     except Exception as error:
         result.record_problem = f"{FAILED}: {type(error).__name__}: {scrub(error)[:500]}"
@@ -184,7 +186,7 @@ def pause_country(
             result.platforms[f"meta {meta.account_id}"] = _meta_outcome(meta.pause_country(country), country)
         except Exception as error:  # recorded, and raised after the other platforms were tried
             result.platforms[f"meta {meta.account_id}"] = f"{FAILED}: {scrub(error)[:1000]}"
-    if result.pause_id is not None:
+    if warehouse is not None and result.pause_id is not None:
         try:
             push_store.set_pause_results(warehouse, result.pause_id, dict(result.platforms))
         except Exception as error:
