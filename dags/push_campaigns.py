@@ -59,7 +59,7 @@ def push_campaigns() -> None:
 
     @task(task_id=PLAN_TASK_ID, pool=GOOGLE_ADS_POOL)
     def plan_account(customer_id: str, **context: object) -> dict[str, object]:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import google_account, google_account_settings
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push import desired_for_account, plan_and_store
@@ -67,13 +67,13 @@ def push_campaigns() -> None:
 
         config, push = load_campaign_config(), load_push_settings()
         settings = next(a for a in google_account_settings(push) if a.customer_id == customer_id)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         try:
             desired = desired_for_account(warehouse, config, settings.serves)
             stored = plan_and_store(
                 warehouse,
-                google_account(customer_id, config),
+                google_account(customer_id, config, warehouse),
                 desired,
                 push.approval_thresholds(config.budget.currency),
                 str(context["run_id"]),
@@ -85,14 +85,14 @@ def push_campaigns() -> None:
 
     @task
     def summarise(plans: list[dict[str, object]]) -> dict[str, str]:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import google_account_settings
         from safepassage.services.push_review import review_request
         from safepassage.services.push_settings import load_push_settings
 
         push = load_push_settings()
         accounts = {str(a.customer_id): (a.name, a.currency) for a in google_account_settings(push)}
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             review = review_request(warehouse, plans, accounts, push.review.approvers)
         finally:
@@ -117,15 +117,15 @@ def push_campaigns() -> None:
 
     @task(pool=GOOGLE_ADS_POOL, outlets=[CAMPAIGNS], trigger_rule="none_failed_min_one_success")
     def apply_account(plan: dict[str, object]) -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import google_account
         from safepassage.orchestration.retries import reschedule_when_asked
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push import apply_stored_plan
 
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
-            account = google_account(str(plan["customer_id"]), load_campaign_config())
+            account = google_account(str(plan["customer_id"]), load_campaign_config(), warehouse)
             with reschedule_when_asked():  # a long quota delay frees the pool slot
                 report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
         finally:

@@ -3,6 +3,7 @@ paused by later plans, and lifted only through the next plan."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,15 @@ def test_cli_pause_and_resume(
     from safepassage.services.reference_data import sync_reference_data
 
     sync_reference_data(CONFIG, store)
-    assert main(["pause", "--country", "LT", "--reason", "Police advice: scam wave", "--by", "ops-duty"]) == 0
+    assert main(["pause", "--country", "LT", "--reason", "Police advice: scam wave"]) == 0
     assert "LT paused" in capsys.readouterr().out
     assert statuses(account, "LT") == {"PAUSED"}
-    assert active_pauses(store) == {"LT": "Police advice: scam wave (by ops-duty)"}
+    assert active_pauses(store) == {"LT": f"Police advice: scam wave (by {getpass.getuser()})"}
+    with pytest.raises(SystemExit):  # who paused is the login, never a free-text field
+        main(["pause", "--country", "LT", "--reason", "Police advice: scam wave", "--by", "someone"])
     assert main(["pause", "--country", "ZZ", "--reason", "Police advice: scam wave"]) == 2
     assert "unknown country" in capsys.readouterr().err
-    assert main(["resume", "--country", "LT", "--by", "ops-duty"]) == 0
+    assert main(["resume", "--country", "LT"]) == 0
     assert "next push_campaigns run" in capsys.readouterr().out
     assert active_pauses(store) == {}
     store.dispose()

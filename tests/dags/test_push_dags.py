@@ -140,7 +140,6 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
             "country": "MD",
             "action": "pause",
             "reason": "Partner reports a scam wave",
-            "by": "ops-duty",
         }
     )
     assert run.state == DagRunState.SUCCESS
@@ -150,9 +149,31 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
         pause = session.scalars(select(m.CountryPause)).one()
         assert (pause.country_code, pause.paused_by, pause.reason) == (
             "MD",
-            "ops-duty",
+            "dag_test",  # the run's triggering user, as Airflow authenticated it (dag.test() names itself)
             "Partner reports a scam wave",
         )
+
+
+def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan
+
+    approved_first_push(store, account)
+    sandbox.faults = FaultPlan.from_dict(
+        {"faults": [{"platform": "meta", "match": "GET /act_*/adsets", "kind": "server_error", "rate": 1.0}]}
+    )
+    run = dagbag.dags["kill_switch"].test(
+        run_conf={"country": "MD", "action": "pause", "reason": "Partner reports a scam wave"}
+    )
+    assert run.state == DagRunState.FAILED, states(run)
+    output = capfd.readouterr()
+    assert "MD NOT fully paused" in output.out + output.err
+    assert f"meta {sandbox.ad_account_ids[0]}: FAILED" in output.out + output.err
+    statuses = {n.fields["status"] for n in account.read_tree().of_kind("campaign") if n.country == "MD"}
+    assert statuses == {"PAUSED"}, "Google was still paused"
 
 
 @pytest.mark.parametrize("option", ["Approve", "Reject"])

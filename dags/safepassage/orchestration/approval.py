@@ -75,14 +75,14 @@ class PlanApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.push import record_decision, record_expiry
         from safepassage.services.push_settings import load_push_settings
 
         if event.get("timedout"):
             hours = (self.response_timeout or timedelta(0)).total_seconds() / 3600
             note = f"no answer within {hours:g} hours: not applied; plan again to push"
-            warehouse = Warehouse()
+            warehouse = open_warehouse()
             try:
                 plan_ids = record_expiry(warehouse, str(context["run_id"]), note)
             finally:
@@ -97,7 +97,7 @@ class PlanApprovalOperator(ApprovalOperator):
         user = event.get("responded_by_user") or {}
         by = str(user.get("name") or user.get("id") or "unknown") if isinstance(user, dict) else str(user)
         run_id = str(context["run_id"])
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             plan_ids = record_decision(
                 warehouse, run_id, chosen == self.APPROVE, by, str(params.get("note") or "")

@@ -30,10 +30,10 @@ def check_or_fail() -> dict[str, Any]:
 
 
 def store_checked(checked: dict[str, Any], event: Any = None) -> str:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.creatives import check_and_store
 
-    warehouse = Warehouse()
+    warehouse = open_warehouse()
     try:
         counts = check_and_store(warehouse, expected_fingerprint=str(checked["fingerprint"]))
     finally:

@@ -57,7 +57,9 @@ def _warehouse_at(url: str) -> Warehouse:
 
 def warehouse() -> Warehouse:
     """The process's warehouse (one engine and pool per URL, shared by every request)."""
-    return _warehouse_at(settings.warehouse_url())
+    from safepassage.orchestration.connections import warehouse_url
+
+    return _warehouse_at(warehouse_url())
 
 
 def creatives_page() -> str:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from safepassage.adapters.redaction import scrub
 from safepassage.domain.push import Plan, PlanOperation, Tree, batches, diff
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def _send(
                 continue
             raise
         except Exception as error:
-            apply_log.record(kind, len(request), validate_only, "refused", {"error": str(error), **keys})
+            apply_log.record(kind, len(request), validate_only, "refused", {"error": scrub(error), **keys})
             raise
         names = list(getattr(outcome, "resource_names", []) or [])
         apply_log.record(kind, len(request), validate_only, "ok", {**keys, "resource_names": names[:20]})
@@ -404,7 +405,7 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
         _set_status(warehouse, plan_id, "applying", f"waiting for the platform: {later}")
         raise
     except Exception as error:
-        _set_status(warehouse, plan_id, "failed", str(error)[:2000])
+        _set_status(warehouse, plan_id, "failed", scrub(error)[:2000])
         raise
     _set_status(warehouse, plan_id, "applied", json.dumps(report.as_dict()))
     return report

@@ -15,6 +15,7 @@ from safepassage.adapters.warehouse.models import (
     ApplyLogEntry,
     BudgetAllocation,
     BudgetAllocationLine,
+    Country,
     CountryPause,
     CreativeVersion,
     DailyPerformance,
@@ -226,6 +227,12 @@ def last_apply_log_sequence(warehouse: Warehouse, plan_id: int) -> int:
 
 
 # --- kill switch ----------------------------------------------------------------------------------
+
+
+def has_country(warehouse: Warehouse, country: str) -> bool:
+    """Whether the reference data lists the country (a pause refers to it)."""
+    with warehouse.session() as session:
+        return session.get(Country, country) is not None
 
 
 def insert_pause(warehouse: Warehouse, country: str, reason: str, by: str) -> int:
