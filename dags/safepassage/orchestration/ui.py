@@ -26,8 +26,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from safepassage import settings
-
 if TYPE_CHECKING:
     from safepassage.adapters.warehouse import Warehouse
 
