@@ -10,7 +10,8 @@ duplicate headlines) and stores each new creative version (content hash) in the 
   (file and line to fix) in the task log; nothing is stored and no `creatives` event is emitted,
   so no plan is made from broken ads. Fix the files, run `safepassage creatives check`, re-trigger.
 * **store_versions** re-renders, verifies it is storing exactly what was checked, and inserts only
-  versions not stored before: an unchanged template adds nothing. Emits the `creatives` asset.
+  versions not stored before. Emits the `creatives` asset (which wakes `push_campaigns`) only when
+  something new was stored; an unchanged library ends *skipped* and wakes nobody.
 
 **Runs:** daily and whenever `reference_data` is refreshed (support organisations change links),
 and on manual trigger after editing `creatives/`.
