@@ -3,7 +3,8 @@
 
 Splits the campaign's daily budget (`config/push.yaml`, never above the global cap in
 `config/budget.yaml`) across the 19 countries and the two platforms, following the weights of the
-targeting in effect (each allocation records which snapshot; the push pairs them again) and, once performance data exists, the cost per signposting click.
+targeting in effect (each allocation records which snapshot; the push pairs them again) and,
+once performance data exists, the cost per signposting click.
 
 Every country stays within its floor and hard cap, within its monthly ceiling (30.4 × daily cap,
 paced over the days left in the month) and moves at most the configured share from the day
@@ -19,19 +20,15 @@ wakes `push_campaigns`.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from safepassage.orchestration.assets import BUDGETS, TARGETING
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 from safepassage.orchestration.run_day import replay_params
 
 
 @dag(
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("30 4 * * *", timezone="UTC"), assets=TARGETING
-    ),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=daily_at("30 4 * * *"), assets=TARGETING),
     catchup=False,  # an allocation is for today; yesterday's money is already spent
     tags=["safepassage", "budgets"],
     default_args=DEFAULT_ARGS,
@@ -41,9 +38,9 @@ from safepassage.orchestration.run_day import replay_params
 def allocate_budgets() -> None:
     @task(outlets=[BUDGETS])
     def allocate(**context: object) -> dict[str, object]:
-        from safepassage.adapters.warehouse import Warehouse
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from safepassage.adapters.warehouse import Warehouse
         from safepassage.orchestration.run_day import replay_extra, run_day
         from safepassage.services.budgets import allocate_budgets as allocate_and_store
         from safepassage.services.campaign_config import load_campaign_config

@@ -26,20 +26,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from safepassage.orchestration.assets import TARGETING, watched_key_judgements
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 from safepassage.orchestration.run_day import replay_params
 
 
 @dag(
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+        timetable=daily_at("0 5 * * *"),
         assets=watched_key_judgements(),
     ),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
     catchup=False,  # each run derives today's targeting from the whole store; old days need no runs
     max_active_runs=1,  # two runs at once would diff against the same previous snapshot
     tags=["safepassage", "intelligence", "targeting"],

@@ -22,18 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from safepassage.orchestration.assets import CREATIVES, REFERENCE_DATA
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 
 
 @dag(
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("30 5 * * *", timezone="UTC"), assets=[REFERENCE_DATA]
-    ),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=daily_at("30 5 * * *"), assets=[REFERENCE_DATA]),
     catchup=False,  # renders reflect today's templates; there is nothing to back-fill
     tags=["safepassage", "creatives"],
     default_args=DEFAULT_ARGS,

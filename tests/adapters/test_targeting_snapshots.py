@@ -75,7 +75,9 @@ def test_same_judgement_twice_stores_one_snapshot_and_history_is_kept(warehouse)
     back = refresh_targeting(config, warehouse, dt.date(2022, 4, 1))
     assert not back.stored and back.snapshot_id == first.snapshot_id and snapshot_count(warehouse) == 2
     assert latest_targeting(warehouse)["judgement_id"] == "kj-2022-05-20-job-offers"
-    assert latest_targeting(warehouse, dt.date(2022, 4, 1))["judgement_id"] == "kj-2022-03-25-border-crossings"
+    assert (
+        latest_targeting(warehouse, dt.date(2022, 4, 1))["judgement_id"] == "kj-2022-03-25-border-crossings"
+    )
 
     with warehouse.session() as session:
         snapshots = session.scalars(select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id)).all()
@@ -133,5 +135,7 @@ def test_a_replay_leaves_the_live_targeting_unchanged(warehouse):
     assert live.stored and live.judgement_id is None
     replay = refresh_targeting(config, warehouse, dt.date(2022, 5, 25))
     assert replay.stored and replay.judgement_id == "kj-2022-05-20-job-offers"
-    assert latest_targeting(warehouse) == live.targeting.as_json(), "the 2022 replay became the live targeting"
+    assert latest_targeting(warehouse) == live.targeting.as_json(), (
+        "the 2022 replay became the live targeting"
+    )
     assert latest_targeting(warehouse, dt.date(2022, 5, 25)) == replay.targeting.as_json()

@@ -224,7 +224,10 @@ def same_day_reallocations(
     codes = CODES[: draw(st.integers(2, len(CODES)))]
     budget = draw(st.integers(10_000, 300_000))
     limits = rules(
-        {c: budget for c in codes}, budget=budget, global_cap=budget, change=draw(st.sampled_from(["0.1", "0.25"]))
+        {c: budget for c in codes},
+        budget=budget,
+        global_cap=budget,
+        change=draw(st.sampled_from(["0.1", "0.25"])),
     )
     yesterday_weights = {c: draw(st.integers(1, 1_000)) for c in codes}
     yesterday = {c: budget * w // sum(yesterday_weights.values()) for c, w in yesterday_weights.items()}

@@ -230,9 +230,7 @@ def _effective_weights(demands: Mapping[str, CountryDemand], rules: AllocationRu
     return {code: weight / total for code, weight in weights.items()} if total else {}
 
 
-def _bounds(
-    code: str, rules: AllocationRules, pacing: Pacing, references: list[int | None]
-) -> CountryBounds:
+def _bounds(code: str, rules: AllocationRules, pacing: Pacing, references: list[int | None]) -> CountryBounds:
     cap = rules.cap(code)
     why = "daily cap"
     headroom = max(0, rules.monthly_ceiling(code) - pacing.month_to_date_minor.get(code, 0))

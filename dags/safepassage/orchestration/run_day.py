@@ -62,7 +62,7 @@ def run_day(context: Any) -> dt.date:
     """The day this run works for; a replay is refused on a live deployment (see the module doc)."""
     replayed = replay_day_of(context)
     if replayed is None:
-        return context["dag_run"].run_after.date()  # type: ignore[no-any-return]
+        return context["dag_run"].run_after.date()
     if not context["params"].get("replay_on_live") and live_platform_configured():
         from airflow.sdk.exceptions import AirflowFailException
 

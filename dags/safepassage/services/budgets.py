@@ -77,7 +77,13 @@ def allocate_budgets(
     targeting = effective_targeting(warehouse, day)
     if targeting is None:
         raise InvalidInput(
-            [Problem("warehouse targeting_snapshot", "", f"no targeting in effect on {day}: run refresh_targeting")]
+            [
+                Problem(
+                    "warehouse targeting_snapshot",
+                    "",
+                    f"no targeting in effect on {day}: run refresh_targeting",
+                )
+            ]
         )
     snapshot_id, document = targeting
     costs = cost_per_signposting_click(warehouse, day)
