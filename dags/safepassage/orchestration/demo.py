@@ -176,8 +176,8 @@ class Chain:
             self.report.dag_runs.append((dag_id, run.state))
         if not run.ok:
             raise NotWorthWaiting(
-                f"{dag_id} run {run_id} finished {run.state}; its task logs are under "
-                f"{_shown(demo_dir() / 'airflow' / 'logs')}/dag_id={dag_id}/"
+                f"{dag_id} run {run_id} finished {run.state}; its task logs are in the Airflow home's "
+                f"logs/dag_id={dag_id}/ ({_shown(demo_dir() / 'airflow' / 'logs')} for make demo)"
             )
         return run
 
