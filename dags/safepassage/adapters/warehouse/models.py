@@ -150,6 +150,12 @@ class Ad(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     creative_version_id: Mapped[int | None] = mapped_column(ForeignKey("creative_version.id"))
     status: Mapped[str] = mapped_column(String(16), default="UNKNOWN")
+    # Attribution from the ad's tracked link (never from a tag on the organisation's site): where a
+    # click on this ad goes (organisation | app | other), which organisation, which theme.
+    final_url: Mapped[str | None] = mapped_column(String(2000))
+    link_destination: Mapped[str | None] = mapped_column(String(16))
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("dim_support_organisation.id"))
+    theme: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -271,6 +277,7 @@ PERFORMANCE_GRAIN = (
     "country_code",
     "language_code",
     "device",
+    "placement",
 )
 
 
@@ -287,6 +294,8 @@ class _PerformanceGrain:
     country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
     language_code: Mapped[str] = mapped_column(ForeignKey("dim_language.code"))
     device: Mapped[str] = mapped_column(String(16))
+    # Google: "search"; Meta: the publisher platform (facebook, instagram, audience_network, messenger)
+    placement: Mapped[str] = mapped_column(String(24), server_default="")
     loaded_at: Mapped[dt.datetime] = _now()
 
 
