@@ -140,7 +140,9 @@ class MetaPerformanceReader:
         info = self._call("account", lambda: account.api_get(fields=["name", "currency"]))
         self._currency = str(info.get("currency") or "EUR")
         tree = AccountTree(PLATFORM, self.account_id, self._currency, str(info.get("name") or ""))
-        everything = {"limit": PAGE_LIMIT, "effective_status": _ALL_STATUSES}
+        everything = {"limit": PAGE_LIMIT, "effective_status": ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED"]}
+        everything_below = {**everything, "effective_status": [*everything["effective_status"], "CAMPAIGN_PAUSED"]}
+        every_ad = {**everything, "effective_status": [*everything_below["effective_status"], "ADSET_PAUSED"]}
         for campaign in self._each(
             "campaigns",
             self._call(
@@ -190,7 +192,7 @@ class MetaPerformanceReader:
             "ads",
             self._call(
                 "ads",
-                lambda: account.get_ads(fields=["name", "status", "adset_id", "creative"], params=everything),
+                lambda: account.get_ads(fields=["name", "status", "adset_id", "creative"], params=every_ad),
             ),
         ):
             url = links.get(str((ad.get("creative") or {}).get("id", "")), "")
@@ -351,9 +353,6 @@ class MetaPerformanceReader:
                     )
                 )
         return out
-
-
-_ALL_STATUSES = ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "CAMPAIGN_PAUSED", "ADSET_PAUSED"]
 
 
 def to_minor(amount: Any, exponent: int = 2) -> int:
