@@ -416,8 +416,8 @@ def _copy(session: Session, rows: Iterable[tuple[Any, ...]], on_chunk: Callable[
                 count += len(chunk)
                 if on_chunk:
                     on_chunk(count)
-    except psycopg.errors.UniqueViolation as error:
-        raise IntegrityError("COPY", None, error) from None
+    except psycopg.errors.UniqueViolation as error:  # its detail names the key's values
+        raise IntegrityError("COPY", None, Exception(error.diag.message_detail or str(error))) from None
     return count
 
 
@@ -432,6 +432,7 @@ def _executemany(
     count = 0
     import sqlite3
 
+    chunk: list[tuple[Any, ...]] = []
     try:
         for chunk in _chunks(rows):
             cursor.executemany(statement, [(row[0].isoformat(), *row[1:]) for row in chunk])
@@ -439,10 +440,27 @@ def _executemany(
             if on_chunk:
                 on_chunk(count)
     except sqlite3.IntegrityError as error:
-        raise IntegrityError("INSERT", None, error) from None
+        raise IntegrityError("INSERT", None, _first_duplicate(cursor, chunk) or error) from None
     finally:
         cursor.close()
     return count
+
+
+def _first_duplicate(cursor: Any, chunk: Sequence[tuple[Any, ...]]) -> Exception | None:
+    """The row `executemany` stopped at: the rows before it went in, so it ends the prefix of rows whose
+    key is present (SQLite's message names the columns, not the values)."""
+    where = " AND ".join(f"{name} = ?" for name in PERFORMANCE_GRAIN)
+    query = f"SELECT count(*) FROM {DailyPerformance.__tablename__} WHERE {where}"
+    grain = len(PERFORMANCE_GRAIN)
+    previous = None
+    for row in chunk:
+        key = (row[0].isoformat(), *row[1:grain])
+        if not cursor.execute(query, key).fetchone()[0]:
+            break
+        previous = key
+    if previous is None:
+        return None
+    return Exception("duplicate key (" + ", ".join(f"{n}={v}" for n, v in zip(PERFORMANCE_GRAIN, previous, strict=True)) + ")")
 
 
 def _first_line(error: IntegrityError) -> str:
@@ -463,10 +481,13 @@ def _derive_signposting(session: Session, platform: str, account_id: int, window
             Ad.organisation_id.is_not(None),
         )
     )
-    result = session.execute(
-        insert(DailySignposting).from_select([*PERFORMANCE_GRAIN, "organisation_id", "clicks"], source)
+    session.execute(insert(DailySignposting).from_select([*PERFORMANCE_GRAIN, "organisation_id", "clicks"], source))
+    counted = select(func.count()).where(
+        DailySignposting.platform_code == platform,
+        DailySignposting.account_id == account_id,
+        DailySignposting.date.between(window.start, window.end),
     )
-    return int(result.rowcount or 0)
+    return int(session.scalar(counted) or 0)
 
 
 def _replace_reach(
