@@ -22,7 +22,9 @@ EU_DSA = {"dsa_beneficiary": "STOP THE TRAFFIK", "dsa_payor": "STOP THE TRAFFIK"
 def google_campaigns(client: Any, customer_id: str) -> None:
     """Two single-country, single-language campaigns: PL/uk to La Strada, RO/ru to the STOP APP."""
     operations = [
-        *campaign_tree(client, customer_id, "SP|PL|uk", final_url=LA_STRADA_PL, daily_budget_micros=40_000_000),
+        *campaign_tree(
+            client, customer_id, "SP|PL|uk", final_url=LA_STRADA_PL, daily_budget_micros=40_000_000
+        ),
         *campaign_tree(
             client,
             customer_id,

@@ -26,9 +26,20 @@ def _load_pl_spend(warehouse: Warehouse, per_day_minor: int, clicks: int = 10) -
     tree = AccountTree("google_ads", "5550001001", "EUR")
     tree.campaigns.append(CampaignRef("1", "SP|PL|uk", country_code="PL"))
     tree.ad_groups.append(AdGroupRef("1", "2", "SP|PL|uk|jobs", language_code="uk"))
-    tree.ads.append(AdRef("2", "3", final_url="https://strada.org.pl/", link_destination="organisation", organisation_id="la-strada-poland"))
+    tree.ads.append(
+        AdRef(
+            "2",
+            "3",
+            final_url="https://strada.org.pl/",
+            link_destination="organisation",
+            organisation_id="la-strada-poland",
+        )
+    )
     window = Window(DAY.replace(day=1), DAY - dt.timedelta(days=1))
-    rows = (PulledRow(day, "3", "PL", "uk", "mobile", "google_search", 50_000, clicks, per_day_minor) for day in window.each_day())
+    rows = (
+        PulledRow(day, "3", "PL", "uk", "mobile", "google_search", 50_000, clicks, per_day_minor)
+        for day in window.each_day()
+    )
     replace_window(warehouse, tree, window, rows)
 
 

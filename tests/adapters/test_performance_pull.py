@@ -29,7 +29,9 @@ def _meta(sandbox: Any) -> str:
     return str(sandbox.descriptor["meta"]["ad_account_ids"][0])
 
 
-def _day_rows(warehouse: Warehouse, day: dt.date, platform: str) -> dict[tuple[Any, ...], tuple[int, int, int]]:
+def _day_rows(
+    warehouse: Warehouse, day: dt.date, platform: str
+) -> dict[tuple[Any, ...], tuple[int, int, int]]:
     with warehouse.session() as session:
         rows = session.execute(
             select(
@@ -67,7 +69,9 @@ def test_google_pull_attributes_rows_and_a_rerun_changes_nothing(
                 select(m.DailyPerformance.country_code, func.sum(m.DailyPerformance.clicks)).group_by(
                     m.DailyPerformance.country_code
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         languages = set(session.scalars(select(m.DailyPerformance.language_code).distinct()))
         signposting = session.execute(
@@ -76,10 +80,14 @@ def test_google_pull_attributes_rows_and_a_rerun_changes_nothing(
             )
         ).all()
         app = session.scalar(
-            select(func.sum(m.DailyPerformance.app_download_clicks)).where(m.DailyPerformance.country_code == "RO")
+            select(func.sum(m.DailyPerformance.app_download_clicks)).where(
+                m.DailyPerformance.country_code == "RO"
+            )
         )
         pl_clicks = session.scalar(
-            select(func.sum(m.DailyPerformance.signposting_clicks)).where(m.DailyPerformance.country_code == "PL")
+            select(func.sum(m.DailyPerformance.signposting_clicks)).where(
+                m.DailyPerformance.country_code == "PL"
+            )
         )
     assert set(by_country) == {"PL", "RO"}
     assert languages == {"uk", "ru"}
@@ -127,7 +135,9 @@ def test_meta_pull_splits_breakdowns_stores_period_reach_and_a_rerun_changes_not
     assert reach["ALL"][0] <= reach["PL"][0] + reach["RO"][0]
 
 
-def test_a_stalled_meta_report_is_split_and_completes(sandbox: Any, meta_api: Any, warehouse: Warehouse) -> None:
+def test_a_stalled_meta_report_is_split_and_completes(
+    sandbox: Any, meta_api: Any, warehouse: Warehouse
+) -> None:
     account = _meta(sandbox)
     meta_campaigns(account, campaigns=2)
     sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
@@ -143,14 +153,26 @@ def test_a_stalled_meta_report_is_split_and_completes(sandbox: Any, meta_api: An
     sandbox.faults = FaultPlan.from_dict(
         {
             "faults": [
-                {"platform": "meta", "match": f"POST /{account}/insights", "kind": "async_report_stall", "nth": [1]},
+                {
+                    "platform": "meta",
+                    "match": f"POST /{account}/insights",
+                    "kind": "async_report_stall",
+                    "nth": [1],
+                },
                 {"platform": "meta", "match": "POST /*/insights", "kind": "async_report_fail", "nth": [2]},
             ]
         }
     )
     ticks = iter(range(0, 10_000, 60))  # every poll a minute later: the 300 s deadline passes after 5
     split = pull_meta(
-        warehouse, meta_api, account, config, SETTINGS, window, sleep=lambda _s: None, clock=lambda: next(ticks)
+        warehouse,
+        meta_api,
+        account,
+        config,
+        SETTINGS,
+        window,
+        sleep=lambda _s: None,
+        clock=lambda: next(ticks),
     )
 
     assert split.rows == expected.rows
@@ -160,17 +182,28 @@ def test_a_stalled_meta_report_is_split_and_completes(sandbox: Any, meta_api: An
     assert len(sandbox.log.entries(platform="meta", fault="async_report_stall")) == 1
 
 
-def test_late_data_inside_the_lookback_is_picked_up(sandbox: Any, google_ads_client: Any, warehouse: Warehouse) -> None:
+def test_late_data_inside_the_lookback_is_picked_up(
+    sandbox: Any, google_ads_client: Any, warehouse: Warehouse
+) -> None:
     customer = _google(sandbox)
     google_campaigns(google_ads_client, customer)
     config = load_campaign_config()
     day = dt.date(2022, 4, 9)
     sandbox.clock.set(dt.datetime(2022, 4, 9, 12, tzinfo=dt.UTC))  # the day is half over
-    pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, Window(dt.date(2022, 3, 27), day))
+    pull_google_ads(
+        warehouse, google_ads_client, customer, config, SETTINGS, Window(dt.date(2022, 3, 27), day)
+    )
     early = _day_rows(warehouse, day, "google_ads")
 
     sandbox.clock.set(dt.datetime(2022, 4, 12, 6, tzinfo=dt.UTC))  # three days later the platform revised it
-    pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, Window(dt.date(2022, 3, 30), dt.date(2022, 4, 11)))
+    pull_google_ads(
+        warehouse,
+        google_ads_client,
+        customer,
+        config,
+        SETTINGS,
+        Window(dt.date(2022, 3, 30), dt.date(2022, 4, 11)),
+    )
     late = _day_rows(warehouse, day, "google_ads")
 
     assert set(early) == set(late)
@@ -195,13 +228,25 @@ def test_google_faults_are_survived_with_nothing_lost_or_doubled(
             "faults": [
                 # the 4th call (account totals) runs out of quota; in the retry, the 5th of that
                 # attempt — the row stream, inside the load transaction — breaks off
-                {"platform": "google_ads", "match": "*GoogleAdsService/SearchStream", "kind": "resource_exhausted", "nth": [4]},
-                {"platform": "google_ads", "match": "*GoogleAdsService/SearchStream", "kind": "transient", "nth": [9]},
+                {
+                    "platform": "google_ads",
+                    "match": "*GoogleAdsService/SearchStream",
+                    "kind": "resource_exhausted",
+                    "nth": [4],
+                },
+                {
+                    "platform": "google_ads",
+                    "match": "*GoogleAdsService/SearchStream",
+                    "kind": "transient",
+                    "nth": [9],
+                },
             ]
         }
     )
     waits: list[float] = []
-    faulted = pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, window, sleep=waits.append)
+    faulted = pull_google_ads(
+        warehouse, google_ads_client, customer, config, SETTINGS, window, sleep=waits.append
+    )
 
     assert faulted.rows == clean.rows and faulted.attempts == 3
     assert window_checksum(warehouse) == expected
@@ -211,7 +256,9 @@ def test_google_faults_are_survived_with_nothing_lost_or_doubled(
     assert "FROM ad_group_ad WHERE segments.date" in str(faults[1].extra)  # it broke the row stream
 
 
-def test_meta_throttling_and_server_errors_are_survived(sandbox: Any, meta_api: Any, warehouse: Warehouse) -> None:
+def test_meta_throttling_and_server_errors_are_survived(
+    sandbox: Any, meta_api: Any, warehouse: Warehouse
+) -> None:
     account = _meta(sandbox)
     meta_campaigns(account)
     sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
@@ -222,10 +269,20 @@ def test_meta_throttling_and_server_errors_are_survived(sandbox: Any, meta_api: 
     sandbox.faults = FaultPlan.from_dict(
         {
             "faults": [
-                {"platform": "meta", "match": "GET /*/insights", "kind": "user_rate_limit", "nth": [2],
-                 "params": {"estimated_time_to_regain_access": 3}},
+                {
+                    "platform": "meta",
+                    "match": "GET /*/insights",
+                    "kind": "user_rate_limit",
+                    "nth": [2],
+                    "params": {"estimated_time_to_regain_access": 3},
+                },
                 {"platform": "meta", "match": "GET /*/insights", "kind": "server_error", "nth": [4]},
-                {"platform": "meta", "match": f"GET /{account}/ads", "kind": "account_rate_limit", "nth": [1]},
+                {
+                    "platform": "meta",
+                    "match": f"GET /{account}/ads",
+                    "kind": "account_rate_limit",
+                    "nth": [1],
+                },
             ]
         }
     )

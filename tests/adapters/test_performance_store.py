@@ -30,7 +30,15 @@ def _tree() -> AccountTree:
     tree = AccountTree("meta", "act_1", "EUR")
     tree.campaigns.append(CampaignRef("c1", "SP|meta|0"))
     tree.ad_groups.append(AdGroupRef("c1", "s1", "SP|PL|0", language_code="uk"))
-    tree.ads.append(AdRef("s1", "a1", final_url="https://strada.org.pl/", link_destination="organisation", organisation_id="la-strada-poland"))
+    tree.ads.append(
+        AdRef(
+            "s1",
+            "a1",
+            final_url="https://strada.org.pl/",
+            link_destination="organisation",
+            organisation_id="la-strada-poland",
+        )
+    )
     tree.ads.append(AdRef("s1", "a2", final_url="https://apps.apple.com/x", link_destination="app"))
     return tree
 
@@ -48,13 +56,37 @@ def _totals(window: Window = WINDOW, clicks: int = 5) -> dict[dt.date, dict[str,
 
 
 def test_replacing_a_window_keeps_other_days_and_derives_signposting(warehouse: Warehouse) -> None:
-    replace_window(warehouse, _tree(), Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3)), _rows(Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3))))
-    result = replace_window(warehouse, _tree(), WINDOW, _rows(clicks=9), reach=[ReachRow("account", "act_1", "PL", 900, 12000)], platform_totals=_totals(clicks=9))
+    replace_window(
+        warehouse,
+        _tree(),
+        Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3)),
+        _rows(Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3))),
+    )
+    result = replace_window(
+        warehouse,
+        _tree(),
+        WINDOW,
+        _rows(clicks=9),
+        reach=[ReachRow("account", "act_1", "PL", 900, 12000)],
+        platform_totals=_totals(clicks=9),
+    )
 
     assert result.rows == 12 and result.signposting_rows == 6  # a1's rows only; a2 goes to the app store
     with warehouse.session() as session:
-        clicks = dict(session.execute(select(m.DailyPerformance.date, func.sum(m.DailyPerformance.clicks)).group_by(m.DailyPerformance.date)).tuples().all())
-        org = session.execute(select(m.DailySignposting.organisation_id, func.sum(m.DailySignposting.clicks)).group_by(m.DailySignposting.organisation_id)).all()
+        clicks = dict(
+            session.execute(
+                select(m.DailyPerformance.date, func.sum(m.DailyPerformance.clicks)).group_by(
+                    m.DailyPerformance.date
+                )
+            )
+            .tuples()
+            .all()
+        )
+        org = session.execute(
+            select(m.DailySignposting.organisation_id, func.sum(m.DailySignposting.clicks)).group_by(
+                m.DailySignposting.organisation_id
+            )
+        ).all()
         app = session.scalar(select(func.sum(m.DailyPerformance.app_download_clicks)))
     assert clicks[dt.date(2022, 3, 30)] == 20 and clicks[dt.date(2022, 4, 2)] == 36
     assert [tuple(r) for r in org] == [("la-strada-poland", 2 * 10 + 3 * 18)]
@@ -75,7 +107,12 @@ def test_a_duplicate_natural_key_fails_the_load_and_names_it(warehouse: Warehous
 
 def test_negative_metrics_fail_the_load_and_name_the_row(warehouse: Warehouse) -> None:
     with pytest.raises(QualityCheckFailed, match="negative metric") as raised:
-        replace_window(warehouse, _tree(), WINDOW, [*_rows(), PulledRow(dt.date(2022, 4, 3), "a2", "PL", "uk", "tablet", "facebook", 10, -1, 5)])
+        replace_window(
+            warehouse,
+            _tree(),
+            WINDOW,
+            [*_rows(), PulledRow(dt.date(2022, 4, 3), "a2", "PL", "uk", "tablet", "facebook", 10, -1, 5)],
+        )
     assert "2022-04-03 ad a2 PL/uk/tablet/facebook: impressions=10 clicks=-1" in str(raised.value)
     with warehouse.session() as session:
         assert session.scalar(select(func.count()).select_from(m.DailyPerformance)) == 0

@@ -141,7 +141,10 @@ class MetaPerformanceReader:
         self._currency = str(info.get("currency") or "EUR")
         tree = AccountTree(PLATFORM, self.account_id, self._currency, str(info.get("name") or ""))
         everything = {"limit": PAGE_LIMIT, "effective_status": ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED"]}
-        everything_below = {**everything, "effective_status": [*everything["effective_status"], "CAMPAIGN_PAUSED"]}
+        everything_below = {
+            **everything,
+            "effective_status": [*everything["effective_status"], "CAMPAIGN_PAUSED"],
+        }
         every_ad = {**everything, "effective_status": [*everything_below["effective_status"], "ADSET_PAUSED"]}
         for campaign in self._each(
             "campaigns",

@@ -113,7 +113,9 @@ def allocate_budgets(
     return StoredAllocation(allocation_id, created, allocation, inputs)
 
 
-def _performance_data_used(warehouse: Warehouse, day: dt.date, performance: PerformanceSettings) -> dict[str, Any]:
+def _performance_data_used(
+    warehouse: Warehouse, day: dt.date, performance: PerformanceSettings
+) -> dict[str, Any]:
     """Which pulled data the allocation rests on, so the stored plan says it."""
     newest, rows = performance_store.spend_month_to_date(warehouse, day - dt.timedelta(days=1))
     return {

@@ -266,9 +266,9 @@ def _upsert_tree(session: Session, tree: AccountTree) -> _Ids:
         key=["account_id", "external_id"],
     )
     campaign_ids = dict(
-        session.execute(
-            select(Campaign.external_id, Campaign.id).where(Campaign.account_id == account_id)
-        ).tuples().all()
+        session.execute(select(Campaign.external_id, Campaign.id).where(Campaign.account_id == account_id))
+        .tuples()
+        .all()
     )
     upsert(
         session,
@@ -286,11 +286,15 @@ def _upsert_tree(session: Session, tree: AccountTree) -> _Ids:
         ],
         key=["campaign_id", "external_id"],
     )
-    group_rows = session.execute(
-        select(AdGroup.external_id, AdGroup.id, AdGroup.campaign_id)
-        .join(Campaign, AdGroup.campaign_id == Campaign.id)
-        .where(Campaign.account_id == account_id)
-    ).tuples().all()
+    group_rows = (
+        session.execute(
+            select(AdGroup.external_id, AdGroup.id, AdGroup.campaign_id)
+            .join(Campaign, AdGroup.campaign_id == Campaign.id)
+            .where(Campaign.account_id == account_id)
+        )
+        .tuples()
+        .all()
+    )
     groups = {external: (group_id, campaign_id) for external, group_id, campaign_id in group_rows}
     upsert(
         session,
@@ -312,12 +316,16 @@ def _upsert_tree(session: Session, tree: AccountTree) -> _Ids:
         key=["ad_group_id", "external_id"],
     )
     ads: dict[str, tuple[int, int, int, str]] = {}
-    ad_rows = session.execute(
-        select(Ad.external_id, Ad.id, Ad.ad_group_id, Ad.link_destination, Ad.organisation_id)
-        .join(AdGroup, Ad.ad_group_id == AdGroup.id)
-        .join(Campaign, AdGroup.campaign_id == Campaign.id)
-        .where(Campaign.account_id == account_id)
-    ).tuples().all()
+    ad_rows = (
+        session.execute(
+            select(Ad.external_id, Ad.id, Ad.ad_group_id, Ad.link_destination, Ad.organisation_id)
+            .join(AdGroup, Ad.ad_group_id == AdGroup.id)
+            .join(Campaign, AdGroup.campaign_id == Campaign.id)
+            .where(Campaign.account_id == account_id)
+        )
+        .tuples()
+        .all()
+    )
     campaign_of_group = {group_id: campaign_id for group_id, campaign_id in groups.values()}
     for external, ad_id, group_id, destination, organisation in ad_rows:
         signposts = destination if destination != "organisation" or organisation else "other"
@@ -460,7 +468,11 @@ def _first_duplicate(cursor: Any, chunk: Sequence[tuple[Any, ...]]) -> Exception
         previous = key
     if previous is None:
         return None
-    return Exception("duplicate key (" + ", ".join(f"{n}={v}" for n, v in zip(PERFORMANCE_GRAIN, previous, strict=True)) + ")")
+    return Exception(
+        "duplicate key ("
+        + ", ".join(f"{n}={v}" for n, v in zip(PERFORMANCE_GRAIN, previous, strict=True))
+        + ")"
+    )
 
 
 def _first_line(error: IntegrityError) -> str:
@@ -481,7 +493,9 @@ def _derive_signposting(session: Session, platform: str, account_id: int, window
             Ad.organisation_id.is_not(None),
         )
     )
-    session.execute(insert(DailySignposting).from_select([*PERFORMANCE_GRAIN, "organisation_id", "clicks"], source))
+    session.execute(
+        insert(DailySignposting).from_select([*PERFORMANCE_GRAIN, "organisation_id", "clicks"], source)
+    )
     counted = select(func.count()).where(
         DailySignposting.platform_code == platform,
         DailySignposting.account_id == account_id,
