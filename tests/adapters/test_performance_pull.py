@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from safepassage.adapters.warehouse import Warehouse

@@ -144,7 +144,7 @@ def test_two_concurrent_loads_of_one_window_leave_one_copy(warehouse: Warehouse)
         other = Warehouse(warehouse.url)
         try:
             replace_window(other, _tree(), WINDOW, _rows())
-        except BaseException as error:  # noqa: BLE001 — reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             other.dispose()

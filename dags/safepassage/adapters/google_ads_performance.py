@@ -157,9 +157,11 @@ class GooglePerformanceReader:
                 continue
             if country is None or "," in country or language is None:
                 raise GooglePullError(
-                    f"Google Ads customer {self.customer_id}, campaign {campaign}: served on {row.segments.date} "
+                    f"Google Ads customer {self.customer_id}, campaign {campaign}: "
+                    f"served on {row.segments.date} "
                     f"but targets {country or 'no known country'} / {language or 'no known language'}; "
-                    "SafePassage reports per country and language, so a serving campaign must target one of each"
+                    "SafePassage reports per country and language, "
+                    "so a serving campaign must target one of each"
                 )
             yield PulledRow(
                 dt.date.fromisoformat(row.segments.date),

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from facebook_business.adobjects.adaccount import AdAccount
@@ -86,7 +87,7 @@ def regain_seconds(headers: Mapping[str, str]) -> float | None:
 class MetaPerformanceReader:
     """One ad account. `languages_by_locale` and `organisation_urls` come from config."""
 
-    api: FacebookAdsApi
+    api: Any  # FacebookAdsApi, wrapped to count requests
     account_id: str
     languages_by_locale: Mapping[int, str]
     organisation_urls: Mapping[str, str]
@@ -105,11 +106,11 @@ class MetaPerformanceReader:
     def __post_init__(self) -> None:
         if not self.account_id.startswith("act_"):
             self.account_id = f"act_{self.account_id}"
+        self.api = _CountingApi(self.api, self)
 
     # -- calls --------------------------------------------------------------------------------------
     def _call(self, what: str, call: Callable[[], T]) -> T:
         for attempt in range(1, self.max_attempts + 1):
-            self.requests += 1
             try:
                 return call()
             except FacebookRequestError as error:
@@ -140,12 +141,11 @@ class MetaPerformanceReader:
         info = self._call("account", lambda: account.api_get(fields=["name", "currency"]))
         self._currency = str(info.get("currency") or "EUR")
         tree = AccountTree(PLATFORM, self.account_id, self._currency, str(info.get("name") or ""))
-        everything = {"limit": PAGE_LIMIT, "effective_status": ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED"]}
-        everything_below = {
-            **everything,
-            "effective_status": [*everything["effective_status"], "CAMPAIGN_PAUSED"],
-        }
-        every_ad = {**everything, "effective_status": [*everything_below["effective_status"], "ADSET_PAUSED"]}
+        # deleted and paused objects too: they may have delivered inside the window
+        statuses = ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED"]
+        everything: dict[str, Any] = {"limit": PAGE_LIMIT, "effective_status": statuses}
+        everything_below = {**everything, "effective_status": [*statuses, "CAMPAIGN_PAUSED"]}
+        every_ad = {**everything, "effective_status": [*statuses, "CAMPAIGN_PAUSED", "ADSET_PAUSED"]}
         for campaign in self._each(
             "campaigns",
             self._call(
@@ -161,7 +161,7 @@ class MetaPerformanceReader:
             self._call(
                 "ad sets",
                 lambda: account.get_ad_sets(
-                    fields=["name", "status", "campaign_id", "targeting"], params=everything
+                    fields=["name", "status", "campaign_id", "targeting"], params=everything_below
                 ),
             ),
         ):
@@ -238,7 +238,8 @@ class MetaPerformanceReader:
             children = self._children(level, node_id)
             if children is None:
                 raise MetaPullError(
-                    f"{self.account_id}: the report for {level} {node_id} {stalled} and cannot be split further"
+                    f"{self.account_id}: the report for {level} {node_id} {stalled} "
+                    "and cannot be split further"
                 ) from None
             self.splits.append(
                 f"{level} {node_id}: {stalled}; split into {len(children)} {children and children[0][0]}(s)"
@@ -283,7 +284,8 @@ class MetaPerformanceReader:
                 raise ReportStalled(f"ended {state}")
             if self.clock() >= deadline:
                 raise ReportStalled(
-                    f"was still {state} at {status.get('async_percent_completion')}% after {self.report_timeout_seconds:.0f}s"
+                    f"was still {state} at {status.get('async_percent_completion')}% "
+                    f"after {self.report_timeout_seconds:.0f}s"
                 )
             self.sleep(self.poll_seconds)
 
@@ -343,8 +345,8 @@ class MetaPerformanceReader:
             if breakdowns:
                 params["breakdowns"] = breakdowns
             cursor = self._call(
-                "reach", lambda p=params: account.get_insights(fields=["reach", "impressions"], params=p)
-            )  # type: ignore[misc]
+                "reach", partial(account.get_insights, fields=["reach", "impressions"], params=params)
+            )
             for r in self._each("reach", cursor):
                 out.append(
                     ReachRow(
@@ -356,6 +358,20 @@ class MetaPerformanceReader:
                     )
                 )
         return out
+
+
+class _CountingApi:
+    """The SDK session, counting every HTTP request sent through it (pages and polls included)."""
+
+    def __init__(self, api: FacebookAdsApi, reader: MetaPerformanceReader) -> None:
+        self._api, self._reader = api, reader
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        self._reader.requests += 1
+        return self._api.call(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
 
 
 def to_minor(amount: Any, exponent: int = 2) -> int:

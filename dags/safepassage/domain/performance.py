@@ -115,9 +115,9 @@ def _organisation_by_url(url: str, organisation_urls: Mapping[str, str]) -> str 
     best: tuple[int, str] | None = None
     for org_id, org_url in organisation_urls.items():
         org_path = urlsplit(org_url).path or "/"
-        if host_of(org_url) == host and path.startswith(org_path.rstrip("/") or "/"):
-            if best is None or len(org_path) > best[0]:
-                best = (len(org_path), org_id)
+        matches = host_of(org_url) == host and path.startswith(org_path.rstrip("/") or "/")
+        if matches and (best is None or len(org_path) > best[0]):
+            best = (len(org_path), org_id)
     return best[1] if best else None
 
 
@@ -183,7 +183,8 @@ def totals_mismatch(
         for metric in sorted(set(loaded) | set(reported)):
             if loaded.get(metric, 0) != reported.get(metric, 0):
                 found.append(
-                    f"{day} {metric}: loaded {loaded.get(metric, 0)}, platform reports {reported.get(metric, 0)}"
+                    f"{day} {metric}: loaded {loaded.get(metric, 0)}, "
+                    f"platform reports {reported.get(metric, 0)}"
                 )
     return (
         QualityFinding("per-day totals differ from the platform's account totals", tuple(found))

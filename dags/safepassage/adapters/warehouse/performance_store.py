@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from safepassage.adapters.warehouse.engine import Warehouse, upsert
@@ -174,29 +172,15 @@ def replace_window(
             )
         ids = _upsert_tree(session, tree)
         account_id = ids.account_id
-        in_window = and_(
-            DailyPerformance.platform_code == tree.platform,
-            DailyPerformance.account_id == account_id,
-            DailyPerformance.date.between(window.start, window.end),
-        )
-        session.execute(
-            delete(DailySignposting).where(
-                DailySignposting.platform_code == tree.platform,
-                DailySignposting.account_id == account_id,
-                DailySignposting.date.between(window.start, window.end),
-            )
-        )
-        session.execute(delete(DailyPerformance).where(in_window))
         problems = _Problems()
         tuples = _fact_tuples(rows, tree.platform, ids, window, problems)
-        try:
-            count = (_copy if dialect == "postgresql" else _executemany)(session, tuples, on_chunk)
-        except IntegrityError as error:
-            raise QualityCheckFailed(
-                [QualityFinding("natural key not unique", (_first_line(error),))]
-            ) from None
+        count = _stage(session, dialect, tuples, on_chunk)
         problems.raise_if_any()
-        signposting = _derive_signposting(session, tree.platform, account_id, window)
+        duplicates = _staged_duplicates(session)
+        if duplicates:
+            raise QualityCheckFailed([QualityFinding("natural key not unique", duplicates)])
+        _merge(session, dialect, tree.platform, account_id, window)
+        signposting = _count_signposting(session, tree.platform, account_id, window)
         reach_rows = _replace_reach(session, tree.platform, account_id, window, reach)
         findings = []
         if platform_totals is not None:
@@ -359,7 +343,8 @@ def _fact_tuples(
 ) -> Iterator[tuple[Any, ...]]:
     for row in rows:
         ad = ids.ads.get(row.ad_external_id)
-        where = f"{row.date} ad {row.ad_external_id} {row.country_code}/{row.language_code}/{row.device}/{row.placement}"
+        cell = f"{row.country_code}/{row.language_code}/{row.device}/{row.placement}"
+        where = f"{row.date} ad {row.ad_external_id} {cell}"
         if ad is None:
             problems.add("row for an ad the platform did not list", where)
             continue
@@ -408,94 +393,128 @@ def copy_text(chunk: Sequence[tuple[Any, ...]]) -> bytes:
     return "".join("\t".join(map(str, row)) + "\n" for row in chunk).encode()
 
 
-def _copy(session: Session, rows: Iterable[tuple[Any, ...]], on_chunk: Callable[[int], None] | None) -> int:
-    import psycopg
+STAGE = "performance_stage"
+_STAGE_TYPES = {
+    "date": "DATE",
+    "account_id": "INTEGER",
+    "campaign_id": "INTEGER",
+    "ad_group_id": "INTEGER",
+    "ad_id": "INTEGER",
+}
+_METRICS = FACT_COLUMNS[len(PERFORMANCE_GRAIN) :]
 
-    connection = session.connection().connection.driver_connection
-    columns = ", ".join(FACT_COLUMNS)
+
+def _stage(
+    session: Session, dialect: str, rows: Iterable[tuple[Any, ...]], on_chunk: Callable[[int], None] | None
+) -> int:
+    """Bulk-load the rows into a temporary, index-free staging table (COPY on PostgreSQL)."""
+    columns = ", ".join(
+        f"{name} {_STAGE_TYPES.get(name, 'BIGINT' if name in _METRICS else 'VARCHAR(64)')} NOT NULL"
+        for name in FACT_COLUMNS
+    )
+    driver: Any = session.connection().connection.driver_connection
     count = 0
-    try:
+    if dialect == "postgresql":
+        session.execute(text(f"CREATE TEMPORARY TABLE {STAGE} ({columns}) ON COMMIT DROP"))
         with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {DailyPerformance.__tablename__} ({columns}) FROM STDIN") as copy,
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {STAGE} ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy,
         ):
             for chunk in _chunks(rows):
                 copy.write(copy_text(chunk))
                 count += len(chunk)
                 if on_chunk:
                     on_chunk(count)
-    except psycopg.errors.UniqueViolation as error:  # its detail names the key's values
-        raise IntegrityError("COPY", None, Exception(error.diag.message_detail or str(error))) from None
-    return count
-
-
-def _executemany(
-    session: Session, rows: Iterable[tuple[Any, ...]], on_chunk: Callable[[int], None] | None
-) -> int:
-    cursor = session.connection().connection.driver_connection.cursor()
+        session.execute(text(f"ANALYZE {STAGE}"))  # so the merge below hashes rather than loops
+        return count
+    session.execute(text(f"DROP TABLE IF EXISTS temp.{STAGE}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {STAGE} ({columns})"))
+    cursor = driver.cursor()
     statement = (
-        f"INSERT INTO {DailyPerformance.__tablename__} ({', '.join(FACT_COLUMNS)}) "
-        f"VALUES ({', '.join('?' for _ in FACT_COLUMNS)})"
+        f"INSERT INTO {STAGE} ({', '.join(FACT_COLUMNS)}) VALUES ({', '.join('?' for _ in FACT_COLUMNS)})"
     )
-    count = 0
-    import sqlite3
-
-    chunk: list[tuple[Any, ...]] = []
     try:
         for chunk in _chunks(rows):
             cursor.executemany(statement, [(row[0].isoformat(), *row[1:]) for row in chunk])
             count += len(chunk)
             if on_chunk:
                 on_chunk(count)
-    except sqlite3.IntegrityError as error:
-        raise IntegrityError("INSERT", None, _first_duplicate(cursor, chunk) or error) from None
     finally:
         cursor.close()
+    session.execute(text(f"CREATE INDEX temp.ix_{STAGE}_grain ON {STAGE} ({', '.join(PERFORMANCE_GRAIN)})"))
     return count
 
 
-def _first_duplicate(cursor: Any, chunk: Sequence[tuple[Any, ...]]) -> Exception | None:
-    """The row `executemany` stopped at: the rows before it went in, so it ends the prefix of rows whose
-    key is present (SQLite's message names the columns, not the values)."""
-    where = " AND ".join(f"{name} = ?" for name in PERFORMANCE_GRAIN)
-    query = f"SELECT count(*) FROM {DailyPerformance.__tablename__} WHERE {where}"
-    grain = len(PERFORMANCE_GRAIN)
-    previous = None
-    for row in chunk:
-        key = (row[0].isoformat(), *row[1:grain])
-        if not cursor.execute(query, key).fetchone()[0]:
-            break
-        previous = key
-    if previous is None:
-        return None
-    return Exception(
-        "duplicate key ("
-        + ", ".join(f"{n}={v}" for n, v in zip(PERFORMANCE_GRAIN, previous, strict=True))
-        + ")"
+def _staged_duplicates(session: Session) -> tuple[str, ...]:
+    grain = ", ".join(PERFORMANCE_GRAIN)
+    found = session.execute(
+        text(f"SELECT {grain}, count(*) FROM {STAGE} GROUP BY {grain} HAVING count(*) > 1 LIMIT 20")
+    ).all()
+    return tuple(
+        ", ".join(f"{name}={value}" for name, value in zip(PERFORMANCE_GRAIN, row, strict=False))
+        + f" ×{row[-1]}"
+        for row in found
     )
 
 
-def _first_line(error: IntegrityError) -> str:
-    return str(error.orig).strip().splitlines()[-1] if error.orig else str(error)
-
-
-def _derive_signposting(session: Session, platform: str, account_id: int, window: Window) -> int:
-    """Per-organisation clicks: the fact rows of ads whose tracked link goes to an organisation."""
-    grain = [getattr(DailyPerformance, name) for name in PERFORMANCE_GRAIN]
-    source = (
-        select(*grain, Ad.organisation_id, DailyPerformance.signposting_clicks)
-        .join(Ad, Ad.id == DailyPerformance.ad_id)
-        .where(
-            DailyPerformance.platform_code == platform,
-            DailyPerformance.account_id == account_id,
-            DailyPerformance.date.between(window.start, window.end),
-            DailyPerformance.signposting_clicks > 0,
-            Ad.organisation_id.is_not(None),
+def _merge(session: Session, dialect: str, platform: str, account_id: int, window: Window) -> None:
+    """Make the window equal to the staged rows, writing only what differs: rows whose key or figures
+    changed are deleted, staged rows missing afterwards are inserted. Re-loading identical data writes
+    nothing (a delete-then-insert of the same keys would rewrite every row and its index entries)."""
+    fact, signposting = DailyPerformance.__tablename__, DailySignposting.__tablename__
+    params = {"platform": platform, "account": account_id, "start": window.start, "end": window.end}
+    in_window = "t.platform_code = :platform AND t.account_id = :account AND t.date BETWEEN :start AND :end"
+    same_key = " AND ".join(f"s.{c} = t.{c}" for c in PERFORMANCE_GRAIN)
+    same_row = " AND ".join(f"s.{c} = t.{c}" for c in FACT_COLUMNS)
+    columns = ", ".join(FACT_COLUMNS)
+    if dialect == "postgresql":
+        # Freshly loaded facts have no statistics yet; estimated at one row, the anti-joins would loop
+        # over the whole stage per fact row. Hash joins are right at any size here.
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+    session.execute(
+        text(
+            f"DELETE FROM {fact} AS t WHERE {in_window} "
+            f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE {same_row})"
         )
+        if dialect == "postgresql"
+        else text(
+            f"DELETE FROM {fact} WHERE id IN (SELECT t.id FROM {fact} t WHERE {in_window} "
+            f"AND NOT EXISTS (SELECT 1 FROM {STAGE} s WHERE {same_row}))"
+        ),
+        params,
     )
     session.execute(
-        insert(DailySignposting).from_select([*PERFORMANCE_GRAIN, "organisation_id", "clicks"], source)
+        text(
+            f"INSERT INTO {fact} ({columns}) "
+            f"SELECT {', '.join(f's.{c}' for c in FACT_COLUMNS)} FROM {STAGE} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {fact} t WHERE {same_key})"
+        )
     )
+    # per-organisation clicks: the staged rows of ads whose tracked link goes to an organisation
+    wanted = (
+        f"SELECT {', '.join(f's.{c}' for c in PERFORMANCE_GRAIN)}, "
+        "a.organisation_id, s.signposting_clicks AS clicks "
+        f"FROM {STAGE} s JOIN {Ad.__tablename__} a ON a.id = s.ad_id "
+        "WHERE s.signposting_clicks > 0 AND a.organisation_id IS NOT NULL"
+    )
+    same_signposting = f"{same_key} AND s.organisation_id = t.organisation_id"
+    session.execute(
+        text(
+            f"DELETE FROM {signposting} WHERE id IN (SELECT t.id FROM {signposting} t WHERE {in_window} "
+            f"AND NOT EXISTS (SELECT 1 FROM ({wanted}) s WHERE {same_signposting} AND s.clicks = t.clicks))"
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            f"INSERT INTO {signposting} ({', '.join(PERFORMANCE_GRAIN)}, organisation_id, clicks) "
+            f"SELECT s.* FROM ({wanted}) s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {signposting} t WHERE {same_signposting})"
+        )
+    )
+
+
+def _count_signposting(session: Session, platform: str, account_id: int, window: Window) -> int:
     counted = select(func.count()).where(
         DailySignposting.platform_code == platform,
         DailySignposting.account_id == account_id,
