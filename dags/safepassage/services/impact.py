@@ -24,6 +24,7 @@ from safepassage.domain.errors import InvalidInput
 from safepassage.domain.impact import (
     BRIEF_2022,
     Period,
+    ReachFigure,
     ReachRange,
     ReportingSettings,
     Slice,
@@ -65,6 +66,7 @@ class ImpactFigures:
     traffic: Traffic
     reach: ReachRange
     reach_by_platform: dict[str, ReachRange]
+    reach_by_country: dict[str, ReachRange]
     breakdowns: dict[str, dict[str, Traffic]]
     by_month: dict[dt.date, Traffic]
     clicks_by_device: dict[str, int]
@@ -145,9 +147,12 @@ def compute_impact(
     for (day,), value in queries.traffic_by(warehouse, period, part, ("date",)).items():
         month = day.replace(day=1)
         by_month[month] = by_month[month] + value if month in by_month else value
+    by_country: dict[str, list[ReachFigure]] = {}
     if part.only_reach_dimensions():
         figures = queries.reach_figures(warehouse, period, part)
         note = "" if figures else _missing_reach_note(warehouse, period)
+        for figure in queries.reach_figures(warehouse, period, part, per_country=True):
+            by_country.setdefault(figure.country, []).append(figure)
     else:
         figures, note = [], "platforms report reach per account and country only, not for this slice"
     # Outcomes are counted by partners per organisation, country and month: other slices cannot apply.
@@ -158,11 +163,11 @@ def compute_impact(
         else {}
     )
     by_org: dict[str, int] = {}
-    by_country: dict[str, int] = {}
+    outcomes_by_country: dict[str, int] = {}
     by_outcome_month: dict[dt.date, int] = {}
     for (org, country, month, _basis), count in outcomes.items():
         by_org[org] = by_org.get(org, 0) + count
-        by_country[country] = by_country.get(country, 0) + count
+        outcomes_by_country[country] = outcomes_by_country.get(country, 0) + count
         by_outcome_month[month] = by_outcome_month.get(month, 0) + count
     return ImpactFigures(
         period=period,
@@ -171,6 +176,7 @@ def compute_impact(
         traffic=traffic,
         reach=reach_range(figures, note),
         reach_by_platform=per_platform_reach(figures),
+        reach_by_country={country: reach_range(found) for country, found in sorted(by_country.items())},
         breakdowns=breakdowns,
         by_month=dict(sorted(by_month.items())),
         clicks_by_device={device: t.clicks for device, t in breakdowns["device"].items()},
@@ -178,7 +184,7 @@ def compute_impact(
             org: n for (org,), n in queries.signposting_by(warehouse, period, part).items()
         },
         outcomes_by_organisation=by_org,
-        outcomes_by_country=by_country,
+        outcomes_by_country=outcomes_by_country,
         outcomes_by_month=dict(sorted(by_outcome_month.items())),
         outcomes_basis=tuple(sorted({basis for (_o, _c, _m, basis) in outcomes})),
         outcomes_apply=outcomes_apply,

@@ -114,9 +114,12 @@ def signposting_by(
         return {tuple(row[:-1]): int(row[-1]) for row in session.execute(query)}
 
 
-def reach_figures(warehouse: Warehouse, period: Period, part: Slice) -> list[ReachFigure]:
+def reach_figures(
+    warehouse: Warehouse, period: Period, part: Slice, per_country: bool = False
+) -> list[ReachFigure]:
     """The platform-reported unique reach for exactly this window: per account (or, where an account
-    has none, per campaign), per country when the slice names countries, else for ALL countries."""
+    has none, per campaign), per country when the slice names countries (or `per_country`), else
+    for ALL countries."""
     query = (
         select(PeriodReach, Account.external_id)
         .join(Account, Account.id == PeriodReach.account_id)
@@ -126,6 +129,8 @@ def reach_figures(warehouse: Warehouse, period: Period, part: Slice) -> list[Rea
         query = query.where(PeriodReach.platform_code.in_(part.platforms))
     if part.countries:
         query = query.where(PeriodReach.country_code.in_(part.countries))
+    elif per_country:
+        query = query.where(PeriodReach.country_code != "ALL")
     else:
         query = query.where(PeriodReach.country_code == "ALL")
     with warehouse.session() as session:
