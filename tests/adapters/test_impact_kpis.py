@@ -64,6 +64,11 @@ def test_people_reached_is_the_window_reach_as_a_range_across_platforms(hand_bui
         "meta": (2500, 2500),
     }
     assert figures.headline()["people_reached"] == "2,500 – 4,000"
+    # per country: PL google 1000 and meta 2500 -> 2500..3500; UA google only -> 600 exactly
+    assert {c: (r.low, r.high) for c, r in figures.reach_by_country.items()} == {
+        "PL": (2500, 3500),
+        "UA": (600, 600),
+    }
 
 
 def test_reach_per_slice(hand_built: Warehouse) -> None:
