@@ -420,3 +420,18 @@ def write_2022_report(warehouse: Any, out_dir: Path) -> WrittenReport:
     `print(write_2022_report(warehouse, out_dir).summary())` shows the path and the figures
     beside the brief's."""
     return make_report(warehouse, REPLAY_2022, out_dir)
+
+
+def report_period(warehouse: Any, start: str | None, end: dt.date) -> Period:
+    """The period a scheduled run reports on: from `start` (default: the campaign's first day of
+    delivery, or `end` when nothing was delivered yet) to `end`."""
+    from safepassage.adapters.warehouse.impact_queries import first_performance_date
+
+    first = dt.date.fromisoformat(start) if start else first_performance_date(warehouse) or end
+    return Period(min(first, end), end)
+
+
+def reports_dir(period: Period) -> Path:
+    from safepassage import settings
+
+    return settings.data_dir() / "reports" / f"{period.start.isoformat()}_{period.end.isoformat()}"

@@ -247,3 +247,9 @@ def plan_rows(warehouse: Warehouse) -> list[dict[str, Any]]:
             }
             for r in session.scalars(query)
         ]
+
+
+def first_performance_date(warehouse: Warehouse) -> dt.date | None:
+    """The first day any platform delivered (where "campaign to date" starts)."""
+    with warehouse.session() as session:
+        return session.scalar(select(func.min(DailyPerformance.date)))
