@@ -1,4 +1,4 @@
-"""SafePassage pages in the Airflow UI's navigation: creative gallery, targeting, push plans."""
+"""SafePassage pages in the Airflow UI's navigation: creative gallery, targeting, push plans, impact."""
 
 from __future__ import annotations
 
@@ -33,5 +33,12 @@ class SafePassageViews(AirflowPlugin):
             "destination": "nav",
             "category": "browse",
             "url_route": "safepassage-plans",
+        },
+        {
+            "name": "Impact",
+            "href": f"{URL_PREFIX.lstrip('/')}/impact",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "safepassage-impact",
         },
     ]

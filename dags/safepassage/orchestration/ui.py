@@ -1,5 +1,5 @@
 """Read-only pages inside the Airflow UI for campaign managers and ops staff: the creative
-gallery, the current targeting and the push plans with their approvals.
+gallery, the current targeting, the push plans with their approvals, and the impact figures.
 
 Served by the plugin in `plugins/safepassage_views.py` under `/safepassage/`; every page is
 computed from the same services the DAGs use, so it shows what the next run would see. The pages
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 PAGE_CSS = (
@@ -123,5 +123,11 @@ def create_app() -> FastAPI:
     @app.get("/plans", response_class=HTMLResponse, summary="push plans, their approvals and outcomes")
     def plans() -> str:
         return plans_page()
+
+    @app.get("/impact", response_class=HTMLResponse, summary="impact figures for any period and slice")
+    def impact(request: Request) -> str:
+        from safepassage.services.impact_page import impact_page
+
+        return impact_page(dict(request.query_params))
 
     return app

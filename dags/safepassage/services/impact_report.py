@@ -309,10 +309,16 @@ def _brief_table(figures: ImpactFigures, sim: str) -> str:
     )
 
 
-def render_html(figures: ImpactFigures, config: CampaignConfig, top_organisations: int = 10) -> str:
+def render_html(
+    figures: ImpactFigures,
+    config: CampaignConfig,
+    top_organisations: int = 10,
+    title: str = "SafePassage impact report",
+    controls: str = "",
+) -> str:
+    """The whole page; `controls` (HTML) goes under the heading (the dashboard's filter form)."""
     names = Names.of(config)
     sim = SIMULATED if figures.simulated else ""
-    title = "SafePassage impact report"
     banner = (
         '<div class="banner"><b>Simulated platform figures.</b> This warehouse is filled from the local '
         "emulators of Google Ads and Meta: every delivery figure (reach, impressions, clicks, spend) is "
@@ -335,7 +341,7 @@ def render_html(figures: ImpactFigures, config: CampaignConfig, top_organisation
     body = (
         f"<h1>{_e(title)}</h1>"
         f'<div class="meta">{_e(figures.period)} · {_e(figures.part.describe())} · '
-        f"generated {generated}</div>"
+        f"generated {generated}</div>{controls}"
         f"{banner}<h2>Headline figures</h2>{headline_cards(figures, sim)}"
         f"{_reach_section(figures, names, sim)}{compare}"
         f'<h2>Per country{sim}</h2><div class="chart">{country_chart(figures, names)}</div>'
