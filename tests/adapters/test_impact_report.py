@@ -94,3 +94,30 @@ def test_report_command(hand_built: Warehouse, tmp_path: Path, capsys: pytest.Ca
     assert "2,500 – 3,500" in printed  # people reached in Poland: Google 1000, Meta 2500
     assert (out / "impact-report-2022-04-01-2022-05-31.html").exists()
     assert main(["report", "--from", "2022-05-31", "--to", "2022-04-01", "--out", str(out)]) == 2
+
+
+def test_2022_report_sets_its_figures_beside_the_brief(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safepassage.services.impact_report import write_2022_report
+    from tests.impact_warehouse import fill_simulated_2022
+
+    store = Warehouse(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
+    store.migrate()
+    sync_reference_data(load_campaign_config(), store)
+    fill_simulated_2022(store)
+    written = write_2022_report(store, tmp_path / "out")  # with the shipped intelligence/outcomes/ file
+    store.dispose()
+    comparison = {label: (brief, ours) for label, brief, ours in written.comparison}
+    assert comparison["countries"] == ("19", "19")
+    assert comparison["languages"] == ("9", "9")
+    assert comparison["clicks to download the STOP APP"] == ("93", "93")
+    assert comparison["people signposted to safety"] == ("nearly 100", "97")  # the illustrative partner file
+    assert "–" in comparison["people reached"][1]  # a range across the platforms
+    page = written.html.read_text(encoding="utf-8")
+    assert "Beside the 2022 impact report" in page and "illustrative" in page
+    # the intelligence timeline: every 2022 judgement, the targeting it changed and who approved the push
+    assert page.count("kj-2022-") >= 8
+    assert "Campaign manager (Europe desk)" in page and "no review needed" in page
+    assert "Beside the 2022 impact report" in _pdf_text(written.pdf)
+    assert "people signposted to safety" in written.summary()

@@ -204,7 +204,7 @@ def intelligence_timeline(warehouse: Warehouse, period: Period) -> list[Timeline
     """Which judgement changed what, when, and who approved the resulting pushes.
 
     Snapshots are dated by the judgement they come from (a replay stores 2022 judgements today);
-    each push plan belongs to the newest snapshot stored before it.
+    each push plan belongs to the newest snapshot stored at or before it.
     """
     entries: list[TimelineEntry] = []
     for row in queries.judgement_rows(warehouse):
@@ -223,8 +223,12 @@ def intelligence_timeline(warehouse: Warehouse, period: Period) -> list[Timeline
             )
         )
     snapshots = queries.snapshot_rows(warehouse)
-    plans = queries.plan_rows(warehouse)
-    for index, snapshot in enumerate(snapshots):
+    plans_of: dict[int, list[dict[str, Any]]] = {}
+    for plan in queries.plan_rows(warehouse):
+        made_before = [s for s in snapshots if s["created_at"] <= plan["created_at"]]
+        if made_before:
+            plans_of.setdefault(made_before[-1]["id"], []).append(plan)
+    for snapshot in snapshots:
         if not period.start <= snapshot["valid_from"] <= period.end:
             continue
         diff = snapshot["diff"]
@@ -241,12 +245,7 @@ def intelligence_timeline(warehouse: Warehouse, period: Period) -> list[Timeline
                 snapshot["valid_from"], "targeting", f"snapshot {snapshot['id']}", what, "refresh_targeting"
             )
         )
-        until = snapshots[index + 1]["created_at"] if index + 1 < len(snapshots) else None
-        for plan in plans:
-            if plan["created_at"] < snapshot["created_at"] or (
-                until is not None and plan["created_at"] >= until
-            ):
-                continue
+        for plan in plans_of.get(snapshot["id"], []):
             counts = (
                 ", ".join(f"{n} {action}" for action, n in sorted(plan["counts"].items())) or "no changes"
             )

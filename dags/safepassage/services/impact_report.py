@@ -100,6 +100,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _thousands() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _position: f"{value:,.0f}")
+
+
+PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
+
+
 def country_chart(figures: ImpactFigures, names: Names) -> str:
     plt = _pyplot()
     rows = sorted(figures.breakdowns["country"].items(), key=lambda item: item[1].impressions)
@@ -113,7 +122,7 @@ def country_chart(figures: ImpactFigures, names: Names) -> str:
     right.set_title("signposting clicks")
     for axis in (left, right):
         axis.spines[["top", "right"]].set_visible(False)
-        axis.ticklabel_format(axis="x", style="plain")
+        axis.xaxis.set_major_formatter(_thousands())
     figure.tight_layout()
     return _svg(figure, "countries")
 
@@ -128,7 +137,7 @@ def monthly_chart(figures: ImpactFigures) -> str:
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True)
     top.plot(labels, [t.impressions for t in traffic], marker="o", color="#4c78a8")
     top.set_title("impressions per month")
-    top.ticklabel_format(axis="y", style="plain")
+    top.yaxis.set_major_formatter(_thousands())
     bottom.bar(labels, [t.signposting_clicks for t in traffic], color="#f58518", label="signposting clicks")
     if figures.outcomes_apply:
         bottom.plot(
@@ -225,7 +234,9 @@ def _reach_section(figures: ImpactFigures, names: Names, sim: str) -> str:
     reach = figures.reach
     if reach.low is None:
         return f'<p class="note">People reached: not available — {_e(reach.note)}.</p>'
-    per_platform = ", ".join(f"{_e(p)} {_e(r.text())}" for p, r in figures.reach_by_platform.items())
+    per_platform = ", ".join(
+        f"{_e(PLATFORM_NAMES.get(p, p))} {_e(r.text())}" for p, r in figures.reach_by_platform.items()
+    )
     explanation = (
         "one platform-reported figure"
         if reach.exact
@@ -332,7 +343,7 @@ def render_html(
             ("language", "language", names.languages),
             ("placement", "placement", {}),
             ("device", "device", {}),
-            ("platform", "platform", {}),
+            ("platform", "platform", PLATFORM_NAMES),
             ("theme", "theme", {}),
         )
     )
