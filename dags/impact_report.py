@@ -13,6 +13,10 @@ performance pull.
   (`intelligence/outcomes/`, validated first: a broken file stops the run with file, line, field).
 * **partner export**: aggregates by country and month as CSV, small cells withheld with
   complementary suppression (`config/reporting.yaml`), a data dictionary beside it.
+* **intelligence products**: the key-judgements summary for the period and a briefing note per
+  sector and country where a judgement sees supply-chain risk, for businesses and financial
+  institutions (HTML + PDF, from the editable templates in `products/`, translated where
+  `products/products.yaml` says so).
 
 Files go to `data/reports/<from>_<to>/`. The same figures, filterable by period and slice, are on
 the [impact page](/safepassage/impact) (Browse → Impact).
@@ -96,8 +100,25 @@ def impact_report() -> None:
         print(written.summary())
         return str(written.path)
 
+    @task
+    def intelligence_products(**context: object) -> str:
+        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.services.impact_report import report_period, reports_dir
+        from safepassage.services.intel_products import write_products
+
+        params = context["params"]
+        assert isinstance(params, dict)
+        warehouse = Warehouse()
+        try:
+            period = report_period(warehouse, params.get("from"), _to_day(context))
+            written = write_products(warehouse, period, reports_dir(period) / "products")
+        finally:
+            warehouse.dispose()
+        print(written.summary())
+        return written.summary()
+
     loaded = load_partner_outcomes()
-    loaded >> [write_report(), export_for_partners()]
+    loaded >> [write_report(), export_for_partners(), intelligence_products()]
 
 
 def _to_day(context: object) -> pendulum.Date:

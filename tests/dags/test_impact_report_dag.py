@@ -42,3 +42,4 @@ def test_impact_report_writes_report_and_export(
         rows = list(csv.DictReader(handle))
     assert not [r for r in rows if r["value"] and 0 < int(r["value"]) < 10]
     assert (folder / "partner-export.dictionary.md").exists()
+    assert (folder / "products" / "key-judgements-en.pdf").exists()
