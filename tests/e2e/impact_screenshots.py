@@ -38,7 +38,7 @@ USER = "ops"
 
 
 async def _cdp_screenshot(
-    ws_url: str, url: str, cookie: dict[str, Any], png: Path, size: tuple[int, int]
+    ws_url: str, url: str, cookie: dict[str, Any], png: Path, size: tuple[int, int], wait: float
 ) -> None:
     import websockets
 
@@ -67,12 +67,20 @@ async def _cdp_screenshot(
         )
         await call("Page.enable")
         await call("Page.navigate", url=url)
-        await asyncio.sleep(20)  # the React UI, then the plugin page in its frame
+        await asyncio.sleep(wait)  # the React UI, then the plugin page in its frame
+        frames = await call(
+            "Runtime.evaluate",
+            expression="JSON.stringify([...document.querySelectorAll('iframe')].map(f => f.src))",
+            returnByValue=True,
+        )
+        print(f"{url}: frames {frames.get('result', {}).get('value')}")
         shot = await call("Page.captureScreenshot", format="png")
         png.write_bytes(base64.b64decode(shot["data"]))
 
 
-def airflow_screenshot(cluster: AirflowCluster, path: str, png: Path, size: tuple[int, int]) -> None:
+def airflow_screenshot(
+    cluster: AirflowCluster, path: str, png: Path, size: tuple[int, int], wait: float = 60
+) -> None:
     passwords = json.loads((cluster.home / "simple_auth_manager_passwords.json.generated").read_text())
     response = httpx.post(
         f"{cluster.api_url}/auth/token", json={"username": USER, "password": passwords[USER]}, timeout=60
@@ -114,12 +122,7 @@ def airflow_screenshot(cluster: AirflowCluster, path: str, png: Path, size: tupl
             browser.wait(timeout=20)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=settings.PROJECT_ROOT / "docs")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="sp-impact-shots-"))
-    url = f"sqlite:///{work / 'warehouse.sqlite'}"
+def write_documents(work: Path, url: str, out: Path) -> None:
     warehouse = Warehouse(url)
     warehouse.migrate()
     sync_reference_data(load_campaign_config(), warehouse)
@@ -129,15 +132,26 @@ def main() -> None:
     products = write_products(warehouse, REPLAY_2022, work / "products")
     print(products.summary())
     warehouse.dispose()
-    take_screenshot(report.html, args.out / "impact-report.png", width=1280, height=3000)
+    take_screenshot(report.html, out / "impact-report.png", width=1280, height=3000)
     take_screenshot(
         work / "products" / "briefing-pl-logistics-and-warehousing-pl.html",
-        args.out / "briefing-note.png",
+        out / "briefing-note.png",
         width=1100,
         height=1500,
     )
 
-    home = work / "airflow"
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=settings.PROJECT_ROOT / "docs")
+    parser.add_argument("--only-airflow", type=Path, default=None, help="reuse this work folder's warehouse")
+    args = parser.parse_args()
+    work = args.only_airflow or Path(tempfile.mkdtemp(prefix="sp-impact-shots-"))
+    url = f"sqlite:///{work / 'warehouse.sqlite'}"
+    if args.only_airflow is None:
+        write_documents(work, url, args.out)
+
+    home = Path(tempfile.mkdtemp(prefix="airflow-", dir=work))
     (home / "plugins").mkdir(parents=True)
     shutil.copy(settings.PROJECT_ROOT / "plugins" / "safepassage_views.py", home / "plugins")
     dags = [settings.PROJECT_ROOT / "dags" / name for name in ("impact_report.py",)]
@@ -151,8 +165,8 @@ def main() -> None:
         },
     )
     started = time.monotonic()
-    cluster.start()
     try:
+        cluster.start()
         print(f"Airflow up in {time.monotonic() - started:.0f} s at {cluster.api_url}")
         airflow_screenshot(cluster, "/plugin/safepassage-impact", args.out / "ui-impact.png", (1400, 1700))
         airflow_screenshot(

@@ -21,6 +21,7 @@ SLICE_OPTIONS = (
     ("placement", "placements", "e.g. search, facebook, instagram"),
     ("theme", "themes", "creative themes, e.g. job_offers"),
     ("organisation", "organisations", "support organisation ids"),
+    ("device", "devices", "mobile, tablet, desktop"),
 )
 
 

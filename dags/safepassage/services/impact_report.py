@@ -347,7 +347,10 @@ def render_html(
             ("theme", "theme", {}),
         )
     )
-    compare = _brief_table(figures, sim) if figures.period.start.year == 2022 else ""
+    # the brief's figures are for the whole campaign: set them beside the whole campaign's only
+    compare = (
+        _brief_table(figures, sim) if figures.period.start.year == 2022 and figures.part.is_everything else ""
+    )
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"<h1>{_e(title)}</h1>"
