@@ -114,7 +114,7 @@ def airflow_screenshot(
             cookie = {"name": "_token", "value": token, "url": cluster.api_url, "path": "/"}
             asyncio.run(
                 _cdp_screenshot(
-                    targets[0]["webSocketDebuggerUrl"], f"{cluster.api_url}{path}", cookie, png, size
+                    targets[0]["webSocketDebuggerUrl"], f"{cluster.api_url}{path}", cookie, png, size, wait
                 )
             )
         finally:
