@@ -42,7 +42,7 @@ async def _cdp_screenshot(
 ) -> None:
     import websockets
 
-    async with websockets.connect(ws_url, max_size=64 * 2**20) as socket:
+    async with websockets.connect(ws_url, max_size=64 * 2**20, ping_interval=None) as socket:
         counter = 0
 
         async def call(method: str, **params: Any) -> dict[str, Any]:
@@ -123,16 +123,18 @@ def airflow_screenshot(
 
 
 def write_documents(work: Path, url: str, out: Path) -> None:
+    fresh = not (work / "warehouse.sqlite").exists()
     warehouse = Warehouse(url)
     warehouse.migrate()
-    sync_reference_data(load_campaign_config(), warehouse)
-    fill_simulated_2022(warehouse)
+    if fresh:
+        sync_reference_data(load_campaign_config(), warehouse)
+        fill_simulated_2022(warehouse)
     report = write_2022_report(warehouse, work / "report")
     print(report.summary())
     products = write_products(warehouse, REPLAY_2022, work / "products")
     print(products.summary())
     warehouse.dispose()
-    take_screenshot(report.html, out / "impact-report.png", width=1280, height=3000)
+    take_screenshot(report.html, out / "impact-report.png", width=1280, height=5400)
     take_screenshot(
         work / "products" / "briefing-pl-logistics-and-warehousing-pl.html",
         out / "briefing-note.png",
@@ -144,12 +146,15 @@ def write_documents(work: Path, url: str, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=settings.PROJECT_ROOT / "docs")
-    parser.add_argument("--only-airflow", type=Path, default=None, help="reuse this work folder's warehouse")
+    parser.add_argument("--work", type=Path, default=None, help="reuse this folder's simulated warehouse")
+    parser.add_argument("--skip", choices=("documents", "airflow"), default=None)
     args = parser.parse_args()
-    work = args.only_airflow or Path(tempfile.mkdtemp(prefix="sp-impact-shots-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="sp-impact-shots-"))
     url = f"sqlite:///{work / 'warehouse.sqlite'}"
-    if args.only_airflow is None:
+    if args.skip != "documents":
         write_documents(work, url, args.out)
+    if args.skip == "airflow":
+        return
 
     home = Path(tempfile.mkdtemp(prefix="airflow-", dir=work))
     (home / "plugins").mkdir(parents=True)

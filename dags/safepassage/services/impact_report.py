@@ -138,18 +138,20 @@ def monthly_chart(figures: ImpactFigures) -> str:
     top.plot(labels, [t.impressions for t in traffic], marker="o", color="#4c78a8")
     top.set_title("impressions per month")
     top.yaxis.set_major_formatter(_thousands())
-    bottom.bar(labels, [t.signposting_clicks for t in traffic], color="#f58518", label="signposting clicks")
+    bottom.bar(labels, [t.signposting_clicks for t in traffic], color="#f58518")
+    bottom.set_ylabel("signposting clicks", color="#c35a00")
+    bottom.yaxis.set_major_formatter(_thousands())
     if figures.outcomes_apply:
-        bottom.plot(
-            labels,
-            [figures.outcomes_by_month.get(month, 0) for month in months],
-            marker="s",
-            color="#54a24b",
-            label="people signposted to safety (partner-reported)",
+        # counts in the tens beside clicks in the thousands: their own axis, on the right
+        outcomes = bottom.twinx()
+        outcomes.plot(
+            labels, [figures.outcomes_by_month.get(month, 0) for month in months], marker="s", color="#2f7d32"
         )
-    bottom.legend(loc="upper left", frameon=False)
-    for axis in (top, bottom):
-        axis.spines[["top", "right"]].set_visible(False)
+        outcomes.set_ylabel("signposted to safety\n(partner-reported)", color="#2f7d32")
+        outcomes.set_ylim(bottom=0)
+        outcomes.spines[["top"]].set_visible(False)
+    top.spines[["top", "right"]].set_visible(False)
+    bottom.spines[["top"]].set_visible(False)
     figure.tight_layout()
     return _svg(figure, "months")
 
