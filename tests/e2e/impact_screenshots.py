@@ -67,19 +67,30 @@ async def _cdp_screenshot(
         )
         await call("Page.enable")
         await call("Page.navigate", url=url)
-        await asyncio.sleep(wait)  # the React UI, then the plugin page in its frame
+        # the React UI loads, then the plugin page in its frame (same origin, so readable)
+        page = "document.querySelector('iframe')?.contentDocument" if "/plugin/" in url else "document"
+        loaded = "d.readyState === 'complete' && d.querySelector('h2')"
+        ready = f"(() => {{ const d = {page}; return !!(d && {loaded}); }})()"
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            await asyncio.sleep(5)
+            state = await call("Runtime.evaluate", expression=ready, returnByValue=True)
+            if state.get("result", {}).get("value"):
+                break
+        await asyncio.sleep(3)  # let the frame paint
         frames = await call(
             "Runtime.evaluate",
             expression="JSON.stringify([...document.querySelectorAll('iframe')].map(f => f.src))",
             returnByValue=True,
         )
-        print(f"{url}: frames {frames.get('result', {}).get('value')}")
+        waited = wait - (deadline - time.monotonic())
+        print(f"{url}: frames {frames.get('result', {}).get('value')}, ready after {waited:.0f} s")
         shot = await call("Page.captureScreenshot", format="png")
         png.write_bytes(base64.b64decode(shot["data"]))
 
 
 def airflow_screenshot(
-    cluster: AirflowCluster, path: str, png: Path, size: tuple[int, int], wait: float = 60
+    cluster: AirflowCluster, path: str, png: Path, size: tuple[int, int], wait: float = 300
 ) -> None:
     passwords = json.loads((cluster.home / "simple_auth_manager_passwords.json.generated").read_text())
     response = httpx.post(

@@ -102,3 +102,16 @@ def test_no_withheld_count_can_be_recovered(case: tuple[dict, list[str], list[st
     # and none of the withheld ones follows from the published cells and totals
     assert _determined_by_rank(dict(table.values), set(table.withheld), rows, columns) == set()
     assert recoverable(table.withheld, table_equations(rows, columns)) == set()
+
+
+def test_shipped_partner_outcomes_and_their_schema() -> None:
+    from safepassage import settings
+    from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.outcomes import SCHEMA_FILE, outcome_files, read_outcomes, schema_text
+
+    shipped = settings.intelligence_dir() / SCHEMA_FILE
+    assert shipped.read_text(encoding="utf-8") == schema_text(), "run: refresh the schema from the model"
+    (path,) = outcome_files()
+    report = read_outcomes(path, load_campaign_config())
+    assert sum(o.people_signposted_to_safety for o in report.outcomes) == 97  # "nearly 100"
+    assert report.basis.value == "illustrative"
