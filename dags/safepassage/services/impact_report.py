@@ -115,6 +115,8 @@ def country_chart(figures: ImpactFigures, names: Names) -> str:
     if not rows:
         return '<p class="note">No delivery in this period.</p>'
     labels = [names.countries.get(code, code) for code, _ in rows]
+    from matplotlib.ticker import MaxNLocator
+
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, max(2.2, 0.28 * len(rows) + 0.8)), sharey=True)
     left.barh(labels, [t.impressions for _, t in rows], color="#4c78a8")
     left.set_title("impressions")
@@ -123,6 +125,7 @@ def country_chart(figures: ImpactFigures, names: Names) -> str:
     for axis in (left, right):
         axis.spines[["top", "right"]].set_visible(False)
         axis.xaxis.set_major_formatter(_thousands())
+        axis.xaxis.set_major_locator(MaxNLocator(4))  # long numbers: few ticks, so they never overlap
     figure.tight_layout()
     return _svg(figure, "countries")
 
