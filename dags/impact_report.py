@@ -54,11 +54,11 @@ def _date_param(title: str, description: str) -> Param:
 def impact_report() -> None:
     @task
     def load_partner_outcomes() -> int:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.outcomes import load_outcomes
 
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             warehouse.migrate()
             loaded = load_outcomes(warehouse, load_campaign_config())
@@ -69,12 +69,12 @@ def impact_report() -> None:
 
     @task
     def write_report(**context: object) -> dict[str, object]:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.impact_report import make_report, report_period, reports_dir
 
         params = context["params"]
         assert isinstance(params, dict)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             period = report_period(warehouse, params.get("from"), _to_day(context))
             written = make_report(warehouse, period, reports_dir(period), load_partner_outcomes=False)
@@ -85,13 +85,13 @@ def impact_report() -> None:
 
     @task
     def export_for_partners(**context: object) -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.impact_report import report_period, reports_dir
         from safepassage.services.partner_export import export_for_partners as export
 
         params = context["params"]
         assert isinstance(params, dict)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             period = report_period(warehouse, params.get("from"), _to_day(context))
             written = export(warehouse, period, reports_dir(period) / "partner-export.csv")
@@ -102,13 +102,13 @@ def impact_report() -> None:
 
     @task
     def intelligence_products(**context: object) -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.impact_report import report_period, reports_dir
         from safepassage.services.intel_products import write_products
 
         params = context["params"]
         assert isinstance(params, dict)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
             period = report_period(warehouse, params.get("from"), _to_day(context))
             written = write_products(warehouse, period, reports_dir(period) / "products")

@@ -6,22 +6,20 @@ organisations, budget caps, platform policy) into the warehouse's reference dime
 validating it. A broken config file fails the first task with the file, line and field to fix,
 and nothing is written.
 
-**Runs:** daily, and whenever someone triggers it after editing `config/`.
+**Runs:** daily at 04:00 UTC, and whenever someone triggers it after editing `config/`.
 **Produces:** the `reference_data` asset.
 """
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from safepassage.orchestration.assets import REFERENCE_DATA
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 
 
 @dag(
-    schedule="@daily",
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=daily_at("0 4 * * *"),
     catchup=False,  # reference data is a snapshot of config/, not a time series
     tags=["safepassage", "reference-data"],
     default_args=DEFAULT_ARGS,
@@ -30,12 +28,12 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS
 def sync_reference_data() -> None:
     @task(outlets=[REFERENCE_DATA])
     def validate_and_sync() -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.reference_data import sync_reference_data as sync
 
         config = load_campaign_config()
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         counts = sync(config, warehouse)
         print(f"Synced {counts} into {warehouse.safe_url}")

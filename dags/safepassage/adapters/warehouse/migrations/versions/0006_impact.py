@@ -1,7 +1,7 @@
 """impact reporting: partner-reported outcomes; placement in the performance grain
 
-Revision ID: 0005_impact
-Revises: 0004_push
+Revision ID: 0006_impact
+Revises: 0005_plan_per_run
 Create Date: 2026-12-01 20:25:07
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_impact"
-down_revision: str | None = "0004_push"
+revision: str = "0006_impact"
+down_revision: str | None = "0005_plan_per_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
