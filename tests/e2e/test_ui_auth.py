@@ -15,7 +15,7 @@ import pytest
 from safepassage import settings
 from tests.e2e.airflow_cluster import AirflowCluster
 
-PAGES = ["/safepassage/creatives", "/safepassage/targeting", "/safepassage/plans"]
+PAGES = ["/safepassage/creatives", "/safepassage/targeting", "/safepassage/plans", "/safepassage/impact"]
 DOCS = ["/safepassage/docs", "/safepassage/openapi.json"]
 USER, PASSWORD = "reviewer", uuid.uuid4().hex
 
