@@ -362,3 +362,22 @@ class PeriodReach(Base):
     reach: Mapped[int] = mapped_column(BigInteger)
     impressions: Mapped[int] = mapped_column(BigInteger)
     retrieved_at: Mapped[dt.datetime] = _now()
+
+
+class PartnerOutcome(Base):
+    """People signposted to safety, as partner organisations report it: aggregate counts per
+    organisation, country and month (from intelligence/outcomes/). No platform can see this."""
+
+    __tablename__ = "fact_partner_outcome"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "country_code", "month", name="uq_fact_partner_outcome_cell"),
+        CheckConstraint("people_signposted_to_safety >= 0", name="non_negative"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("dim_support_organisation.id"))
+    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
+    month: Mapped[dt.date] = mapped_column(Date)  # first day of the month
+    people_signposted_to_safety: Mapped[int] = mapped_column(Integer)
+    basis: Mapped[str] = mapped_column(String(16))  # reported | illustrative
+    source_name: Mapped[str] = mapped_column(String(500))
+    loaded_at: Mapped[dt.datetime] = _now()
