@@ -48,7 +48,9 @@ def _date_param(title: str, description: str) -> Param:
     doc_md=__doc__,
     params={
         "from": _date_param("Report from (YYYY-MM-DD)", "Empty: the campaign's first day of delivery."),
-        "to": _date_param("Report to (YYYY-MM-DD, inclusive)", "Empty: the run's own day."),
+        "to": _date_param(
+            "Report to (YYYY-MM-DD, inclusive)", "Empty: the last day pulled (at most the run's own day)."
+        ),
     },
 )
 def impact_report() -> None:
@@ -76,7 +78,9 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(warehouse, params.get("from"), _to_day(context))
+            period = report_period(
+                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
+            )
             written = make_report(warehouse, period, reports_dir(period), load_partner_outcomes=False)
         finally:
             warehouse.dispose()
@@ -93,7 +97,9 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(warehouse, params.get("from"), _to_day(context))
+            period = report_period(
+                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
+            )
             written = export(warehouse, period, reports_dir(period) / "partner-export.csv")
         finally:
             warehouse.dispose()
@@ -110,7 +116,9 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(warehouse, params.get("from"), _to_day(context))
+            period = report_period(
+                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
+            )
             written = write_products(warehouse, period, reports_dir(period) / "products")
         finally:
             warehouse.dispose()

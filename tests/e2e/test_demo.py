@@ -48,7 +48,21 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
         plans = connection.execute(text("SELECT status, decided_by FROM push_plan ORDER BY id")).all()
         requests = connection.execute(text("SELECT count(*) FROM apply_log WHERE outcome = 'ok'")).scalar()
         snapshots = connection.execute(text("SELECT valid_from FROM targeting_snapshot ORDER BY id")).all()
+        pulled = connection.execute(
+            text(
+                "SELECT platform_code, min(date), max(date), count(*) FROM fact_daily_performance"
+                " GROUP BY platform_code"
+            )
+        ).all()
     engine.dispose()
+    # The backfill holds both platforms' daily rows for the whole replay.
+    days = {platform: (str(first), str(last)) for platform, first, last, _ in pulled}
+    assert days["google_ads"][0] == "2022-03-25" and days["google_ads"][1] >= "2022-10-30", days
+    assert set(days) >= {"google_ads"}, days
+    assert "✓ DAG pull_performance: run succeeded" in out and "✓ DAG impact_report: run succeeded" in out
+    html = next((demo_dir / "report").glob("impact-report-2022-03-25-2022-10-31*.html"))
+    assert html.with_suffix(".pdf").stat().st_size > 10_000
+    assert "people reached" in out and "2022 brief" in out, "headline figures beside the brief's"
     assert len(plans) == 8 and len(snapshots) == 8 and requests
     assert all(str(day).startswith("2022-") for (day,) in snapshots), "the replay stayed in 2022"
     first_status, first_reviewer = plans[0]
@@ -69,5 +83,7 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
         ("refresh_targeting", "asset_triggered"): 8,
         ("allocate_budgets", "asset_triggered"): 8,
         ("push_campaigns", "asset_triggered"): 9,
+        ("pull_performance", "manual"): 1,
+        ("impact_report", "asset_triggered"): 1,
     }, counted
     assert (demo_dir / "airflow" / "logs" / "dag_id=push_campaigns").is_dir(), "task logs stay in its home"

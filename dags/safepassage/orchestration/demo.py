@@ -39,7 +39,10 @@ DEMO_DAGS = [
     "refresh_targeting",
     "allocate_budgets",
     "push_campaigns",
+    "pull_performance",
+    "impact_report",
 ]
+REPLAY_FROM, REPLAY_TO = dt.date(2022, 3, 25), dt.date(2022, 10, 31)
 DEMO_REVIEWER = "make-demo"
 REVIEW_NOTE = "make demo approves every plan it replays; a person does this in the UI"
 FINISHED = {"success", "failed"}
@@ -113,7 +116,7 @@ class Chain:
         self,
         api: AirflowApi,
         review: Callable[[str, str, dict[str, Any]], None] | None = None,
-        timeout: float = 300,
+        timeout: float = 600,
         report: DemoReport | None = None,
     ) -> None:
         self.api, self.review, self.timeout, self.report = api, review, timeout, report
@@ -286,6 +289,27 @@ def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse
     report.add("Key judgements", f"{len(judgements)} valid (2022 series); each is published on its day")
     for loaded in judgements:
         _replay_judgement(report, chain, sandbox, warehouse, loaded)
+    _pull_and_report(report, chain, sandbox, warehouse)
+
+
+def _pull_and_report(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse) -> None:
+    """After the campaign: one backfill run pulls both platforms' 2022 delivery, which wakes the
+    impact report; the demo then writes the 2022 report beside the brief's figures."""
+    from safepassage.adapters.warehouse.impact_queries import daily_rows_by_platform
+    from safepassage.services.impact_report import write_2022_report
+
+    sandbox.clock.set(dt.datetime.combine(REPLAY_TO + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
+    pull = chain.trigger("pull_performance", {"from": REPLAY_FROM.isoformat(), "to": REPLAY_TO.isoformat()})
+    held = "; ".join(
+        f"{platform}: {rows:,} daily rows {first} – {last}"
+        for platform, (rows, first, last) in sorted(daily_rows_by_platform(warehouse).items())
+    )
+    report.add("DAG pull_performance", f"{pull.outcome} (backfill {REPLAY_FROM} – {REPLAY_TO}); {held}")
+    reported = chain.woken_by(_required(chain.produced(pull, "performance"), pull), "impact_report")
+    report.add("DAG impact_report", f"{reported.outcome}: report, partner export, intelligence products")
+    written = write_2022_report(warehouse, demo_dir() / "report")
+    report.add("2022 impact report", f"{_shown(written.html)} and {_shown(written.pdf)}")
+    print(written.summary(), flush=True)
 
 
 def _replay_judgement(

@@ -447,11 +447,16 @@ def write_2022_report(warehouse: Any, out_dir: Path) -> WrittenReport:
     return make_report(warehouse, REPLAY_2022, out_dir)
 
 
-def report_period(warehouse: Any, start: str | None, end: dt.date) -> Period:
+def report_period(warehouse: Any, start: str | None, end: dt.date, end_given: bool = True) -> Period:
     """The period a scheduled run reports on: from `start` (default: the campaign's first day of
-    delivery, or `end` when nothing was delivered yet) to `end`."""
-    from safepassage.adapters.warehouse.impact_queries import first_performance_date
+    delivery, or `end` when nothing was delivered yet) to `end` (when not given: the last day pulled,
+    if that is earlier, so a report on a finished campaign ends where its delivery ended and its
+    period matches the pulled reach window)."""
+    from safepassage.adapters.warehouse.impact_queries import first_performance_date, last_performance_date
 
+    if not end_given:
+        last = last_performance_date(warehouse)
+        end = min(end, last) if last else end
     first = dt.date.fromisoformat(start) if start else first_performance_date(warehouse) or end
     return Period(min(first, end), end)
 

@@ -253,3 +253,21 @@ def first_performance_date(warehouse: Warehouse) -> dt.date | None:
     """The first day any platform delivered (where "campaign to date" starts)."""
     with warehouse.session() as session:
         return session.scalar(select(func.min(DailyPerformance.date)))
+
+
+def daily_rows_by_platform(warehouse: Warehouse) -> dict[str, tuple[int, dt.date, dt.date]]:
+    """Per platform: how many daily rows the warehouse holds, and their first and last day."""
+    query = select(
+        DailyPerformance.platform_code,
+        func.count(),
+        func.min(DailyPerformance.date),
+        func.max(DailyPerformance.date),
+    ).group_by(DailyPerformance.platform_code)
+    with warehouse.session() as session:
+        return {str(code): (int(n), first, last) for code, n, first, last in session.execute(query)}
+
+
+def last_performance_date(warehouse: Warehouse) -> dt.date | None:
+    """The last day pulled (where "campaign to date" ends)."""
+    with warehouse.session() as session:
+        return session.scalar(select(func.max(DailyPerformance.date)))
