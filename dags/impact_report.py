@@ -78,9 +78,7 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(
-                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
-            )
+            period = report_period(warehouse, params.get("from"), *_to_day(context))
             written = make_report(warehouse, period, reports_dir(period), load_partner_outcomes=False)
         finally:
             warehouse.dispose()
@@ -97,9 +95,7 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(
-                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
-            )
+            period = report_period(warehouse, params.get("from"), *_to_day(context))
             written = export(warehouse, period, reports_dir(period) / "partner-export.csv")
         finally:
             warehouse.dispose()
@@ -116,9 +112,7 @@ def impact_report() -> None:
         assert isinstance(params, dict)
         warehouse = open_warehouse()
         try:
-            period = report_period(
-                warehouse, params.get("from"), _to_day(context), end_given=bool(params.get("to"))
-            )
+            period = report_period(warehouse, params.get("from"), *_to_day(context))
             written = write_products(warehouse, period, reports_dir(period) / "products")
         finally:
             warehouse.dispose()
@@ -129,10 +123,11 @@ def impact_report() -> None:
     loaded >> [write_report(), export_for_partners(), intelligence_products()]
 
 
-def _to_day(context: object) -> pendulum.Date:
+def _to_day(context: object) -> tuple[pendulum.Date, bool]:
+    """The report's last day, and whether a person gave it (else the run's day, capped by the data)."""
     assert isinstance(context, dict)
     to = context["params"].get("to")
-    return pendulum.Date.fromisoformat(to) if to else context["dag_run"].run_after.date()
+    return (pendulum.Date.fromisoformat(to), True) if to else (context["dag_run"].run_after.date(), False)
 
 
 impact_report()
