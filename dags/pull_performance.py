@@ -25,18 +25,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import dag, task
 
 from safepassage.orchestration.assets import PERFORMANCE
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 from safepassage.orchestration.performance import range_params
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=daily_at("0 6 * * *"),
     catchup=False,  # each run re-reads the lookback; missed days are covered by the next run or a backfill
     max_active_runs=1,
     tags=["safepassage", "performance", "google-ads", "meta"],
