@@ -170,8 +170,9 @@ def test_each_change_reaches_the_platform_in_exactly_one_push(chain: Any) -> Non
     }
     assert push_runs(cluster) == 3
 
-    # Creatives only: one corrected translation; one push ships the new version.
-    set_translation(creatives_dir, "pl", "Job offer abroad? Check first", "Praca za granicą? Sprawdź to")
+    # Creatives only: one corrected Ukrainian headline (the judgement targets PL in uk and ru); one
+    # push ships the new version.
+    set_translation(creatives_dir, "uk", "Job offer abroad? Check first", "Робота за кордоном? Перевір!")
     rerendered = follow.trigger("render_creatives")
     new_creatives = follow.produced(rerendered, "creatives")
     assert new_creatives is not None and new_creatives["extra"]["new_versions"] > 0

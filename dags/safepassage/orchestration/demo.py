@@ -147,7 +147,16 @@ class Chain:
 
     def produced(self, run: Run, asset: str) -> dict[str, Any] | None:
         """The event on `asset` that `run` emitted (None: it emitted none, e.g. nothing changed)."""
-        events = self.api.asset_events(source_dag_id=run.dag_id, source_run_id=run.run_id)
+        from safepassage.orchestration.local_airflow import wait_for
+
+        # Retried: Airflow 3.3.2 answers 500 while a run the event created is queued and not yet
+        # started (its response model requires the run's start_date).
+        (events,) = wait_for(
+            f"the events of {run.dag_id} run {run.run_id}",
+            lambda: (self.api.asset_events(source_dag_id=run.dag_id, source_run_id=run.run_id),),
+            self.timeout,
+            0.2,
+        )
         found = [event for event in events if event.get("name") == asset]
         return found[-1] if found else None
 
