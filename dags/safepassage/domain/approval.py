@@ -75,7 +75,7 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
                 (op.country, str(op.fields.get("content_hash")))
                 for op in plan.operations
                 if op.action == "create"
-                and op.kind == "ad_group_ad"
+                and op.kind == plan.ad_kind
                 and op.fields.get("content_hash") not in live
             }
         )
