@@ -117,7 +117,8 @@ def targeting_document(
 def store_inputs(
     warehouse: object, config: CampaignConfig, document: dict[str, object], edition: str = "1"
 ) -> None:
-    """A targeting snapshot and Google RSA creative versions, stored as the other DAGs store them."""
+    """A targeting snapshot and Google RSA and Meta feed creative versions, stored as the other DAGs
+    store them."""
     import hashlib
     import json
 
@@ -147,6 +148,29 @@ def store_inputs(
                 "content": content,
             }
         )
+    for country, language in config.country_languages():
+        for theme in META_THEMES:
+            content = {
+                "format": "meta_feed",
+                "primary_text": f"Check {theme} offers before you travel. {edition}",
+                "headline": f"Help in {country.code}",
+                "description": "Free and confidential",
+                "call_to_action": "LEARN_MORE",
+                "link": str(config.organisations_for(country.code)[0].url),
+            }
+            rows.append(
+                {
+                    "content_hash": hashlib.sha256(
+                        json.dumps([theme, country.code, language.code, content]).encode()
+                    ).hexdigest(),
+                    "theme": theme,
+                    "platform_code": "meta",
+                    "country_code": country.code,
+                    "language_code": language.code,
+                    "template_id": f"{theme}/meta_feed",
+                    "content": content,
+                }
+            )
     with warehouse.session() as session:  # type: ignore[attr-defined]
         upsert(
             session,

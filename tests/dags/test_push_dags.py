@@ -51,13 +51,39 @@ def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
 
 
 def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
+    """Both platforms' first push, planned, approved and applied outside Airflow."""
     import datetime as dt
+
+    from safepassage.orchestration.push_accounts import account_settings, apply_for, plan_for
 
     allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
     desired = desired_for_account(store, CONFIG, lambda _c: True)
     stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
+    meta = [
+        plan_for(a.platform.value, str(a.customer_id), "setup")
+        for a in account_settings(load_push_settings())
+        if a.platform.value == "meta"
+    ]
     record_decision(store, "setup", True, "test", "first push")
     apply_stored_plan(store, account, stored.plan_id)
+    for plan in meta:
+        apply_for(plan)
+
+
+def newest_google_plan(store: Warehouse) -> Any:
+    with store.session() as session:
+        return session.scalars(
+            select(m.PushPlan).where(m.PushPlan.platform_code == "google_ads").order_by(m.PushPlan.id.desc())
+        ).first()
+
+
+def meta_ad_sets() -> set[str]:
+    from safepassage.orchestration.push_accounts import meta_push_account
+
+    from safepassage.orchestration.connections import meta_settings
+
+    account = meta_push_account(meta_settings().ad_account_ids[0], CONFIG)
+    return {node.key for node in account.read_tree().of_kind("adset")}
 
 
 def states(run: Any) -> dict[str, str]:
@@ -85,9 +111,13 @@ def test_push_with_nothing_changed_applies_nothing(
     assert run.state == DagRunState.SUCCESS, states(run)
     assert states(run)["review_plans[-1]"] == "skipped"
     assert not [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
+    assert not [e for e in sandbox.meta.log.entries() if e.method in ("POST", "DELETE")]
     with store.session() as session:
-        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
-        assert newest is not None and newest.status == "nothing_to_do"
+        newest = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id)).all()
+        assert {(p.platform_code, p.status) for p in newest} == {
+            ("google_ads", "nothing_to_do"),
+            ("meta", "nothing_to_do"),
+        }
 
 
 def test_a_small_budget_move_applies_without_review(
@@ -110,9 +140,8 @@ def test_a_small_budget_move_applies_without_review(
     assert states(run)["review_plans[-1]"] == "skipped"
     budget = account.read_tree().nodes["SP|PL|budget"]
     assert budget.fields["amount_micros"] == (before + before // 10) * 10_000
-    with store.session() as session:
-        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
-        assert newest is not None and newest.status == "applied" and newest.decided_by is None
+    newest = newest_google_plan(store)
+    assert newest is not None and newest.status == "applied" and newest.decided_by is None
 
 
 def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account: GoogleAdsAccount) -> None:
@@ -155,35 +184,42 @@ def test_a_first_push_waits_for_a_person(
     assert reviewer.answered.is_set()
     assert "starts serving" in reviewer.body and "| PL |" in reviewer.body  # the plan table is in the form
     assert run.state == DagRunState.SUCCESS, states(run)
+    assert "Meta ad account" in reviewer.body  # the Meta part of the plan is in the same form
     with store.session() as session:
-        plan = session.scalars(select(m.PushPlan)).one()
-        assert plan.dag_run_id == run.run_id
-        assert (plan.decided_by, plan.decision_note) == (
-            "reviewer-anna",
-            "checked the Polish helpline numbers",
-        )
+        plans = {p.platform_code: p for p in session.scalars(select(m.PushPlan)).all()}
+        assert set(plans) == {"google_ads", "meta"}
+        for plan in plans.values():
+            assert plan.dag_run_id == run.run_id
+            assert (plan.decided_by, plan.decision_note) == (
+                "reviewer-anna",
+                "checked the Polish helpline numbers",
+            )
     campaigns = account.read_tree().of_kind("campaign")
+    ad_sets = meta_ad_sets()
     if option == "Approve":
-        assert plan.status == "applied"
+        assert {p.status for p in plans.values()} == {"applied"}
         assert len(campaigns) == sum(len(c.languages) for c in CONFIG.countries)
+        assert ad_sets == {f"SP|{c.code}|{lang}" for c in CONFIG.countries for lang in c.languages}
     else:
-        assert plan.status == "rejected"
-        assert states(run)["apply_account[-1]"] == "skipped" or all(
-            state == "skipped" for key, state in states(run).items() if key.startswith("apply_account")
+        assert {p.status for p in plans.values()} == {"rejected"}
+        assert all(
+            state == "skipped" for key, state in states(run).items() if key.startswith("apply_")
         )
-        assert campaigns == []
+        assert campaigns == [] and ad_sets == set()
 
 
 def test_push_tasks_share_the_google_ads_pool_which_setup_creates(dagbag: Any, airflow_db: Path) -> None:
     from airflow.models.pool import Pool
 
-    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, ensure_pools
+    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL, ensure_pools
 
     push = dagbag.dags["push_campaigns"]
     assert push.get_task("plan_account").pool == GOOGLE_ADS_POOL
     assert push.get_task("apply_account").pool == GOOGLE_ADS_POOL
+    assert push.get_task("plan_meta_account").pool == META_POOL
+    assert push.get_task("apply_meta_account").pool == META_POOL
     assert dagbag.dags["kill_switch"].get_task("switch").pool == GOOGLE_ADS_POOL
-    assert ensure_pools() == [GOOGLE_ADS_POOL]
+    assert ensure_pools() == [GOOGLE_ADS_POOL, META_POOL]
     ensure_pools()
     assert Pool.get_pool(GOOGLE_ADS_POOL).slots == 4
 

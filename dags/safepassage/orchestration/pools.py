@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 GOOGLE_ADS_POOL = "google_ads_api"
+META_POOL = "meta_api"
 POOLS: dict[str, tuple[int, str]] = {
     GOOGLE_ADS_POOL: (4, "Concurrent Google Ads API calls: plan read-backs, mutates, the kill switch"),
+    # Meta throttles per ad account and app (usage headers): few workers at once keep well under it.
+    META_POOL: (2, "Concurrent Meta Graph API calls: plan read-backs, batches"),
 }
+POOL_BY_PLATFORM = {"google_ads": GOOGLE_ADS_POOL, "meta": META_POOL}
 
 
 def ensure_pools() -> list[str]:

@@ -398,6 +398,8 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
             WarehouseApplyLog(warehouse, plan_id),
             **options,
         )
+    except RetryLater:
+        raise  # nothing failed: the platform asked for a long wait; the task's retry applies the plan
     except Exception as error:
         _set_status(warehouse, plan_id, "failed", str(error)[:2000])
         raise

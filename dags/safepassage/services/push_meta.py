@@ -27,11 +27,13 @@ def account_settings(account: PlatformAccount, config: CampaignConfig) -> MetaAc
 
 
 def desired_for_meta_account(
-    warehouse: Any, config: CampaignConfig, account: PlatformAccount, on: dt.date
+    warehouse: Any, config: CampaignConfig, account: PlatformAccount, on: dt.date | None = None
 ) -> tuple[Tree, list[str]]:
     """The desired Meta tree from the newest targeting, creatives, allocation and kill-switch pauses,
-    and the countries policy leaves out (for the review)."""
+    and the countries policy leaves out (for the review). Policy is checked for `on`, by default the
+    day of the newest allocation, so the push and the allocator agree on where Meta may serve."""
     from safepassage import settings
+    from safepassage.adapters.warehouse import push_store
     from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
         current_meta_creatives,
@@ -46,7 +48,8 @@ def desired_for_meta_account(
         raise InvalidInput(
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
-    targeting, left_out = meta_targeting(document, config, on)
+    day = on or push_store.latest_allocation_day(warehouse) or dt.datetime.now(dt.UTC).date()
+    targeting, left_out = meta_targeting(document, config, day)
     targeting = [t for t in targeting if account.serves(t.country)]
     images = image_library(settings.creatives_dir())
     tree = desired_tree(

@@ -77,6 +77,14 @@ def allocation_amounts(
     return {code: int(total) for code, total in rows}
 
 
+def latest_allocation_day(warehouse: Warehouse) -> dt.date | None:
+    """The day the newest allocation is for (the push checks platform policy for that same day)."""
+    with warehouse.session() as session:
+        return session.scalars(
+            select(BudgetAllocation.for_date).order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc()).limit(1)
+        ).first()
+
+
 def store_allocation(
     warehouse: Warehouse,
     day: dt.date,
