@@ -39,6 +39,7 @@ from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARG
 from safepassage.orchestration.defaults import DEFAULT_ARGS
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
 
+
 @dag(
     schedule=TARGETING & CREATIVES & BUDGETS,
     start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
@@ -49,18 +50,17 @@ from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
     doc_md=__doc__,
 )
 def push_campaigns() -> None:
-    @task(multiple_outputs=True)
-    def list_accounts() -> dict[str, list[dict[str, str]]]:
-        """Every account pushed to, as {platform, account_id}, grouped by platform (one pool each)."""
+    @task
+    def list_accounts(platform: str) -> list[dict[str, str]]:
+        """The accounts pushed to on one platform, as {platform, account_id} (one pool per platform)."""
         from safepassage.orchestration.push_accounts import account_settings
         from safepassage.services.push_settings import load_push_settings
 
-        grouped: dict[str, list[dict[str, str]]] = {"google_ads": [], "meta": []}
-        for account in account_settings(load_push_settings()):
-            grouped[account.platform.value].append(
-                {"platform": account.platform.value, "account_id": str(account.customer_id)}
-            )
-        return grouped
+        return [
+            {"platform": account.platform.value, "account_id": str(account.customer_id)}
+            for account in account_settings(load_push_settings())
+            if account.platform.value == platform
+        ]
 
     @task(task_id=PLAN_TASK_ID, pool=GOOGLE_ADS_POOL)
     def plan_account(account: dict[str, str], **context: object) -> dict[str, object]:
@@ -97,10 +97,9 @@ def push_campaigns() -> None:
         print(f"Plan {plan['plan_id']} on {plan.get('platform')} {plan['customer_id']}: {outcome}")
         return outcome
 
-    accounts = list_accounts()
-    google_plans = plan_account.expand(account=accounts["google_ads"])
+    google_plans = plan_account.expand(account=list_accounts("google_ads"))
     meta_plans = plan_account.override(task_id="plan_meta_account", pool=META_POOL).expand(
-        account=accounts["meta"]
+        account=list_accounts.override(task_id="list_meta_accounts")("meta")
     )
     branch = needs_review(google_plans, meta_plans)
     summarise(google_plans, meta_plans) >> branch >> [review_plans, apply_without_review]

@@ -199,11 +199,18 @@ def loopback_hostname() -> str:
 META_THEMES = ("job_offers", "transport_offers")
 
 
-def meta_tree(config: CampaignConfig, countries: Iterable[str] | None = None, euros: int = 50, edition: str = "1") -> Any:
+def meta_tree(
+    config: CampaignConfig, countries: Iterable[str] | None = None, euros: int = 50, edition: str = "1"
+) -> Any:
     """The desired Meta tree for the shipped config: every (or the given) country in its languages,
     two themes with their images, `euros` a day per country."""
     from safepassage import settings
-    from safepassage.domain.push_meta import MetaAccountSettings, MetaCountryTargeting, MetaCreative, desired_tree
+    from safepassage.domain.push_meta import (
+        MetaAccountSettings,
+        MetaCountryTargeting,
+        MetaCreative,
+        desired_tree,
+    )
     from safepassage.services.push_inputs import image_library
 
     wanted = set(countries) if countries is not None else {c.code for c in config.countries}
@@ -234,5 +241,9 @@ def meta_tree(config: CampaignConfig, countries: Iterable[str] | None = None, eu
         if country.code in wanted
         for theme in META_THEMES
     ]
-    account = MetaAccountSettings(page_id="100000000000042", dsa_beneficiary="SafePassage", dsa_payor="SafePassage")
-    return desired_tree(targeting, creatives, {code: euros * 100 for code in wanted}, account, images.values())
+    account = MetaAccountSettings(
+        page_id="100000000000042", dsa_beneficiary="SafePassage", dsa_payor="SafePassage"
+    )
+    return desired_tree(
+        targeting, creatives, {code: euros * 100 for code in wanted}, account, images.values()
+    )

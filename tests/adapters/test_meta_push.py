@@ -64,12 +64,18 @@ def test_first_push_creates_the_full_tree_in_batches_of_50_and_a_rerun_writes_no
     meta: Any, account: MetaPushAccount, config: CampaignConfig
 ) -> None:
     desired = meta_tree(config)
-    plan, log, report = push(account, desired)
+    plan, _, report = push(account, desired)
     assert report.converged
     reported = account.read_tree()
     kinds = Counter(node.kind for node in reported.nodes.values())
     served = sum(len(c.languages) for c in config.countries)
-    assert kinds == {"adimage": 2, "campaign": 19, "adset": served, "adcreative": served * 2, "ad": served * 2}
+    assert kinds == {
+        "adimage": 2,
+        "campaign": 19,
+        "adset": served,
+        "adcreative": served * 2,
+        "ad": served * 2,
+    }
     assert set(reported.nodes) == set(desired.nodes)
     campaign = reported.nodes["SP|PL|campaign"].fields
     assert campaign["objective"] == "OUTCOME_TRAFFIC" and campaign["daily_budget"] == 5_000
@@ -109,7 +115,9 @@ def test_a_throttled_batch_waits_as_the_usage_headers_say_then_finishes(
     sandbox.faults = FaultPlan(
         (
             FaultRule(platform="meta", match="POST /", kind="app_rate_limit", nth=(1, 2)),
-            FaultRule(platform="meta", match="POST /act_*/adsets", kind="ads_management_rate_limit", nth=(3,)),
+            FaultRule(
+                platform="meta", match="POST /act_*/adsets", kind="ads_management_rate_limit", nth=(3,)
+            ),
         )
     )
     waits: list[float] = []
@@ -148,17 +156,21 @@ def test_a_response_lost_after_commit_converges_without_duplicates(
 ) -> None:
     sandbox.faults = FaultPlan(
         (
-            FaultRule(platform="meta", match="POST /act_*/campaigns", kind="response_lost_after_commit", nth=(2,)),
+            FaultRule(
+                platform="meta", match="POST /act_*/campaigns", kind="response_lost_after_commit", nth=(2,)
+            ),
             FaultRule(platform="meta", match="POST /act_*/ads", kind="response_lost_after_commit", nth=(1,)),
         )
     )
     desired = meta_tree(config, countries=("PL", "RO", "MD"))
-    _, log, report = push(account, desired)
+    _, _, report = push(account, desired)
     assert report.converged and len(report.retries) == 2
     reported = account.read_tree()
     assert set(reported.nodes) == set(desired.nodes)
     created = Counter(
-        e.target for e in meta.log.entries(method="POST") if e.outcome in ("ok", "fault") and "/act_" in e.target
+        e.target
+        for e in meta.log.entries(method="POST")
+        if e.outcome in ("ok", "fault") and "/act_" in e.target
     )
     act = meta.account_ids[0]
     assert created[f"POST /{act}/campaigns"] == 3  # the lost one was never sent again
@@ -177,5 +189,7 @@ def test_budget_changes_beyond_four_an_hour_are_held_back_by_the_plan(
     assert "SP|PL|campaign: daily budget stays 5000 (wanted 8000)" in notes[0]
     allowed, notes = hold_budget_changes(wanted, reported, {"SP|PL|campaign": 3})
     plan, _, _ = push(account, allowed)
-    assert notes == [] and [(op.kind, op.update_mask) for op in plan.operations] == [("campaign", ("daily_budget",))]
+    assert notes == [] and [(op.kind, op.update_mask) for op in plan.operations] == [
+        ("campaign", ("daily_budget",))
+    ]
     assert account.read_tree().nodes["SP|PL|campaign"].fields["daily_budget"] == 8_000

@@ -32,7 +32,9 @@ def config() -> CampaignConfig:
 
 @pytest.fixture
 def account(sandbox: Any, meta_api: Any, config: CampaignConfig) -> MetaPushAccount:
-    return MetaPushAccount(meta_api, sandbox.meta.account_ids[0], budget_guard(config), settings.creatives_dir())
+    return MetaPushAccount(
+        meta_api, sandbox.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
+    )
 
 
 def push_meta(warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, run: str) -> Any:

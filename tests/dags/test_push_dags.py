@@ -78,9 +78,8 @@ def newest_google_plan(store: Warehouse) -> Any:
 
 
 def meta_ad_sets() -> set[str]:
-    from safepassage.orchestration.push_accounts import meta_push_account
-
     from safepassage.orchestration.connections import meta_settings
+    from safepassage.orchestration.push_accounts import meta_push_account
 
     account = meta_push_account(meta_settings().ad_account_ids[0], CONFIG)
     return {node.key for node in account.read_tree().of_kind("adset")}
@@ -202,9 +201,7 @@ def test_a_first_push_waits_for_a_person(
         assert ad_sets == {f"SP|{c.code}|{lang}" for c in CONFIG.countries for lang in c.languages}
     else:
         assert {p.status for p in plans.values()} == {"rejected"}
-        assert all(
-            state == "skipped" for key, state in states(run).items() if key.startswith("apply_")
-        )
+        assert all(state == "skipped" for key, state in states(run).items() if key.startswith("apply_"))
         assert campaigns == [] and ad_sets == set()
 
 

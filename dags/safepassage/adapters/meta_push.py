@@ -63,7 +63,13 @@ _SDK_READ = {
     "ads": "get_ads",
     "adimages": "get_ad_images",
 }
-_EDGE = {"campaign": "campaigns", "adset": "adsets", "adcreative": "adcreatives", "ad": "ads", "adimage": "adimages"}
+_EDGE = {
+    "campaign": "campaigns",
+    "adset": "adsets",
+    "adcreative": "adcreatives",
+    "ad": "ads",
+    "adimage": "adimages",
+}
 _CREATE_FIELDS = {
     "campaign": (
         "name",
@@ -224,7 +230,14 @@ class MetaPushAccount:
         for image in rows["adimages"]:
             key = image_name(str(image["hash"]))
             tree.add(
-                Node("adimage", key, "", {"name": image.get("name", ""), "hash": image["hash"]}, None, str(image["id"]))
+                Node(
+                    "adimage",
+                    key,
+                    "",
+                    {"name": image.get("name", ""), "hash": image["hash"]},
+                    None,
+                    str(image["id"]),
+                )
             )
             key_by_id[str(image["id"])] = key
         for campaign in rows["campaigns"]:
@@ -251,17 +264,19 @@ class MetaPushAccount:
                 "dsa_beneficiary": ad_set.get("dsa_beneficiary"),
                 "dsa_payor": ad_set.get("dsa_payor"),
             }
-            tree.add(Node("adset", ad_set["name"], tree.nodes[owner].country, fields, owner, str(ad_set["id"])))
+            tree.add(
+                Node("adset", ad_set["name"], tree.nodes[owner].country, fields, owner, str(ad_set["id"]))
+            )
             key_by_id[str(ad_set["id"])] = ad_set["name"]
         content_by_creative: dict[str, str] = {}
         for creative in rows["adcreatives"]:
             parts = parse_name(str(creative.get("name", "")))
             if parts is None:
                 continue
-            link_data = (creative.get("object_story_spec") or {}).get("link_data") or {}
+            link_data: dict[str, Any] = dict((creative.get("object_story_spec") or {}).get("link_data") or {})
             content_hash = creative_content_hash(link_data)
-            image = link_data.get("image_hash")
-            links = {"adimage": image_name(str(image))} if image else {}
+            image_hash = link_data.get("image_hash")
+            links = {"adimage": image_name(str(image_hash))} if image_hash else {}
             tree.add(
                 Node(
                     "adcreative",
@@ -300,7 +315,9 @@ class MetaPushAccount:
         except FacebookRequestError as error:
             raise classify(error, "read " + edge) from error
         except requests.RequestException as error:
-            raise MetaCallFailed(type(error).__name__, [ItemError("read " + edge, None, "no answer")], transient=True) from None
+            raise MetaCallFailed(
+                type(error).__name__, [ItemError("read " + edge, None, "no answer")], transient=True
+            ) from None
 
     # -- writing ------------------------------------------------------------------------------------
     def requests(self, operations: Sequence[PlanOperation]) -> list[list[PlanOperation]]:
@@ -319,9 +336,7 @@ class MetaPushAccount:
         wait = self.usage.wait_seconds
         if wait:
             self.usage = Usage()  # the wait is taken once; the next reply says where usage stands
-            raise MetaCallFailed(
-                "usage near the limit: not sent", quota=True, quota_delay=wait
-            )
+            raise MetaCallFailed("usage near the limit: not sent", quota=True, quota_delay=wait)
         items = [self._item(op) for op in operations]
         self.batches_sent += 1
         try:
@@ -330,7 +345,9 @@ class MetaPushAccount:
             raise classify(error, "(batch)") from error
         except requests.RequestException as error:
             # Unknown whether any item ran: re-read, never resend blindly.
-            raise MetaCallFailed(type(error).__name__, [ItemError("(batch)", None, "no answer")], transient=True) from None
+            raise MetaCallFailed(
+                type(error).__name__, [ItemError("(batch)", None, "no answer")], transient=True
+            ) from None
         self.usage = Usage.from_headers(response.headers())
         outcome = BatchOutcome()
         errors: list[ItemError] = []
@@ -345,14 +362,16 @@ class MetaPushAccount:
             if int(result.get("code", 0)) == 200 and not (isinstance(body, dict) and "error" in body):
                 outcome.ids[op.key] = _created_id(body)
                 continue
-            error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
-            code = error.get("code")
-            message = str(error.get("error_user_msg") or error.get("message") or "")
+            graph_error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+            code = graph_error.get("code")
+            message = str(graph_error.get("error_user_msg") or graph_error.get("message") or "")
             errors.append(ItemError(op.key, code, message))
             if code in THROTTLE_CODES:
                 throttled = True
-                delays.append(Usage.from_headers(result.get("headers")).wait_seconds or DEFAULT_THROTTLE_SECONDS)
-            elif error.get("is_transient") or int(result.get("code", 0)) >= 500:
+                delays.append(
+                    Usage.from_headers(result.get("headers")).wait_seconds or DEFAULT_THROTTLE_SECONDS
+                )
+            elif graph_error.get("is_transient") or int(result.get("code", 0)) >= 500:
                 transient = True
         if errors:
             raise MetaCallFailed(
@@ -378,7 +397,11 @@ class MetaPushAccount:
             elif op.kind == "ad":
                 params["adset_id"] = op.refs["adset"]
                 params["creative"] = {"creative_id": op.refs["adcreative"]}
-        return {"method": "POST", "relative_url": f"{self.customer_id}/{_EDGE[op.kind]}", "body": _form(params)}
+        return {
+            "method": "POST",
+            "relative_url": f"{self.customer_id}/{_EDGE[op.kind]}",
+            "body": _form(params),
+        }
 
     def _check_budgets(self, operations: Sequence[PlanOperation]) -> None:
         """The budget guard (config/budget.yaml caps) over the campaign budgets in this batch."""
@@ -397,7 +420,9 @@ class MetaPushAccount:
 
 
 def _form(params: Mapping[str, Any]) -> str:
-    return urlencode({k: json.dumps(v) if isinstance(v, dict | list | tuple) else str(v) for k, v in params.items()})
+    return urlencode(
+        {k: json.dumps(v) if isinstance(v, dict | list | tuple) else str(v) for k, v in params.items()}
+    )
 
 
 def _created_id(body: Any) -> str:

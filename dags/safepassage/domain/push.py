@@ -144,7 +144,9 @@ def serving_budgets(tree: Tree, shape: PlatformShape) -> dict[str, int]:
     """Micros per country whose budget serves: its container (or, when the budget sits on the
     container itself, the budget node) is active."""
     if shape.budget_kind == shape.container_kind:
-        serving = {n.key for n in tree.of_kind(shape.budget_kind) if n.fields.get("status") == shape.active_status}
+        serving = {
+            n.key for n in tree.of_kind(shape.budget_kind) if n.fields.get("status") == shape.active_status
+        }
     else:
         serving = {
             n.parent
@@ -193,7 +195,9 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
             if existing.fields.get("status") in shape.removed_statuses:
                 notes.append(f"{node.key}: the name belongs to a removed {kind}; rename it to serve again")
                 continue
-            changed = tuple(f for f in shape.mutable.get(kind, ()) if node.fields.get(f) != existing.fields.get(f))
+            changed = tuple(
+                f for f in shape.mutable.get(kind, ()) if node.fields.get(f) != existing.fields.get(f)
+            )
             if changed:
                 operations.append(
                     PlanOperation(
@@ -259,7 +263,9 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
         title=shape.title,
         ad_kind=shape.ad_kind,
         customer_id=customer_id,
-        operations=tuple(sorted(operations, key=lambda op: (op.country, shape.steps[(op.action, op.kind)], op.key))),
+        operations=tuple(
+            sorted(operations, key=lambda op: (op.country, shape.steps[(op.action, op.kind)], op.key))
+        ),
         facts=facts,
         warnings=tuple(notes),
     )
@@ -374,7 +380,11 @@ def tree_to_json(tree: Tree) -> list[dict[str, Any]]:
 def tree_from_json(nodes: Iterable[Mapping[str, Any]], shape: PlatformShape | None = None) -> Tree:
     tree = Tree(shape=shape)
     for n in nodes:
-        tree.add(Node(n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent"), "", n.get("links", {})))
+        tree.add(
+            Node(
+                n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent"), "", n.get("links", {})
+            )
+        )
     return tree
 
 
@@ -385,7 +395,9 @@ def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
     reported = Tree(shape=shape)
     for number, node in enumerate(tree.nodes.values(), start=1):
         name = shape.temporary_name(customer_id, node.kind, -number)
-        reported.add(Node(node.kind, node.key, node.country, dict(node.fields), node.parent, name, node.links))
+        reported.add(
+            Node(node.kind, node.key, node.country, dict(node.fields), node.parent, name, node.links)
+        )
     return reported
 
 

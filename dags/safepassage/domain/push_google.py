@@ -254,8 +254,6 @@ def desired_tree(
     return tree
 
 
-
-
 def batches(
     operations: Sequence[PlanOperation], limit: int = MAX_OPERATIONS_PER_REQUEST
 ) -> list[list[PlanOperation]]:

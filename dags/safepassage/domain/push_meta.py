@@ -52,7 +52,7 @@ PUBLISHER_PLATFORMS = ("facebook", "instagram")
 TARGETING_KEYS = ("geo_locations", "locales", "age_min", "age_max", "publisher_platforms", "device_platforms")
 # Where the Digital Services Act makes Meta ask who benefits from an ad and who pays for it.
 EU_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
 )
 KINDS: tuple[Kind, ...] = ("adimage", "campaign", "adset", "adcreative", "ad")
 MUTABLE: dict[Kind, tuple[str, ...]] = {
@@ -217,7 +217,9 @@ def desired_tree(
     by_place: dict[tuple[str, str], list[MetaCreative]] = defaultdict(list)
     for creative in creatives:
         by_place[(creative.country, creative.language)].append(creative)
-    categories = sorted({*settings.special_ad_categories, *([SOCIAL_ISSUE_CATEGORY] if settings.social_issue else [])})
+    categories = sorted(
+        {*settings.special_ad_categories, *([SOCIAL_ISSUE_CATEGORY] if settings.social_issue else [])}
+    )
     tree = Tree(shape=META)
     used_images: set[str] = set()
     for country in sorted(targeting, key=lambda c: c.country):
@@ -302,7 +304,14 @@ def desired_tree(
                     )
     for image in sorted(images, key=lambda i: i.hash):
         if image.hash in used_images:
-            tree.add(Node("adimage", image_name(image.hash), "", {"name": image.name, "hash": image.hash, "path": image.path}))
+            tree.add(
+                Node(
+                    "adimage",
+                    image_name(image.hash),
+                    "",
+                    {"name": image.name, "hash": image.hash, "path": image.path},
+                )
+            )
     return tree
 
 

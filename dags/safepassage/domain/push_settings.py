@@ -147,10 +147,10 @@ def cross_check_push(settings: PushSettings, config: CampaignConfig) -> list[Con
                 )
             )
         if account.platform == Platform.META:
-            for key in ("page_id", "dsa_beneficiary", "dsa_payor"):
-                if not getattr(account, key):
+            for needed in ("page_id", "dsa_beneficiary", "dsa_payor"):
+                if not getattr(account, needed):
                     findings.append(
-                        ConfigFinding("push", ("accounts", index, key), f"a Meta account needs {key}")
+                        ConfigFinding("push", ("accounts", index, needed), f"a Meta account needs {needed}")
                     )
         for position, code in enumerate(account.countries):
             if code not in config.country_by_code:

@@ -99,7 +99,9 @@ def plan_for(platform: str, account_id: str, run_id: str) -> dict[str, object]:
             )
         else:
             desired = desired_for_account(warehouse, config, settings.serves)
-            stored = plan_and_store(warehouse, google_account(account_id, config), desired, thresholds, run_id)
+            stored = plan_and_store(
+                warehouse, google_account(account_id, config), desired, thresholds, run_id
+            )
     finally:
         warehouse.dispose()
     return {**stored.as_dict(), "platform": platform}

@@ -74,6 +74,7 @@ def allocate_budgets(
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
     costs = cost_per_signposting_click(warehouse, day)
+
     def pushed(platform: Platform, country: str) -> bool:
         """Money only where a push will spend it: an account serves the country, policy allows it."""
         accounts = push.accounts_for(platform)

@@ -184,9 +184,13 @@ def apply_plan(
             )
         requests = account.requests(current.operations)
         if not requests:
-            raise ApplyFailed("nothing in the plan can be sent: its parents are missing", {
-                op.key: [f"{op.action} {op.kind} waits for {sorted(op.refs)}"] for op in current.operations[:50]
-            })
+            raise ApplyFailed(
+                "nothing in the plan can be sent: its parents are missing",
+                {
+                    op.key: [f"{op.action} {op.kind} waits for {sorted(op.refs)}"]
+                    for op in current.operations[:50]
+                },
+            )
         try:
             for validate_only in (True, False) if account.validates else (False,):
                 for request in requests:

@@ -177,13 +177,17 @@ def meta_targeting(
             continue
         try:
             locales = {
-                lang: tuple(config.language(lang).meta_locale_ids) for lang in country.get("language_codes", ())
+                lang: tuple(config.language(lang).meta_locale_ids)
+                for lang in country.get("language_codes", ())
             }
-            fallback = {"countries": [config.country(code).meta_country_code], "location_types": ["home", "recent"]}
+            fallback = {
+                "countries": [config.country(code).meta_country_code],
+                "location_types": ["home", "recent"],
+            }
         except KeyError as error:
             problems.append(Problem(TARGETING_SOURCE, f"countries[{index}]", str(error)))
             continue
-        geo = copy.deepcopy(dict(entry.get("geo") or {})) or fallback
+        geo: dict[str, Any] = copy.deepcopy(dict(entry.get("geo") or {})) or fallback
         for place in geo.get("custom_locations", ()):
             place.pop("name", None)  # a label for people; not part of Meta's spec
             place.setdefault("country", code)
@@ -196,7 +200,9 @@ def meta_targeting(
                 geo_locations=geo,
                 age_min=int(age.get("age_min", 18)),
                 age_max=int(age.get("age_max", 65)),
-                device_platforms=tuple((entry.get("devices") or {}).get("device_platforms", ("mobile", "desktop"))),
+                device_platforms=tuple(
+                    (entry.get("devices") or {}).get("device_platforms", ("mobile", "desktop"))
+                ),
             )
         )
     if problems:

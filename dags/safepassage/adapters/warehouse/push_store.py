@@ -81,7 +81,9 @@ def latest_allocation_day(warehouse: Warehouse) -> dt.date | None:
     """The day the newest allocation is for (the push checks platform policy for that same day)."""
     with warehouse.session() as session:
         return session.scalars(
-            select(BudgetAllocation.for_date).order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc()).limit(1)
+            select(BudgetAllocation.for_date)
+            .order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc())
+            .limit(1)
         ).first()
 
 
@@ -178,7 +180,11 @@ def recent_budget_changes(
         counts: dict[str, int] = {}
         for row in rows:
             for op in row.operations:
-                if op.get("kind") == kind and op.get("action") == "update" and budget_field in op.get("update_mask", ()):
+                if (
+                    op.get("kind") == kind
+                    and op.get("action") == "update"
+                    and budget_field in op.get("update_mask", ())
+                ):
                     counts[op["key"]] = counts.get(op["key"], 0) + 1
         return counts
 

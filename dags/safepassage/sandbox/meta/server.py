@@ -405,7 +405,9 @@ class MetaGraphServer:
             if edge == "adimages" and method == "GET":
                 wanted = parse_value(params.get("hashes") or [])
                 images = [
-                    r for r in store.objects("adimage", account) if not wanted or r["fields"]["hash"] in wanted
+                    r
+                    for r in store.objects("adimage", account)
+                    if not wanted or r["fields"]["hash"] in wanted
                 ]
                 return 200, self._edge(images, params, segments)
             if edge == "insights":

@@ -293,14 +293,16 @@ class MetaStore:
         except (ValueError, binascii.Error):
             raise invalid_parameter("bytes must be the base64 of an image file", field=("bytes",)) from None
         if not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")):
-            raise invalid_parameter("bytes is not a PNG, JPEG or GIF image", field=("bytes",), title="Invalid image")
+            raise invalid_parameter(
+                "bytes is not a PNG, JPEG or GIF image", field=("bytes",), title="Invalid image"
+            )
         image_hash = hashlib.md5(data, usedforsecurity=False).hexdigest()
         for record in self.objects("adimage", account):
             if record["fields"]["hash"] == image_hash and record["fields"].get("status") != "DELETED":
                 return record
         now = self.clock.now()
         name = str(params.get("name") or f"{image_hash}.png")
-        record: dict[str, Any] = {
+        image: dict[str, Any] = {
             "id": self.new_id(),
             "type": "adimage",
             "account_id": account,
@@ -316,13 +318,15 @@ class MetaStore:
             "versions": [],
             "budget_changes": [],
         }
-        self.data["objects"][record["id"]] = record
+        self.data["objects"][image["id"]] = image
         self.save()
-        return record
+        return image
 
     def image_hashes(self, account: str) -> set[str]:
         return {
-            r["fields"]["hash"] for r in self.objects("adimage", account) if r["fields"].get("status") != "DELETED"
+            r["fields"]["hash"]
+            for r in self.objects("adimage", account)
+            if r["fields"].get("status") != "DELETED"
         }
 
     def update(self, object_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
