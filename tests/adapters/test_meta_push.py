@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from safepassage import settings
-from safepassage.adapters.meta_push import MetaPushAccount
+from safepassage.adapters.meta_push import MetaPushAccount, Usage
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.push import Plan, Tree
@@ -193,3 +193,14 @@ def test_budget_changes_beyond_four_an_hour_are_held_back_by_the_plan(
         ("campaign", ("daily_budget",))
     ]
     assert account.read_tree().nodes["SP|PL|campaign"].fields["daily_budget"] == 8_000
+
+
+def test_usage_headers_near_the_limit_hold_the_next_batch() -> None:
+    quiet = Usage.from_headers({"X-Business-Use-Case-Usage": '{"1": [{"call_count": 40, "total_time": 12}]}'})
+    assert (quiet.percent, quiet.wait_seconds) == (40, 0.0)
+    busy = Usage.from_headers([{"name": "X-App-Usage", "value": '{"call_count": 93, "total_cputime": 20}'}])
+    assert busy.wait_seconds == 60.0  # no time given: a minute before the next batch
+    blocked = Usage.from_headers(
+        {"x-business-use-case-usage": '{"1": [{"call_count": 100, "estimated_time_to_regain_access": 7}]}'}
+    )
+    assert blocked.wait_seconds == 420.0

@@ -106,11 +106,12 @@ def test_push_with_nothing_changed_applies_nothing(
 
     approved_first_push(store, account)
     sandbox.google.log.clear()
+    sandbox.meta.log.clear()
     run = dagbag.dags["push_campaigns"].test()
     assert run.state == DagRunState.SUCCESS, states(run)
     assert states(run)["review_plans[-1]"] == "skipped"
     assert not [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
-    assert not [e for e in sandbox.meta.log.entries() if e.method in ("POST", "DELETE")]
+    assert not [e for e in sandbox.meta.log.entries(platform="meta") if e.method in ("POST", "DELETE")]
     with store.session() as session:
         newest = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id)).all()
         assert {(p.platform_code, p.status) for p in newest} == {

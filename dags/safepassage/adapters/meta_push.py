@@ -191,7 +191,11 @@ class Usage:
 
 @dataclass
 class BatchOutcome:
-    ids: dict[str, str] = field(default_factory=dict)  # key → id of what each item created
+    ids: dict[str, str] = field(default_factory=dict)  # key → id (image: hash) of what each item wrote
+
+    @property
+    def resource_names(self) -> list[str]:  # what the apply log keeps of a request's result
+        return [f"{key}={value}" for key, value in self.ids.items()]
 
 
 class MetaPushAccount:

@@ -15,7 +15,6 @@ the platform reports, so a re-run (even after a response was lost) converges ins
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -430,8 +429,3 @@ class PlatformCallFailed(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "request_id": self.request_id, "quota_delay": self.quota_delay}
-
-
-def to_json(value: Any) -> Any:
-    """A value as it survives a JSON round trip (how plans are stored and compared)."""
-    return json.loads(json.dumps(value, default=str))
