@@ -200,7 +200,11 @@ META_THEMES = ("job_offers", "transport_offers")
 
 
 def meta_tree(
-    config: CampaignConfig, countries: Iterable[str] | None = None, euros: int = 50, edition: str = "1"
+    config: CampaignConfig,
+    countries: Iterable[str] | None = None,
+    euros: int = 50,
+    edition: str = "1",
+    paused: Iterable[str] = (),
 ) -> Any:
     """The desired Meta tree for the shipped config: every (or the given) country in its languages,
     two themes with their images, `euros` a day per country."""
@@ -245,5 +249,5 @@ def meta_tree(
         page_id="100000000000042", dsa_beneficiary="SafePassage", dsa_payor="SafePassage"
     )
     return desired_tree(
-        targeting, creatives, {code: euros * 100 for code in wanted}, account, images.values()
+        targeting, creatives, {code: euros * 100 for code in wanted}, account, images.values(), paused
     )
