@@ -13,7 +13,7 @@ from safepassage import settings
 from safepassage.adapters.meta_push import MetaPushAccount, Usage
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import Plan, Tree
+from safepassage.domain.push import Plan, Tree, diff
 from safepassage.domain.push_meta import SOCIAL_ISSUE_CATEGORY, hold_budget_changes
 from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
@@ -87,6 +87,7 @@ def test_first_push_creates_the_full_tree_in_batches_of_50_and_a_rerun_writes_no
 
     sizes = batch_sizes(meta)
     assert sizes and max(sizes) <= 50 and sum(sizes) == len(plan.operations)
+    assert [e.outcome for e in meta.log.entries(method="POST") if e.target == "POST /"] == ["ok"] * len(sizes)
     # images and campaigns, then ad sets and creatives, then ads: each wave in as few batches as 50 allow
     assert len(sizes) == 1 + -(-(served + served * 2) // 50) + -(-(served * 2) // 50)
     assert report.mutate_requests == len(sizes)
@@ -204,3 +205,13 @@ def test_usage_headers_near_the_limit_hold_the_next_batch() -> None:
         {"x-business-use-case-usage": '{"1": [{"call_count": 100, "estimated_time_to_regain_access": 7}]}'}
     )
     assert blocked.wait_seconds == 420.0
+
+
+def test_a_batch_of_51_is_refused_before_it_leaves(
+    meta: Any, account: MetaPushAccount, config: CampaignConfig
+) -> None:
+    plan = diff(account.customer_id, meta_tree(config), Tree())
+    ads = [op for op in plan.operations if op.kind == "ad"][:51]
+    with pytest.raises(ValueError, match="at most 50"):
+        account.mutate(ads)
+    assert meta.log.entries() == []
