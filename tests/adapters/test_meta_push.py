@@ -3,6 +3,7 @@ full tree, no-op re-run, batches of at most 50, throttling, a lost response, the
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from typing import Any
@@ -128,6 +129,9 @@ def test_a_throttled_batch_waits_as_the_usage_headers_say_then_finishes(
     assert waits[:2] == [60.0, 60.0]  # the header's estimated_time_to_regain_access: 1 minute
     assert len(waits) == 3  # and once more for the throttled ad set (re-read, re-planned, not replayed)
     assert [e["outcome"] for e in log.entries if e["outcome"] != "ok"] == ["quota", "quota", "transient"]
+    assert sandbox.descriptor["meta"]["access_token"] not in json.dumps(
+        log.entries
+    )  # errors logged, not secrets
     names = [n.key for n in account.read_tree().of_kind("adset")]
     assert len(names) == len(set(names))
 

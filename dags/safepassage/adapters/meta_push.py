@@ -223,7 +223,6 @@ class MetaPushAccount:
         # The seam for the kill switch's pause re-check: each guard sees every batch right before it leaves.
         self.guards: list[Guard] = [self._check_budgets, *extra_guards]
         self.usage = Usage()
-        self.batches_sent = 0
 
     # -- reading ------------------------------------------------------------------------------------
     def read_tree(self) -> Tree:
@@ -317,7 +316,7 @@ class MetaPushAccount:
             cursor = getattr(account, _SDK_READ[edge])(fields=list(READ_FIELDS[edge]), params=params)
             return [dict(row.export_all_data()) for row in cursor]
         except FacebookRequestError as error:
-            raise classify(error, "read " + edge) from error
+            raise classify(error, "read " + edge) from None  # the SDK's error carries the token in its URL
         except requests.RequestException as error:
             raise MetaCallFailed(
                 type(error).__name__, [ItemError("read " + edge, None, "no answer")], transient=True
@@ -342,11 +341,10 @@ class MetaPushAccount:
             self.usage = Usage()  # the wait is taken once; the next reply says where usage stands
             raise MetaCallFailed("usage near the limit: not sent", quota=True, quota_delay=wait)
         items = [self._item(op) for op in operations]
-        self.batches_sent += 1
         try:
             response = self.api.call("POST", (), params={"batch": items})
         except FacebookRequestError as error:
-            raise classify(error, "(batch)") from error
+            raise classify(error, "(batch)") from None  # the SDK's error carries the token in its URL
         except requests.RequestException as error:
             # Unknown whether any item ran: re-read, never resend blindly.
             raise MetaCallFailed(
