@@ -77,12 +77,19 @@ def newest_google_plan(store: Warehouse) -> Any:
         ).first()
 
 
-def meta_ad_sets() -> set[str]:
+def meta_tree_now() -> Any:
     from safepassage.orchestration.connections import meta_settings
     from safepassage.orchestration.push_accounts import meta_push_account
 
-    account = meta_push_account(meta_settings().ad_account_ids[0], CONFIG)
-    return {node.key for node in account.read_tree().of_kind("adset")}
+    return meta_push_account(meta_settings().ad_account_ids[0], CONFIG).read_tree()
+
+
+def meta_ad_sets() -> set[str]:
+    return {node.key for node in meta_tree_now().of_kind("adset")}
+
+
+def meta_campaigns() -> list[Any]:
+    return meta_tree_now().of_kind("campaign")
 
 
 def states(run: Any) -> dict[str, str]:
@@ -233,3 +240,48 @@ def test_push_waits_for_all_three_inputs_and_produces_campaigns(dagbag: Any) -> 
     assert [outlet.name for outlet in dagbag.dags["allocate_budgets"].get_task("allocate").outlets] == [
         BUDGETS.name
     ]
+
+
+def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_failed_task(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan, FaultRule
+
+    approved_first_push(store, account)
+    with store.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL", m.BudgetAllocationLine.platform_code == "meta"
+            )
+        ).one()
+        line.daily_amount_minor += line.daily_amount_minor // 10  # +10%: no review needed
+        wanted = line.daily_amount_minor
+    # The first batch is refused with code 4 (application request limit): the task waits, then resends.
+    sandbox.faults = FaultPlan(
+        (
+            FaultRule(
+                platform="meta",
+                match="POST /",
+                kind="app_rate_limit",
+                nth=(1,),
+                params={"estimated_time_to_regain_access": 0},
+            ),
+        )
+    )
+    run = dagbag.dags["push_campaigns"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert set(states(run).values()) <= {"success", "skipped"}
+    assert states(run)["apply_meta_account[0]"] == "success"
+    campaigns = {n.key: n for n in meta_campaigns()}
+    assert campaigns["SP|PL|campaign"].fields["daily_budget"] == wanted
+    with store.session() as session:
+        plan = session.scalars(
+            select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id, m.PushPlan.platform_code == "meta")
+        ).one()
+        outcomes = [
+            e.outcome
+            for e in session.scalars(select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == plan.id))
+        ]
+    assert plan.status == "applied" and "quota" in outcomes

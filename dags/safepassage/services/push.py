@@ -197,7 +197,7 @@ def apply_plan(
                     _send(account, request, validate_only, apply_log, report, backoff)
         except PlatformCallFailed as failure:
             if failure.is_transient:
-                backoff(f"{failure.status} {sorted(failure.per_object())[:3]}")
+                backoff(f"{failure.status} {sorted(failure.per_object())[:3]}", failure.quota_delay)
                 continue  # it may have committed: re-read and re-plan, never replay blindly
             raise ApplyFailed(
                 f"{account.platform} refused the request ({failure.status}, request id {failure.request_id})",
