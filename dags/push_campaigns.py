@@ -14,13 +14,17 @@ creates, updates and removals with stable names such as `SP|PL|uk`:
 
 The plan tables are in the `plan_account` / `plan_meta_account` logs and in the review form.
 
-A plan **waits for a person** (the `review_plans` task, *Required actions* in the UI) when it adds
+A plan **waits for a person** (the `review_plans` task, *Required actions* in the UI, titled with the
+account, plan and daily amount, and opening on a per-country summary) when it adds
 a country, moves a country's budget by more than the configured share, raises daily spend above
 the threshold or ships a new creative version (`config/push.yaml`). Rejecting stops the run and
 records who and why; small plans apply by themselves. Applying sends the tree in as few requests as
 each platform allows (Google: validate, then ≤10,000 operations a Mutate; Meta: batches of ≤50),
-waits out throttling (a long wait becomes a task retry), re-reads after anything uncertain, and
-records every request. Countries paused with the kill switch stay paused.
+retries throttling and transient faults, re-reads after anything uncertain, and records every
+request. Countries paused with the kill switch stay paused. A review names who may decide and is
+announced (`review` in `config/push.yaml`); one left unanswered for 24 hours is recorded as
+`expired`. Retries and cleared tasks converge on the run's one stored plan per account; a platform
+quota delay longer than a few seconds reschedules the apply task rather than holding its pool slot.
 
 **Runs:** when targeting, creatives and budgets have all been updated.
 **Produces:** the `campaigns` asset. Uses the `google_ads_api` and `meta_api` pools.
@@ -71,8 +75,25 @@ def push_campaigns() -> None:
         return stored
 
     @task(trigger_rule="none_failed_min_one_success")
-    def summarise(google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None) -> str:
-        return "\n\n---\n\n".join(str(plan["markdown"]) for plan in [*(google or []), *(meta or [])])
+    def summarise(
+        google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None
+    ) -> dict[str, str]:
+        from safepassage.orchestration.connections import open_warehouse
+        from safepassage.orchestration.push_accounts import account_settings
+        from safepassage.services.push_review import review_request
+        from safepassage.services.push_settings import load_push_settings
+
+        push = load_push_settings()
+        accounts = {str(a.customer_id): (a.name, a.currency) for a in account_settings(push)}
+        warehouse = open_warehouse()
+        try:
+            review = review_request(
+                warehouse, [*(google or []), *(meta or [])], accounts, push.review.approvers
+            )
+        finally:
+            warehouse.dispose()
+        print(f"{review['subject']}\n\n{review['body']}")
+        return review
 
     @task.branch(trigger_rule="none_failed_min_one_success")
     def needs_review(google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None) -> str:
@@ -81,8 +102,8 @@ def push_campaigns() -> None:
 
     review_plans = PlanApprovalOperator(
         task_id=REVIEW_TASK_ID,
-        subject="Apply this push to Google Ads and Meta?",
-        body="{{ ti.xcom_pull(task_ids='summarise') }}",
+        subject="{{ ti.xcom_pull(task_ids='summarise')['subject'] }}",  # account, plan, daily amount
+        body="{{ ti.xcom_pull(task_ids='summarise')['body'] }}",  # per-country summary first
         defaults="Reject",  # no answer within the timeout means no push
         response_timeout=timedelta(hours=24),
         params={"note": Param("", type="string", title="Why (kept with the decision)")},
@@ -92,8 +113,10 @@ def push_campaigns() -> None:
     @task(pool=GOOGLE_ADS_POOL, outlets=[CAMPAIGNS], trigger_rule="none_failed_min_one_success")
     def apply_account(plan: dict[str, object]) -> str:
         from safepassage.orchestration.push_accounts import apply_for
+        from safepassage.orchestration.retries import reschedule_when_asked
 
-        outcome = apply_for(plan)
+        with reschedule_when_asked():  # a long quota delay frees the pool slot
+            outcome = apply_for(plan)
         print(f"Plan {plan['plan_id']} on {plan.get('platform')} {plan['customer_id']}: {outcome}")
         return outcome
 

@@ -115,7 +115,11 @@ def targeting_document(
 
 
 def store_inputs(
-    warehouse: object, config: CampaignConfig, document: dict[str, object], edition: str = "1"
+    warehouse: object,
+    config: CampaignConfig,
+    document: dict[str, object],
+    edition: str = "1",
+    meta: bool = True,
 ) -> None:
     """A targeting snapshot and Google RSA and Meta feed creative versions, stored as the other DAGs
     store them."""
@@ -148,7 +152,7 @@ def store_inputs(
                 "content": content,
             }
         )
-    for country, language in config.country_languages():
+    for country, language in config.country_languages() if meta else ():
         for theme in META_THEMES:
             content = {
                 "format": "meta_feed",

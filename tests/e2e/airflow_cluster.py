@@ -49,8 +49,15 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 
 class AirflowCluster:
-    def __init__(self, home: Path, dag_files: list[Path], extra_env: dict[str, str]):
+    def __init__(
+        self,
+        home: Path,
+        dag_files: list[Path],
+        extra_env: dict[str, str],
+        components: tuple[str, ...] = COMPONENTS,
+    ):
         self.home = home
+        self.components = components
         self.dags = home / "dags"
         self.logs = home / "process-logs"
         self.port = free_port()
@@ -105,7 +112,7 @@ class AirflowCluster:
             stdout=(self.logs / "db-migrate.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
-        for component in COMPONENTS:
+        for component in self.components:
             self.processes[component] = subprocess.Popen(
                 [self.airflow, component],
                 env=self.env,
