@@ -18,7 +18,13 @@ from safepassage.domain.push import Plan, Tree, diff
 from safepassage.domain.push_meta import SOCIAL_ISSUE_CATEGORY, hold_budget_changes
 from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import MemoryApplyLog, RetryLater, apply_plan, plan_account
+from safepassage.services.push import (
+    WAIT_IN_WORKER_SECONDS,
+    MemoryApplyLog,
+    RetryLater,
+    apply_plan,
+    plan_account,
+)
 from tests.push_support import meta_tree
 
 BATCH = re.compile(r"batch of (\d+)")
@@ -153,7 +159,12 @@ def test_a_long_wait_is_left_to_airflow_instead_of_holding_the_worker(
     )
     waits: list[float] = []
     with pytest.raises(RetryLater) as raised:
-        push(account, meta_tree(config, countries=("PL",)), sleep=waits.append)
+        push(
+            account,
+            meta_tree(config, countries=("PL",)),
+            sleep=waits.append,
+            max_wait_seconds=WAIT_IN_WORKER_SECONDS,  # as apply_stored_plan runs it
+        )
     assert raised.value.seconds == 900 and waits == []
 
 
