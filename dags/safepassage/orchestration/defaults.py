@@ -1,8 +1,9 @@
-"""Defaults every SafePassage DAG shares (owner, retries with backoff)."""
+"""Defaults every SafePassage DAG shares (owner, retries with backoff, daily schedules)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 DEFAULT_ARGS = {
     "owner": "safepassage-ops",
@@ -15,3 +16,15 @@ DEFAULT_ARGS = {
     # bounded by its own response_timeout, so neither counts against this.
     "execution_timeout": timedelta(minutes=30),
 }
+
+
+def daily_at(cron: str) -> Any:
+    """A daily cron schedule (UTC) whose first run is its next time after the DAG is switched on.
+
+    With a past `start_date`, Airflow would run today's slot the moment the DAG is unpaused (and a
+    fresh Airflow such as `make demo`'s would start by running every DAG for today). Time-scheduled
+    DAGs therefore set no `start_date` and `run_immediately` to zero: nothing runs by surprise.
+    """
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable(cron, timezone="UTC", run_immediately=timedelta(0))

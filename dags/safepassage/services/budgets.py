@@ -15,7 +15,7 @@ from safepassage.domain.budgets import Allocation, AllocationRules, CountryDeman
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.push_settings import PushSettings
-from safepassage.services.push_inputs import budget_demands, latest_targeting
+from safepassage.services.push_inputs import budget_demands, effective_targeting
 
 PERFORMANCE_WINDOW_DAYS = 28  # Meta's insights settle after 28 days; the same window for both
 
@@ -57,7 +57,13 @@ def cost_per_signposting_click(warehouse: Warehouse, day: dt.date) -> dict[str, 
 
 
 def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
+    """The amounts in effect at the end of the day before `day`."""
     return push_store.allocation_amounts(warehouse, before=day)
+
+
+def current_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
+    """The amounts in effect now: an earlier allocation of `day` itself, else the previous day's."""
+    return push_store.allocation_amounts(warehouse, on_or_before=day)
 
 
 def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
@@ -68,11 +74,18 @@ def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
 def allocate_budgets(
     warehouse: Warehouse, config: CampaignConfig, push: PushSettings, day: dt.date
 ) -> StoredAllocation:
-    document = latest_targeting(warehouse)
-    if document is None:
+    targeting = effective_targeting(warehouse, day)
+    if targeting is None:
         raise InvalidInput(
-            [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
+            [
+                Problem(
+                    "warehouse targeting_snapshot",
+                    "",
+                    f"no targeting in effect on {day}: run refresh_targeting",
+                )
+            ]
         )
+    snapshot_id, document = targeting
     costs = cost_per_signposting_click(warehouse, day)
 
     def pushed(platform: Platform, country: str) -> bool:
@@ -87,9 +100,13 @@ def allocate_budgets(
         month_to_date_minor=month_to_date_spend(warehouse, day),
     )
     previous = previous_amounts(warehouse, day)
-    allocation = allocate(demands, rules, pacing, previous)
-    inputs = _inputs_record(day, demands, rules, pacing, previous)
+    current = current_amounts(warehouse, day)
+    allocation = allocate(demands, rules, pacing, previous, current)
+    inputs = _inputs_record(day, snapshot_id, demands, rules, pacing, previous)
+    # `current` is recorded but not hashed: re-running an allocation that is already in effect must
+    # find it again rather than store a copy made against itself.
     inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    inputs["current_minor"] = dict(sorted(current.items()))
     allocation_id, created = push_store.store_allocation(
         warehouse,
         day,
@@ -103,6 +120,7 @@ def allocate_budgets(
 
 def _inputs_record(
     day: dt.date,
+    targeting_snapshot_id: int,
     demands: list[CountryDemand],
     rules: AllocationRules,
     pacing: Pacing,
@@ -110,6 +128,7 @@ def _inputs_record(
 ) -> dict[str, Any]:
     return {
         "for_date": day.isoformat(),
+        "targeting_snapshot_id": targeting_snapshot_id,
         "demands": [
             {
                 "country": d.country,

@@ -36,14 +36,15 @@ def desired_for_meta_account(
     from safepassage.adapters.warehouse import push_store
     from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
+        allocation_with_targeting,
         current_meta_creatives,
         image_library,
         latest_allocation_minor,
-        latest_targeting,
         meta_targeting,
     )
 
-    document = latest_targeting(warehouse)
+    # the targeting the allocation in effect was made from, so places and budgets match (as on Google)
+    document = allocation_with_targeting(warehouse, Platform.META, config.budget.currency)[1]
     if document is None:
         raise InvalidInput(
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
