@@ -1,4 +1,4 @@
-"""SafePassage pages in the Airflow UI's navigation: creative gallery, targeting, push plans.
+"""SafePassage pages in the Airflow UI's navigation: creative gallery, targeting, push plans, impact.
 
 Every page needs Airflow's login and read access to its DAG (safepassage.orchestration.ui).
 """

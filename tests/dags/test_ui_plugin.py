@@ -48,7 +48,12 @@ def test_airflow_loads_the_plugin_from_the_plugins_folder() -> None:
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
     assert "/safepassage" in loaded["apps"]
-    assert {"safepassage/creatives", "safepassage/targeting", "safepassage/plans"} <= set(loaded["views"])
+    assert {
+        "safepassage/creatives",
+        "safepassage/targeting",
+        "safepassage/plans",
+        "safepassage/impact",
+    } <= set(loaded["views"])
 
 
 def test_every_route_carries_airflow_security_and_docs_are_not_open() -> None:

@@ -15,7 +15,7 @@ import pytest
 from safepassage import settings
 from tests.e2e.airflow_cluster import AirflowCluster
 
-PAGES = ["/safepassage/creatives", "/safepassage/targeting", "/safepassage/plans"]
+PAGES = ["/safepassage/creatives", "/safepassage/targeting", "/safepassage/plans", "/safepassage/impact"]
 DOCS = ["/safepassage/docs", "/safepassage/openapi.json"]
 USER, PASSWORD = "reviewer", uuid.uuid4().hex
 
@@ -80,7 +80,7 @@ def test_pages_and_docs_need_the_airflow_login(api_server: AirflowCluster) -> No
         assert 'data-platform="google_ads"' in gallery and 'data-platform="meta"' in gallery
         assert "Praca" in gallery  # Polish ads, from the stored versions
         schema = client.get("/safepassage/openapi.json", headers=headers).json()
-        assert set(schema["paths"]) == {"/creatives", "/targeting", "/plans"}
+        assert set(schema["paths"]) == {"/creatives", "/targeting", "/plans", "/impact"}
         assert "/safepassage/openapi.json" in client.get("/safepassage/docs", headers=headers).text
 
         plugins = client.get("/api/v2/plugins", headers=headers).json()["plugins"]

@@ -1,5 +1,5 @@
 """Read-only pages inside the Airflow UI for campaign managers and ops staff: the creative
-gallery, the current targeting and the push plans with their approvals.
+gallery, the current targeting, the push plans with their approvals, and the impact figures.
 
 Served by the plugin in `plugins/safepassage_views.py` under `/safepassage/` and listed in the UI's
 *Browse* menu. A FastAPI app mounted by a plugin gets no authentication from Airflow, so every route
@@ -142,13 +142,19 @@ def plans_page() -> str:
     return page("Push plans", body)
 
 
+def impact_view(request: Request) -> str:
+    from safepassage.services.impact_page import impact_page
+
+    return impact_page(dict(request.query_params), warehouse())
+
+
 @dataclass(frozen=True)
 class Page:
     """One SafePassage page: its route under URL_PREFIX, menu title, and the DAG it needs read access to."""
 
     path: str
     title: str
-    render: Callable[[], str]
+    render: Callable[..., str]  # FastAPI fills its parameters (e.g. the Request)
     dag_id: str
     summary: str
 
@@ -167,6 +173,7 @@ PAGES: list[Page] = [
     ),
     Page("/targeting", "Targeting", targeting_page, "refresh_targeting", "the newest targeting snapshot"),
     Page("/plans", "Push plans", plans_page, "push_campaigns", "push plans, their approvals and outcomes"),
+    Page("/impact", "Impact", impact_view, "impact_report", "impact figures for any period and slice"),
 ]
 
 # The same login Airflow's own API docs need.

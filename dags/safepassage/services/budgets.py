@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse, push_store
+from safepassage.adapters.warehouse import Warehouse, performance_store, push_store
 from safepassage.domain.budgets import Allocation, AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
+from safepassage.domain.performance import PerformanceSettings, shrunk_cost_per_click
 from safepassage.domain.push_settings import PushSettings
+from safepassage.services.performance import load_performance_settings
 from safepassage.services.push_inputs import budget_demands, effective_targeting
 
 PERFORMANCE_WINDOW_DAYS = 28  # Meta's insights settle after 28 days; the same window for both
@@ -51,9 +53,19 @@ def month_to_date_spend(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
     return {code: cost for code, (cost, _clicks) in spend.items()}
 
 
-def cost_per_signposting_click(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    spend = push_store.spend_by_country(warehouse, day - dt.timedelta(days=PERFORMANCE_WINDOW_DAYS), day)
-    return {code: cost // clicks for code, (cost, clicks) in spend.items() if clicks and cost}
+def cost_per_signposting_click(
+    warehouse: Warehouse, day: dt.date, performance: PerformanceSettings | None = None
+) -> dict[str, int]:
+    """Pulled cost per signposting click per country, shrunk toward the pooled rate for small counts
+    (`domain.performance.shrunk_cost_per_click`); empty until enough clicks exist overall."""
+    performance = performance or PerformanceSettings()
+    start = day - dt.timedelta(days=performance.weighting_window_days)
+    shrunk = shrunk_cost_per_click(
+        push_store.spend_by_country(warehouse, start, day),
+        prior_strength_clicks=performance.prior_strength_clicks,
+        min_total_clicks=performance.weighting_min_clicks,
+    )
+    return {code: entry.shrunk_minor for code, entry in shrunk.items()}
 
 
 def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
@@ -72,7 +84,11 @@ def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
 
 
 def allocate_budgets(
-    warehouse: Warehouse, config: CampaignConfig, push: PushSettings, day: dt.date
+    warehouse: Warehouse,
+    config: CampaignConfig,
+    push: PushSettings,
+    day: dt.date,
+    performance: PerformanceSettings | None = None,
 ) -> StoredAllocation:
     targeting = effective_targeting(warehouse, day)
     if targeting is None:
@@ -86,7 +102,8 @@ def allocate_budgets(
             ]
         )
     snapshot_id, document = targeting
-    costs = cost_per_signposting_click(warehouse, day)
+    performance = performance or load_performance_settings()
+    costs = cost_per_signposting_click(warehouse, day, performance)
 
     def pushed(platform: Platform, country: str) -> bool:
         """Money only where a push will spend it: an account serves the country, policy allows it."""
@@ -103,6 +120,7 @@ def allocate_budgets(
     current = current_amounts(warehouse, day)
     allocation = allocate(demands, rules, pacing, previous, current)
     inputs = _inputs_record(day, snapshot_id, demands, rules, pacing, previous)
+    inputs["performance_data"] = _performance_data_used(warehouse, day, performance)
     # `current` is recorded but not hashed: re-running an allocation that is already in effect must
     # find it again rather than store a copy made against itself.
     inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
@@ -116,6 +134,20 @@ def allocate_budgets(
         [(line.platform, line.country, line.amount_minor, line.weight) for line in allocation.lines],
     )
     return StoredAllocation(allocation_id, created, allocation, inputs)
+
+
+def _performance_data_used(
+    warehouse: Warehouse, day: dt.date, performance: PerformanceSettings
+) -> dict[str, Any]:
+    """Which pulled data the allocation rests on, so the stored plan says it."""
+    newest, rows = performance_store.spend_month_to_date(warehouse, day - dt.timedelta(days=1))
+    return {
+        "pulled_through": newest.isoformat() if newest else None,
+        "month_to_date_rows": rows,
+        "weighting_window_days": performance.weighting_window_days,
+        "weighting_min_clicks": performance.weighting_min_clicks,
+        "prior_strength_clicks": performance.prior_strength_clicks,
+    }
 
 
 def _inputs_record(
