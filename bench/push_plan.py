@@ -21,15 +21,13 @@ from typing import Any
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.budgets import AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import (
+from safepassage.domain.push import Tree, as_reported, diff
+from safepassage.domain.push_google import (
     MAX_OPERATIONS_PER_REQUEST,
     CountryTargeting,
     CreativeForPush,
-    Tree,
-    as_reported,
     batches,
     desired_tree,
-    diff,
 )
 from safepassage.services.campaign_config import load_campaign_config
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import CountryTargeting, CreativeForPush, Proximity
+from safepassage.domain.push_google import CountryTargeting, CreativeForPush, Proximity
 
 THEMES = ("jobs", "transport")
 
@@ -114,9 +115,14 @@ def targeting_document(
 
 
 def store_inputs(
-    warehouse: object, config: CampaignConfig, document: dict[str, object], edition: str = "1"
+    warehouse: object,
+    config: CampaignConfig,
+    document: dict[str, object],
+    edition: str = "1",
+    meta: bool = True,
 ) -> None:
-    """A targeting snapshot and Google RSA creative versions, stored as the other DAGs store them."""
+    """A targeting snapshot and Google RSA and Meta feed creative versions, stored as the other DAGs
+    store them."""
     import hashlib
     import json
 
@@ -146,6 +152,29 @@ def store_inputs(
                 "content": content,
             }
         )
+    for country, language in config.country_languages() if meta else ():
+        for theme in META_THEMES:
+            content = {
+                "format": "meta_feed",
+                "primary_text": f"Check {theme} offers before you travel. {edition}",
+                "headline": f"Help in {country.code}",
+                "description": "Free and confidential",
+                "call_to_action": "LEARN_MORE",
+                "link": str(config.organisations_for(country.code)[0].url),
+            }
+            rows.append(
+                {
+                    "content_hash": hashlib.sha256(
+                        json.dumps([theme, country.code, language.code, content]).encode()
+                    ).hexdigest(),
+                    "theme": theme,
+                    "platform_code": "meta",
+                    "country_code": country.code,
+                    "language_code": language.code,
+                    "template_id": f"{theme}/meta_feed",
+                    "content": content,
+                }
+            )
     with warehouse.session() as session:  # type: ignore[attr-defined]
         upsert(
             session,
@@ -169,3 +198,60 @@ def store_inputs(
 def loopback_hostname() -> str:
     """Airflow's hostname callable for tests: the loopback guard refuses even a lookup of this machine."""
     return "localhost"
+
+
+META_THEMES = ("job_offers", "transport_offers")
+
+
+def meta_tree(
+    config: CampaignConfig,
+    countries: Iterable[str] | None = None,
+    euros: int = 50,
+    edition: str = "1",
+    paused: Iterable[str] = (),
+) -> Any:
+    """The desired Meta tree for the shipped config: every (or the given) country in its languages,
+    two themes with their images, `euros` a day per country."""
+    from safepassage import settings
+    from safepassage.domain.push_meta import (
+        MetaAccountSettings,
+        MetaCountryTargeting,
+        MetaCreative,
+        desired_tree,
+    )
+    from safepassage.services.push_inputs import image_library
+
+    wanted = set(countries) if countries is not None else {c.code for c in config.countries}
+    images = image_library(settings.creatives_dir())
+    targeting = [
+        MetaCountryTargeting(
+            country=c.code,
+            weight=1.0,
+            locales={code: tuple(config.language(code).meta_locale_ids) for code in c.languages},
+            geo_locations={"countries": [c.meta_country_code], "location_types": ["home", "recent"]},
+        )
+        for c in config.countries
+        if c.code in wanted
+    ]
+    creatives = [
+        MetaCreative(
+            theme=theme,
+            country=country.code,
+            language=language.code,
+            primary_text=f"Check {theme} offers before you travel. {edition}",
+            headline=f"Help in {country.code}",
+            description="Free and confidential",
+            call_to_action="LEARN_MORE",
+            link=str(config.organisations_for(country.code)[0].url),
+            image_hash=images[theme].hash,
+        )
+        for country, language in config.country_languages()
+        if country.code in wanted
+        for theme in META_THEMES
+    ]
+    account = MetaAccountSettings(
+        page_id="100000000000042", dsa_beneficiary="SafePassage", dsa_payor="SafePassage"
+    )
+    return desired_tree(
+        targeting, creatives, {code: euros * 100 for code in wanted}, account, images.values(), paused
+    )

@@ -11,13 +11,15 @@ import pytest
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.domain.budgets import BudgetCapExceeded, BudgetGuard
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import Plan, Proximity, Tree, desired_tree
+from safepassage.domain.push import Plan, Tree
+from safepassage.domain.push_google import Proximity, desired_tree
 from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import READ_KIND, ApplyFailed, MemoryApplyLog, apply_plan, plan_account
+from safepassage.services.push import ApplyFailed, MemoryApplyLog, apply_plan, plan_account
 from tests.push_support import budgets, creatives, targeting
 
 MUTATE = "GoogleAdsService/Mutate"
+READ_KIND = GoogleAdsAccount.read_kind
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from safepassage.adapters.warehouse import models as m
 from safepassage.cli import main
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.budgets import BudgetGuard
-from safepassage.domain.push import desired_tree
+from safepassage.domain.push_google import desired_tree
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.kill_switch import active_pauses, pause_country, resume_country
 from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account

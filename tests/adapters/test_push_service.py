@@ -143,8 +143,9 @@ def die(_seconds):
     os.kill(os.getpid(), signal.SIGKILL)
 
 url, customer_id, plan_id = sys.argv[1:]
-account = google_account(customer_id, load_campaign_config())
-apply_stored_plan(Warehouse(url), account, int(plan_id), sleep=die)
+warehouse = Warehouse(url)
+account = google_account(customer_id, load_campaign_config(), warehouse)
+apply_stored_plan(warehouse, account, int(plan_id), sleep=die)
 """
 
 

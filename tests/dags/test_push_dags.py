@@ -40,7 +40,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_descriptor_en
     warehouse = Warehouse(url)
     warehouse.migrate()
     sync_reference_data(CONFIG, warehouse)
-    store_inputs(warehouse, CONFIG, targeting_document(CONFIG))
+    store_inputs(warehouse, CONFIG, targeting_document(CONFIG), meta=False)  # Meta: nothing to push
     yield warehouse
     warehouse.dispose()
 
@@ -51,13 +51,37 @@ def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
 
 
 def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
+    """Both platforms' first push, planned, approved and applied outside Airflow."""
     import datetime as dt
+
+    from safepassage.orchestration.push_accounts import account_settings, apply_for, plan_for
 
     allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
     desired = desired_for_account(store, CONFIG, lambda _c: True)
     stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
+    meta = [
+        plan_for(a.platform.value, str(a.customer_id), "setup")
+        for a in account_settings(load_push_settings())
+        if a.platform.value == "meta"
+    ]
     record_decision(store, "setup", True, "test", "first push")
     apply_stored_plan(store, account, stored.plan_id)
+    for plan in meta:
+        apply_for(plan)
+
+
+def meta_tree_now() -> Any:
+    from safepassage.orchestration.connections import meta_settings
+    from safepassage.orchestration.push_accounts import meta_push_account
+
+    return meta_push_account(meta_settings().ad_account_ids[0], CONFIG, None).read_tree()
+
+
+def meta_campaigns() -> list[Any]:
+    return meta_tree_now().of_kind("campaign")
+
+
+GOOGLE_PLANS = select(m.PushPlan).where(m.PushPlan.platform_code == "google_ads")
 
 
 def review_detail(run_id: str) -> tuple[str, str, list[Any]]:
@@ -102,7 +126,7 @@ def test_push_with_nothing_changed_applies_nothing(
     assert states(run)["review_plans[-1]"] == "skipped"
     assert not [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
     with store.session() as session:
-        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
+        newest = session.scalars(GOOGLE_PLANS.order_by(m.PushPlan.id.desc())).first()
         assert newest is not None and newest.status == "nothing_to_do"
 
 
@@ -127,7 +151,7 @@ def test_a_small_budget_move_applies_without_review(
     budget = account.read_tree().nodes["SP|PL|budget"]
     assert budget.fields["amount_micros"] == (before + before // 10) * 10_000
     with store.session() as session:
-        newest = session.scalars(select(m.PushPlan).order_by(m.PushPlan.id.desc())).first()
+        newest = session.scalars(GOOGLE_PLANS.order_by(m.PushPlan.id.desc())).first()
         assert newest is not None and newest.status == "applied" and newest.decided_by is None
 
 
@@ -193,7 +217,7 @@ def test_a_first_push_waits_for_a_person(
     assert "starts serving" in reviewer.body and "| PL |" in reviewer.body  # the plan table is in the form
     assert run.state == DagRunState.SUCCESS, states(run)
     with store.session() as session:
-        plan = session.scalars(select(m.PushPlan)).one()
+        plan = session.scalars(GOOGLE_PLANS).one()
         assert plan.dag_run_id == run.run_id
         pl_minor = session.scalars(
             select(m.BudgetAllocationLine.daily_amount_minor).where(
@@ -241,13 +265,15 @@ def test_a_first_push_waits_for_a_person(
 def test_push_tasks_share_the_google_ads_pool_which_setup_creates(dagbag: Any, airflow_db: Path) -> None:
     from airflow.models.pool import Pool
 
-    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, ensure_pools
+    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL, ensure_pools
 
     push = dagbag.dags["push_campaigns"]
     assert push.get_task("plan_account").pool == GOOGLE_ADS_POOL
+    assert push.get_task("plan_meta_account").pool == META_POOL
+    assert push.get_task("apply_meta_account").pool == META_POOL
     assert push.get_task("apply_account").pool == GOOGLE_ADS_POOL
     assert dagbag.dags["kill_switch"].get_task("switch").pool == GOOGLE_ADS_POOL
-    assert ensure_pools() == [GOOGLE_ADS_POOL]
+    assert ensure_pools() == [GOOGLE_ADS_POOL, META_POOL]
     ensure_pools()
     assert Pool.get_pool(GOOGLE_ADS_POOL).slots == 4
 
@@ -382,7 +408,7 @@ def test_an_unanswered_review_is_announced_then_recorded_as_expired(
 
     assert run.state == DagRunState.SUCCESS, states(run)
     assert all(state == "skipped" for key, state in states(run).items() if key.startswith("apply_account"))
-    (plan,) = recent_plans(store, run.run_id)
+    (plan,) = [p for p in recent_plans(store, run.run_id) if p["platform"] == "google_ads"]
     assert plan["status"] == "expired" and plan["decided_by"] is None
     assert plan["decision_note"] == "no answer within 24 hours: not applied; plan again to push"
     assert account.read_tree().nodes == {}
@@ -431,10 +457,57 @@ def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
     assert len(reschedules) == 1  # waited outside the pool, once, for the server's 20 s
     assert account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"] == raised * 10_000
     with store.session() as session:
-        plan = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id)).one()
+        plan = session.scalars(GOOGLE_PLANS.where(m.PushPlan.dag_run_id == run.run_id)).one()
         log = session.scalars(
             select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == plan.id).order_by(m.ApplyLogEntry.id)
         ).all()
     assert plan.status == "applied"
     assert [e.sequence for e in log] == list(range(1, len(log) + 1))
     assert [e.outcome for e in log if e.request_kind.startswith("GoogleAdsService")] == ["quota", "ok", "ok"]
+
+
+def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_failed_task(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan, FaultRule
+
+    store_inputs(store, CONFIG, targeting_document(CONFIG))  # with Meta creatives this time
+    approved_first_push(store, account)
+    assert {n.country for n in meta_campaigns()} == {c.code for c in CONFIG.countries}
+    with store.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL", m.BudgetAllocationLine.platform_code == "meta"
+            )
+        ).one()
+        line.daily_amount_minor += line.daily_amount_minor // 10  # +10%: no review needed
+        wanted = line.daily_amount_minor
+    # The first batch is refused with code 4 (application request limit): the task waits (rescheduled
+    # outside its pool slot), then converges on the same plan.
+    sandbox.faults = FaultPlan(
+        (
+            FaultRule(
+                platform="meta",
+                match="POST /",
+                kind="app_rate_limit",
+                nth=(1,),
+                params={"estimated_time_to_regain_access": 0},
+            ),
+        )
+    )
+    run = dagbag.dags["push_campaigns"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert set(states(run).values()) <= {"success", "skipped"}
+    campaigns = {n.key: n for n in meta_campaigns()}
+    assert campaigns["SP|PL|campaign"].fields["daily_budget"] == wanted
+    with store.session() as session:
+        plan = session.scalars(
+            select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id, m.PushPlan.platform_code == "meta")
+        ).one()
+        outcomes = [
+            e.outcome
+            for e in session.scalars(select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == plan.id))
+        ]
+    assert plan.status == "applied" and "quota" in outcomes

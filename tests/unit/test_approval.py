@@ -8,7 +8,8 @@ import pytest
 
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import Plan, Tree, as_reported, desired_tree, diff
+from safepassage.domain.push import Plan, Tree, as_reported, diff
+from safepassage.domain.push_google import desired_tree
 from safepassage.services.campaign_config import load_campaign_config
 from tests.push_support import budgets, creatives, targeting
 

@@ -7,17 +7,8 @@ from collections import Counter
 import pytest
 
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.push import (
-    MAX_OPERATIONS_PER_REQUEST,
-    Node,
-    Proximity,
-    Tree,
-    as_reported,
-    batches,
-    desired_tree,
-    diff,
-    render_markdown,
-)
+from safepassage.domain.push import Node, Tree, as_reported, diff, render_markdown
+from safepassage.domain.push_google import MAX_OPERATIONS_PER_REQUEST, Proximity, batches, desired_tree
 from safepassage.services.campaign_config import load_campaign_config
 from tests.push_support import budgets, creatives, targeting
 

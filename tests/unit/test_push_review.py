@@ -8,7 +8,7 @@ import pytest
 
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.push import as_reported, desired_tree, diff
-from safepassage.domain.push_review import ReviewReason, google_ads_review, review_body, review_title
+from safepassage.domain.push_review import ReviewReason, plan_review, review_body, review_title
 from safepassage.services.campaign_config import load_campaign_config
 from tests.push_support import budgets, creatives, targeting
 
@@ -22,7 +22,7 @@ def review_of_a_change() -> object:
     wanted = {**budgets(CONFIG), "PL": 60_000_000, "MD": 0}
     plan = diff("1234567890", desired_tree(targeting(CONFIG), creatives(CONFIG), wanted), live)
     reasons = [ReviewReason(r.rule, r.country, r.message) for r in approval_reasons(plan, THRESHOLDS)]
-    return google_ads_review(plan, 7, "1234567890 (SafePassage Europe)", "EUR", reasons)
+    return plan_review(plan, 7, "1234567890 (SafePassage Europe)", "EUR", reasons)
 
 
 def test_title_names_plan_account_and_daily_amount_with_currency() -> None:
@@ -51,7 +51,7 @@ def test_body_opens_on_the_per_country_summary_and_links_the_operations() -> Non
 
 def test_two_accounts_are_one_decision() -> None:
     first = review_of_a_change()
-    second = google_ads_review(
+    second = plan_review(
         diff(
             "2222222222",
             desired_tree(targeting(CONFIG), creatives(CONFIG), {"PL": 10_000_000}),

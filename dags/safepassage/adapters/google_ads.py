@@ -40,15 +40,15 @@ from safepassage.adapters.redaction import scrub
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.geo import EVERY_COUNTRY, Geography, reaches
 from safepassage.domain.pauses import PauseGuard
-from safepassage.domain.push import (
-    Node,
-    PlanOperation,
+from safepassage.domain.push import Node, PlanOperation, PlatformCallFailed, Tree, parse_name
+from safepassage.domain.push_google import (
+    GOOGLE_ADS,
+    MAX_OPERATIONS_PER_REQUEST,
     Proximity,
-    Tree,
     ad_content_hash,
     ad_key,
+    batches,
     criterion_key,
-    parse_name,
 )
 
 FAILURE_METADATA_KEY = "google.ads.googleads.v26.errors.googleadsfailure-bin"
@@ -116,7 +116,7 @@ class OperationError:
     message: str
 
 
-class GoogleAdsCallFailed(Exception):
+class GoogleAdsCallFailed(PlatformCallFailed):
     """A request failed as a whole. `retryable`: quota/transient; `quota_delay`: what the server asked."""
 
     def __init__(
@@ -152,6 +152,9 @@ class GoogleAdsCallFailed(Exception):
     def retryable(self) -> bool:
         return self.is_quota or self.is_transient
 
+    def per_object(self) -> dict[str, list[str]]:
+        return group_by_key(self.errors)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -184,10 +187,19 @@ class GoogleAdsAccount:
         self._service = client.get_service("GoogleAdsService")
 
     # -- reading ------------------------------------------------------------------------------------
+    platform = "google_ads"
+    read_kind = "GAQL read-back (GoogleAdsService.SearchStream)"
+    write_kind = "GoogleAdsService.Mutate"
+    validates = True  # validate_only dry-runs the whole plan before anything is written
+
+    def requests(self, operations: Sequence[PlanOperation]) -> list[list[PlanOperation]]:
+        """As few atomic Mutate requests as 10,000 operations each allow."""
+        return batches(operations, MAX_OPERATIONS_PER_REQUEST)
+
     def read_tree(self) -> Tree:
         """The SafePassage-named part of the account, as the platform reports it now."""
         rows = {kind: self._search(query) for kind, query in QUERIES.items()}
-        tree = Tree()
+        tree = Tree(shape=GOOGLE_ADS)
         key_by_name: dict[str, str] = {}
         for row in rows["campaign_budget"]:
             budget = row.campaign_budget

@@ -89,7 +89,7 @@ def new_creative_versions(plan: Plan) -> dict[str, int]:
     new_ads = {
         (op.country, str(op.fields.get("content_hash")))
         for op in plan.operations
-        if op.action == "create" and op.kind == "ad_group_ad" and op.fields.get("content_hash") not in live
+        if op.action == "create" and op.kind == plan.ad_kind and op.fields.get("content_hash") not in live
     }
     counts: dict[str, int] = {}
     for country, _ in sorted(new_ads):

@@ -1,31 +1,22 @@
-"""Desired Google Ads tree → diff against what the platform reports → a plan of operations. Pure.
+"""One desired tree → diff against what a platform reports → a plan of operations. Pure, any platform.
 
-Structure, and why:
+The tree is platform-neutral: nodes with a kind, a stable key (the name SafePassage gives the object,
+e.g. `SP|PL|uk`), the country they serve, their fields, a parent and links to other nodes. What differs
+between platforms is a `PlatformShape`: which kinds exist and in which order they are created, which
+fields may change in place, which kind carries the country's budget, which kind is the container that
+is paused (never removed) when it leaves the plan, and how a not-yet-created object is named. A
+platform is a shape plus a desired-tree builder (`domain/push_google.py`, `domain/push_meta.py`) plus
+an adapter that maps operations to its SDK (`adapters/google_ads.py`, `adapters/meta_ads.py`); the
+diff, the approval rules, the review table and the apply loop are shared.
 
-    campaign budget  "SP|PL|budget"        one per country, shared by its campaigns: the allocator
-                                           decides money per country × platform, so one budget
-                                           carries exactly that amount and the cap check is 1:1.
-    campaign         "SP|PL|uk"            one per country × language. Google targets languages
-                                           at campaign level only, so a campaign per language is
-                                           the only way a Ukrainian ad reaches Ukrainian speakers
-                                           and not Polish ones. Criteria: location or proximity
-                                           hotspots + the one language.
-    ad group         "SP|PL|uk|jobs"       one per theme served there.
-    ad               RSA, identified by the hash of its content (ads are immutable on Google:
-                     a new creative version is a new ad; the old one is removed).
-
-Names are the identity: deterministic, human-readable, re-derived on every run and matched with
-what GAQL reports, so a re-run (even after a response was lost) converges instead of duplicating.
-Campaigns are never removed (a removed campaign keeps its name forever): a country or language
-that leaves the plan is PAUSED, and comes back by being enabled.
+Names are the identity: deterministic, human-readable, re-derived on every run and matched with what
+the platform reports, so a re-run (even after a response was lost) converges instead of duplicating.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,84 +25,33 @@ from pydantic import Field
 from safepassage.domain.campaign import Frozen
 
 PREFIX = "SP"
-MAX_OPERATIONS_PER_REQUEST = 10_000
 ENABLED, PAUSED = "ENABLED", "PAUSED"
-EU_POLITICAL_DECLARATION = "DOES_NOT_CONTAIN_EU_POLITICAL_ADVERTISING"
 
-Kind = Literal["campaign_budget", "campaign", "campaign_criterion", "ad_group", "ad_group_ad"]
+Kind = str
 Action = Literal["create", "update", "remove"]
-KIND_ORDER: tuple[Kind, ...] = (
-    "campaign_budget",
-    "campaign",
-    "campaign_criterion",
-    "ad_group",
-    "ad_group_ad",
-)
-COLLECTION = {
-    "campaign_budget": "campaignBudgets",
-    "campaign": "campaigns",
-    "campaign_criterion": "campaignCriteria",
-    "ad_group": "adGroups",
-    "ad_group_ad": "adGroupAds",
-}
-MUTABLE: dict[str, tuple[str, ...]] = {
-    "campaign_budget": ("amount_micros",),
-    "campaign": ("status", "contains_eu_political_advertising"),
-    "campaign_criterion": (),
-    "ad_group": ("status",),
-    "ad_group_ad": ("status",),
-}
 
 
-# --- inputs ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlatformShape:
+    """What the shared diff needs to know about one platform's object model."""
 
-
-class Proximity(Frozen):
-    lat: float
-    lon: float
-    radius_km: float
-
-    def key(self) -> str:
-        return f"{self.lat:.5f},{self.lon:.5f},{self.radius_km:g}km"
-
-
-class CountryTargeting(Frozen):
-    """What the push needs from a targeting snapshot, for one country on Google Ads."""
-
-    country: str
-    weight: float = Field(ge=0)
-    languages: dict[str, int] = Field(description="language code → Google language constant id")
-    location_ids: tuple[int, ...] = ()
-    proximities: tuple[Proximity, ...] = ()
-
-
-class CreativeForPush(Frozen):
-    """One rendered, checked responsive search ad for theme × country × language."""
-
-    theme: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    country: str
-    language: str
-    headlines: tuple[str, ...]
-    descriptions: tuple[str, ...]
-    final_url: str
-    path1: str = ""
-    path2: str = ""
-    version_hash: str = ""  # the creative pipeline's own content hash, for the audit trail
-
-    @property
-    def content_hash(self) -> str:
-        return ad_content_hash(self.headlines, self.descriptions, self.final_url, self.path1, self.path2)
-
-
-def ad_content_hash(
-    headlines: Sequence[str], descriptions: Sequence[str], final_url: str, path1: str, path2: str
-) -> str:
-    """Identity of an ad from what it shows, computed the same from a creative and from GAQL."""
-    payload = json.dumps([list(headlines), list(descriptions), final_url, path1, path2], ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-# --- the tree -------------------------------------------------------------------------------------
+    platform: str
+    title: str  # "Google Ads account", "Meta ad account": how people name the account in the review
+    kinds: tuple[Kind, ...]  # creation order: parents before children
+    mutable: Mapping[Kind, tuple[str, ...]]
+    parent_kind: Mapping[Kind, Kind]
+    steps: Mapping[tuple[str, Kind], int]  # execution order within a country
+    container_kind: Kind  # left PAUSED when it leaves the plan: names of removed ones stay taken
+    kept_kinds: frozenset[Kind]  # never removed nor paused by the diff (shared budgets, images)
+    budget_kind: Kind
+    budget_field: str
+    budget_micros_per_unit: int  # budget_field × this = micros (facts and approvals are in micros)
+    ad_kind: Kind  # the kind whose content hash decides `new_creative_version`
+    active_status: str
+    removed_statuses: frozenset[str]
+    # (account, kind, n): n ≥ 1 a name for the n-th create of a plan; n ≤ -1 a reported one (tests, bench)
+    temporary_name: Callable[[str, Kind, int], str]
+    unnamed_creates: frozenset[Kind] = frozenset()  # creates that need no name (nothing refers to them)
 
 
 @dataclass(frozen=True)
@@ -124,11 +64,13 @@ class Node:
     fields: Mapping[str, Any]
     parent: str | None = None  # key of the node this one hangs from (campaign → its budget)
     resource_name: str = ""
+    links: Mapping[str, str] = field(default_factory=dict)  # kind → key of other nodes it refers to
 
 
 @dataclass
 class Tree:
     nodes: dict[str, Node] = field(default_factory=dict)
+    shape: PlatformShape | None = None
 
     def add(self, node: Node) -> None:
         self.nodes[node.key] = node
@@ -140,114 +82,10 @@ class Tree:
         return len(self.nodes)
 
 
-def budget_name(country: str) -> str:
-    return f"{PREFIX}|{country}|budget"
-
-
-def campaign_name(country: str, language: str) -> str:
-    return f"{PREFIX}|{country}|{language}"
-
-
-def ad_group_name(country: str, language: str, theme: str) -> str:
-    return f"{PREFIX}|{country}|{language}|{theme}"
-
-
 def parse_name(name: str) -> list[str] | None:
     """The parts of one of our names, or None for objects SafePassage does not manage."""
     parts = name.split("|")
     return parts[1:] if len(parts) >= 3 and parts[0] == PREFIX else None
-
-
-def criterion_key(campaign: str, criterion: Mapping[str, Any]) -> str:
-    if criterion["type"] == "LOCATION":
-        return f"{campaign}#loc:{criterion['geo_target_id']}"
-    if criterion["type"] == "LANGUAGE":
-        return f"{campaign}#lang:{criterion['language_id']}"
-    return f"{campaign}#near:{Proximity(**criterion['proximity']).key()}"
-
-
-def ad_key(ad_group: str, content_hash: str) -> str:
-    return f"{ad_group}#ad:{content_hash}"
-
-
-def desired_tree(
-    targeting: Iterable[CountryTargeting],
-    creatives: Iterable[CreativeForPush],
-    budgets_micros: Mapping[str, int],
-    paused_countries: Iterable[str] = (),
-) -> Tree:
-    """What SafePassage wants on one Google Ads account.
-
-    A country is served when targeting gives it weight, it has a budget and creatives exist; a
-    language when creatives exist for it. Paused countries (kill switch) keep their tree, PAUSED.
-    """
-    paused = set(paused_countries)
-    by_place: dict[tuple[str, str], list[CreativeForPush]] = defaultdict(list)
-    for creative in creatives:
-        by_place[(creative.country, creative.language)].append(creative)
-    tree = Tree()
-    for country in sorted(targeting, key=lambda c: c.country):
-        code = country.country
-        amount = budgets_micros.get(code, 0)
-        languages = [lang for lang in sorted(country.languages) if by_place.get((code, lang))]
-        if country.weight <= 0 or amount <= 0 or not languages:
-            continue
-        status = PAUSED if code in paused else ENABLED
-        budget = budget_name(code)
-        tree.add(Node("campaign_budget", budget, code, {"name": budget, "amount_micros": amount}))
-        for lang in languages:
-            campaign = campaign_name(code, lang)
-            tree.add(
-                Node(
-                    "campaign",
-                    campaign,
-                    code,
-                    {
-                        "name": campaign,
-                        "status": status,
-                        "contains_eu_political_advertising": EU_POLITICAL_DECLARATION,
-                    },
-                    parent=budget,
-                )
-            )
-            criteria: list[dict[str, Any]] = [
-                {"type": "LOCATION", "geo_target_id": geo_id} for geo_id in sorted(set(country.location_ids))
-            ]
-            criteria += [
-                {"type": "PROXIMITY", "proximity": p.model_dump()}
-                for p in sorted(set(country.proximities), key=Proximity.key)
-            ]
-            criteria.append({"type": "LANGUAGE", "language_id": country.languages[lang]})
-            for criterion in criteria:
-                tree.add(
-                    Node("campaign_criterion", criterion_key(campaign, criterion), code, criterion, campaign)
-                )
-            themes: dict[str, list[CreativeForPush]] = defaultdict(list)
-            for creative in by_place[(code, lang)]:
-                themes[creative.theme].append(creative)
-            for theme in sorted(themes):
-                group = ad_group_name(code, lang, theme)
-                tree.add(Node("ad_group", group, code, {"name": group, "status": ENABLED}, campaign))
-                for creative in sorted(themes[theme], key=lambda c: c.content_hash):
-                    tree.add(
-                        Node(
-                            "ad_group_ad",
-                            ad_key(group, creative.content_hash),
-                            code,
-                            {
-                                "status": ENABLED,
-                                "content_hash": creative.content_hash,
-                                "headlines": list(creative.headlines),
-                                "descriptions": list(creative.descriptions),
-                                "final_url": creative.final_url,
-                                "path1": creative.path1,
-                                "path2": creative.path2,
-                                "version_hash": creative.version_hash,
-                            },
-                            group,
-                        )
-                    )
-    return tree
 
 
 # --- the plan -------------------------------------------------------------------------------------
@@ -258,10 +96,10 @@ class PlanOperation(Frozen):
     kind: Kind
     key: str
     country: str
-    resource_name: str = Field(description="existing name, or a temporary one (negative id) for creates")
+    resource_name: str = Field(description="existing name, or a temporary one for creates")
     fields: dict[str, Any] = Field(default_factory=dict)
     update_mask: tuple[str, ...] = ()
-    refs: dict[str, str] = Field(default_factory=dict, description="parent kind → resource name")
+    refs: dict[str, str] = Field(default_factory=dict, description="parent/linked kind → resource name")
     before: dict[str, Any] = Field(default_factory=dict)
     why: str = ""
 
@@ -280,6 +118,8 @@ class Plan(Frozen):
     operations: tuple[PlanOperation, ...]
     facts: PlanFacts
     warnings: tuple[str, ...] = ()
+    title: str = "Google Ads account"
+    ad_kind: str = "ad_group_ad"
 
     @property
     def is_empty(self) -> bool:
@@ -292,34 +132,51 @@ class Plan(Frozen):
         return dict(counts)
 
 
-def _serving_budgets(tree: Tree) -> dict[str, int]:
-    """Micros per country whose budget has at least one enabled campaign."""
-    serving = {node.parent for node in tree.of_kind("campaign") if node.fields.get("status") == ENABLED}
-    return {
-        node.country: int(node.fields["amount_micros"])
-        for node in tree.of_kind("campaign_budget")
-        if node.key in serving
-    }
+def shape_of(*trees: Tree) -> PlatformShape:
+    for tree in trees:
+        if tree.shape is not None:
+            return tree.shape
+    raise ValueError("neither tree says which platform it is for (Tree.shape)")
 
 
-def diff(customer_id: str, desired: Tree, actual: Tree) -> Plan:
-    """Operations that turn `actual` (what GAQL reported) into `desired`; empty when they agree."""
+def serving_budgets(tree: Tree, shape: PlatformShape) -> dict[str, int]:
+    """Micros per country whose budget serves: its container (or, when the budget sits on the
+    container itself, the budget node) is active."""
+    if shape.budget_kind == shape.container_kind:
+        serving = {
+            n.key for n in tree.of_kind(shape.budget_kind) if n.fields.get("status") == shape.active_status
+        }
+    else:
+        serving = {
+            n.parent
+            for n in tree.of_kind(shape.container_kind)
+            if n.fields.get("status") == shape.active_status and n.parent
+        }
+    totals: dict[str, int] = defaultdict(int)
+    for node in tree.of_kind(shape.budget_kind):
+        if node.key in serving:
+            totals[node.country] += int(node.fields[shape.budget_field]) * shape.budget_micros_per_unit
+    return dict(totals)
+
+
+def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] = ()) -> Plan:
+    """Operations that turn `actual` (what the platform reported) into `desired`; empty when they agree."""
+    shape = shape_of(desired, actual)
     operations: list[PlanOperation] = []
-    warnings: list[str] = []
+    notes: list[str] = list(warnings)
     names: dict[str, str] = {key: node.resource_name for key, node in actual.nodes.items()}
-    next_temporary = -1
-    removed_groups: set[str] = set()
+    next_temporary = 1
+    removed_parents: set[str] = set()
 
-    for kind in KIND_ORDER:
+    for kind in shape.kinds:
         for node in sorted(desired.of_kind(kind), key=lambda n: n.key):
             existing = actual.nodes.get(node.key)
-            refs = _refs(node, names)
             if existing is None:
-                if kind in ("campaign_criterion", "ad_group_ad"):
+                if kind in shape.unnamed_creates:
                     resource_name = ""
                 else:
-                    resource_name = f"customers/{customer_id}/{COLLECTION[kind]}/{next_temporary}"
-                    next_temporary -= 1
+                    resource_name = shape.temporary_name(customer_id, kind, next_temporary)
+                    next_temporary += 1
                     names[node.key] = resource_name
                 operations.append(
                     PlanOperation(
@@ -329,15 +186,17 @@ def diff(customer_id: str, desired: Tree, actual: Tree) -> Plan:
                         country=node.country,
                         resource_name=resource_name,
                         fields=dict(node.fields),
-                        refs=refs,
+                        refs=_refs(node, names, shape),
                         why="missing",
                     )
                 )
                 continue
-            if existing.fields.get("status") == "REMOVED":
-                warnings.append(f"{node.key}: the name belongs to a removed {kind}; rename it to serve again")
+            if existing.fields.get("status") in shape.removed_statuses:
+                notes.append(f"{node.key}: the name belongs to a removed {kind}; rename it to serve again")
                 continue
-            changed = tuple(f for f in MUTABLE[kind] if node.fields.get(f) != existing.fields.get(f))
+            changed = tuple(
+                f for f in shape.mutable.get(kind, ()) if node.fields.get(f) != existing.fields.get(f)
+            )
             if changed:
                 operations.append(
                     PlanOperation(
@@ -353,13 +212,13 @@ def diff(customer_id: str, desired: Tree, actual: Tree) -> Plan:
                     )
                 )
 
-    undesired_campaigns = set()
-    for kind in KIND_ORDER:
+    undesired_containers = set()
+    for kind in shape.kinds:
         for node in sorted(actual.of_kind(kind), key=lambda n: n.key):
-            if node.key in desired.nodes or node.fields.get("status") == "REMOVED":
+            if node.key in desired.nodes or node.fields.get("status") in shape.removed_statuses:
                 continue
-            if kind == "campaign":
-                undesired_campaigns.add(node.key)
+            if kind == shape.container_kind:
+                undesired_containers.add(node.key)
                 if node.fields.get("status") != PAUSED:
                     operations.append(
                         PlanOperation(
@@ -371,18 +230,16 @@ def diff(customer_id: str, desired: Tree, actual: Tree) -> Plan:
                             fields={"status": PAUSED},
                             update_mask=("status",),
                             before={"status": node.fields.get("status")},
-                            why="no longer in the plan: paused (campaigns are never removed)",
+                            why="no longer in the plan: paused (never removed: its name would stay taken)",
                         )
                     )
-            elif kind == "campaign_budget":
-                continue  # left as is; its campaigns are paused
-            elif node.parent in undesired_campaigns or node.parent in removed_groups:
-                if kind == "ad_group":
-                    removed_groups.add(node.key)
-                continue  # the whole branch stops with its paused campaign or removed ad group
+            elif kind in shape.kept_kinds:
+                continue  # left as is: its containers are paused, or it is shared
+            elif node.parent in undesired_containers or node.parent in removed_parents:
+                removed_parents.add(node.key)
+                continue  # the whole branch stops with its paused container or removed parent
             else:
-                if kind == "ad_group":
-                    removed_groups.add(node.key)
+                removed_parents.add(node.key)
                 operations.append(
                     PlanOperation(
                         action="remove",
@@ -396,56 +253,33 @@ def diff(customer_id: str, desired: Tree, actual: Tree) -> Plan:
                 )
 
     facts = PlanFacts(
-        budgets_before=_serving_budgets(actual),
-        budgets_after=_serving_budgets(desired),
-        live_ads_before=tuple(sorted({n.fields["content_hash"] for n in actual.of_kind("ad_group_ad")})),
+        budgets_before=serving_budgets(actual, shape),
+        budgets_after=serving_budgets(desired, shape),
+        live_ads_before=tuple(sorted({n.fields["content_hash"] for n in actual.of_kind(shape.ad_kind)})),
     )
     return Plan(
+        platform=shape.platform,
+        title=shape.title,
+        ad_kind=shape.ad_kind,
         customer_id=customer_id,
-        operations=tuple(_execution_order(operations)),
+        operations=tuple(
+            sorted(operations, key=lambda op: (op.country, shape.steps[(op.action, op.kind)], op.key))
+        ),
         facts=facts,
-        warnings=tuple(warnings),
+        warnings=tuple(notes),
     )
 
 
-def _refs(node: Node, names: Mapping[str, str]) -> dict[str, str]:
-    if node.parent is None:
-        return {}
-    parent_kind = {
-        "campaign": "campaign_budget",
-        "campaign_criterion": "campaign",
-        "ad_group": "campaign",
-        "ad_group_ad": "ad_group",
-    }[node.kind]
-    return {parent_kind: names[node.parent]}
+def _refs(node: Node, names: Mapping[str, str], shape: PlatformShape) -> dict[str, str]:
+    refs = {kind: names[key] for kind, key in node.links.items() if key in names}
+    if node.parent is not None:
+        refs[shape.parent_kind[node.kind]] = names[node.parent]
+    return refs
 
 
-_STEP = {
-    ("create", "campaign_budget"): 0,
-    ("update", "campaign_budget"): 1,
-    ("create", "campaign"): 2,
-    ("update", "campaign"): 3,
-    ("remove", "campaign_criterion"): 4,
-    ("create", "campaign_criterion"): 5,
-    ("create", "ad_group"): 6,
-    ("update", "ad_group"): 7,
-    ("remove", "ad_group_ad"): 8,
-    ("create", "ad_group_ad"): 9,
-    ("update", "ad_group_ad"): 10,
-    ("remove", "ad_group"): 11,
-}
-
-
-def _execution_order(operations: list[PlanOperation]) -> list[PlanOperation]:
-    """Parents before children, removals of children before their parents; stable within a step."""
-    return sorted(operations, key=lambda op: (op.country, _STEP[(op.action, op.kind)], op.key))
-
-
-def batches(
-    operations: Sequence[PlanOperation], limit: int = MAX_OPERATIONS_PER_REQUEST
-) -> list[list[PlanOperation]]:
-    """Pack operations into mutate requests of ≤ `limit`, never splitting a country's subtree
-    (temporary resource names only resolve inside one request). First-fit in country order."""
+def batches(operations: Sequence[PlanOperation], limit: int) -> list[list[PlanOperation]]:
+    """Pack operations into requests of ≤ `limit`, never splitting a country's subtree (temporary
+    resource names only resolve inside one request). First-fit in country order."""
     by_country: dict[str, list[PlanOperation]] = defaultdict(list)
     for operation in operations:
         by_country[operation.country].append(operation)
@@ -470,7 +304,7 @@ def render_markdown(plan: Plan, approval_reasons: Sequence[str] = (), currency: 
     """The plan as people read it in the task log and the Airflow UI; amounts in `currency`."""
     counts = plan.counts()
     lines = [
-        f"### Push plan for Google Ads account {plan.customer_id}",
+        f"### Push plan for {plan.title} {plan.customer_id}",
         "",
         (
             "**Nothing to change**: the account already matches the plan."
@@ -504,14 +338,20 @@ def render_markdown(plan: Plan, approval_reasons: Sequence[str] = (), currency: 
         )
     if plan.operations:
         per_country: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        columns: list[str] = []
         for op in plan.operations:
             per_country[op.country][f"{op.action} {op.kind}"] += 1
-        columns = [f"{a} {k}" for a in ("create", "update", "remove") for k in KIND_ORDER]
-        columns = [c for c in columns if any(c in row for row in per_country.values())]
+        for action in ("create", "update", "remove"):
+            for op in plan.operations:
+                column = f"{action} {op.kind}"
+                if op.action == action and column not in columns:
+                    columns.append(column)
         lines += ["", "| country | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
         for code in sorted(per_country):
             lines.append(
-                f"| {code} | " + " | ".join(str(per_country[code].get(c, "")) for c in columns) + " |"
+                f"| {code or '(account)'} | "
+                + " | ".join(str(per_country[code].get(c, "")) for c in columns)
+                + " |"
             )
         lines += ["", "<details><summary>Every operation</summary>", ""]
         lines += [f"- {op.action} {op.kind} `{op.key}` {_change_text(op)}" for op in plan.operations]
@@ -529,31 +369,100 @@ def _change_text(op: PlanOperation) -> str:
 
 def tree_to_json(tree: Tree) -> list[dict[str, Any]]:
     return [
-        {"kind": n.kind, "key": n.key, "country": n.country, "fields": dict(n.fields), "parent": n.parent}
+        {
+            "kind": n.kind,
+            "key": n.key,
+            "country": n.country,
+            "fields": dict(n.fields),
+            "parent": n.parent,
+            **({"links": dict(n.links)} if n.links else {}),
+        }
         for n in tree.nodes.values()
     ]
 
 
-def tree_from_json(nodes: Iterable[Mapping[str, Any]]) -> Tree:
-    tree = Tree()
+def tree_from_json(nodes: Iterable[Mapping[str, Any]], shape: PlatformShape | None = None) -> Tree:
+    tree = Tree(shape=shape)
     for n in nodes:
-        tree.add(Node(n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent")))
+        tree.add(
+            Node(
+                n["kind"], n["key"], n["country"], dict(n["fields"]), n.get("parent"), "", n.get("links", {})
+            )
+        )
     return tree
 
 
 def as_reported(tree: Tree, customer_id: str = "1234567890") -> Tree:
-    """The tree as GAQL reports it once created: same identities, real resource names (for planning
-    against a known state in tests and benchmarks)."""
-    reported = Tree()
+    """The tree as the platform reports it once created: same identities, real (positive) resource names
+    (for planning against a known state in tests and benchmarks)."""
+    shape = shape_of(tree)
+    reported = Tree(shape=shape)
     for number, node in enumerate(tree.nodes.values(), start=1):
+        name = shape.temporary_name(customer_id, node.kind, -number)
         reported.add(
-            Node(
-                node.kind,
-                node.key,
-                node.country,
-                dict(node.fields),
-                node.parent,
-                f"customers/{customer_id}/{COLLECTION[node.kind]}/{number}",
-            )
+            Node(node.kind, node.key, node.country, dict(node.fields), node.parent, name, node.links)
         )
     return reported
+
+
+class PlatformCallFailed(Exception):
+    """A request to a platform failed as a whole. Adapters raise a subclass; the apply loop reads:
+
+    - `is_quota`: throttled before anything ran; the same request may be sent again after `quota_delay`.
+    - `is_transient`: it may or may not have committed; re-read the account and re-plan, never replay.
+    - `per_object()`: which object failed and why, by key.
+    """
+
+    status: str = "UNKNOWN"
+    request_id: str | None = None
+    quota_delay: float | None = None
+
+    @property
+    def is_quota(self) -> bool:
+        return False
+
+    @property
+    def is_transient(self) -> bool:
+        return False
+
+    @property
+    def retryable(self) -> bool:
+        return self.is_quota or self.is_transient
+
+    def per_object(self) -> dict[str, list[str]]:
+        return {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "request_id": self.request_id, "quota_delay": self.quota_delay}
+
+
+# Google's tree builder and inputs lived here before the plan became platform-neutral; code written
+# against that layout (other branches, notebooks) keeps importing them from here until it moves to
+# `safepassage.domain.push_google`. Lazy, so the two modules do not import each other at load time.
+_MOVED_TO_PUSH_GOOGLE = frozenset(
+    {
+        "MAX_OPERATIONS_PER_REQUEST",
+        "EU_POLITICAL_DECLARATION",
+        "KIND_ORDER",
+        "COLLECTION",
+        "MUTABLE",
+        "Proximity",
+        "CountryTargeting",
+        "CreativeForPush",
+        "ad_content_hash",
+        "budget_name",
+        "campaign_name",
+        "ad_group_name",
+        "criterion_key",
+        "ad_key",
+        "desired_tree",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_PUSH_GOOGLE:
+        from safepassage.domain import push_google
+
+        return getattr(push_google, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -171,17 +171,20 @@ def _grouped_reasons(reasons: Sequence[ReviewReason]) -> list[str]:
     return lines
 
 
-def google_ads_review(
+PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
+
+
+def plan_review(
     plan: Plan, plan_id: int, account: str, currency: str, reasons: Sequence[ReviewReason]
 ) -> PlanReview:
-    """A Google Ads plan (budgets in micros) as a review."""
+    """A plan of any platform (its facts carry budgets in micros) as a review."""
 
     def units(micros: Mapping[str, int]) -> dict[str, Decimal]:
         return {code: Decimal(amount) / MICROS for code, amount in micros.items()}
 
     return PlanReview(
         plan_id=plan_id,
-        platform="Google Ads",
+        platform=PLATFORM_NAMES.get(plan.platform, plan.platform),
         account=account,
         currency=currency,
         budgets_before=units(plan.facts.budgets_before),

@@ -46,6 +46,11 @@ class PlatformAccount(Frozen):
     name: str = ""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     countries: tuple[CountryCode, ...] = Field(default=(), description="empty: every campaign country")
+    # Meta only: the Facebook Page the ads run from, and who benefits from and pays for them (the EU's
+    # Digital Services Act makes Meta ask for both on every ad set reaching the EU).
+    page_id: str | None = Field(default=None, pattern=r"^[0-9]+$")
+    dsa_beneficiary: str | None = None
+    dsa_payor: str | None = None
 
     def serves(self, country: str) -> bool:
         return not self.countries or country in self.countries
@@ -156,6 +161,12 @@ def cross_check_push(settings: PushSettings, config: CampaignConfig) -> list[Con
                     f"campaign currency {budget.currency}; accounts must bill in it",
                 )
             )
+        if account.platform == Platform.META:
+            for needed in ("page_id", "dsa_beneficiary", "dsa_payor"):
+                if not getattr(account, needed):
+                    findings.append(
+                        ConfigFinding("push", ("accounts", index, needed), f"a Meta account needs {needed}")
+                    )
         for position, code in enumerate(account.countries):
             if code not in config.country_by_code:
                 findings.append(

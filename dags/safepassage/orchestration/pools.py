@@ -6,7 +6,11 @@ GOOGLE_ADS_POOL = "google_ads_api"
 META_POOL = "meta_api"
 POOLS: dict[str, tuple[int, str]] = {
     GOOGLE_ADS_POOL: (4, "Concurrent Google Ads API calls: plan read-backs, mutates, the kill switch"),
-    META_POOL: (4, "Concurrent Meta Marketing API calls: insights report runs, the kill switch"),
+    # Meta throttles per ad account and app (usage headers): shared by the push, the pull and the kill switch.
+    META_POOL: (
+        4,
+        "Concurrent Meta Marketing API calls: push read-backs and batches, insights runs, the kill switch",
+    ),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from safepassage.adapters.warehouse import Warehouse, performance_store, push_store
 from safepassage.domain.budgets import Allocation, AllocationRules, CountryDemand, Pacing, allocate
-from safepassage.domain.campaign import CampaignConfig
+from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.performance import PerformanceSettings, shrunk_cost_per_click
 from safepassage.domain.push_settings import PushSettings
@@ -104,7 +104,13 @@ def allocate_budgets(
     snapshot_id, document = targeting
     performance = performance or load_performance_settings()
     costs = cost_per_signposting_click(warehouse, day, performance)
-    demands = budget_demands(document, push, costs)
+
+    def pushed(platform: Platform, country: str) -> bool:
+        """Money only where a push will spend it: an account serves the country, policy allows it."""
+        accounts = push.accounts_for(platform)
+        return any(a.serves(country) for a in accounts) and config.policy.allows(platform, country, day)
+
+    demands = budget_demands(document, push, costs, pushed)
     rules = push.allocation_rules(config)
     pacing = Pacing(
         days_left_in_month=calendar.monthrange(day.year, day.month)[1] - day.day + 1,

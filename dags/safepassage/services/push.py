@@ -1,11 +1,13 @@
-"""Plan → approve → apply on one Google Ads account.
+"""Plan → approve → apply on one ad account, of any platform (Google Ads, Meta).
 
-`plan_account` reads the account back (GAQL) and diffs it against the desired tree. `apply_plan`
-sends the approved plan: validate_only first, then the real mutates, as few requests as the
-10,000-operation limit allows. It converges rather than replays: after any failure that may or
-may not have committed (transient, internal, lost response) it re-reads the account and re-plans,
-so nothing is duplicated; quota errors resend the same request after the server's delay. It never
-sends an operation the approved plan did not contain.
+`plan_account` reads the account back (GAQL, Graph API reads) and diffs it against the desired tree.
+`apply_plan` sends the approved plan in the requests the account packs (Google: validate_only first,
+then ≤10,000-operation atomic Mutates; Meta: batches of ≤50, each wave once its parents exist). It
+converges rather than replays: after any failure that may or may not have committed (transient,
+internal, lost response) it re-reads the account and re-plans, so nothing is duplicated; quota
+errors resend the same request after the server's delay, or, when that delay is longer than a
+worker should sit idle, raise `RetryLater` so Airflow retries the task later. It never sends an
+operation the approved plan did not contain.
 
 The stored plan survives its worker: a retry, a reschedule or a cleared task applies the same plan
 again (re-read, re-plan, finish), its apply log continuing where the last attempt stopped. A server
@@ -23,18 +25,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from safepassage.adapters.redaction import scrub
-from safepassage.domain.push import Plan, PlanOperation, Tree, batches, diff
+from safepassage.domain.push import Plan, PlanOperation, PlatformCallFailed, Tree, diff
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
 WAIT_IN_WORKER_SECONDS = 15.0  # longer server delays are waited out by the orchestrator, not the worker
-READ_KIND = "GAQL read-back (GoogleAdsService.SearchStream)"
 
 
 class Account(Protocol):
     customer_id: str
+    platform: str
+    read_kind: str  # how the apply log names a read-back and a write request
+    write_kind: str
+    validates: bool  # True: a validate_only pass precedes the real writes
 
     def read_tree(self) -> Tree: ...
+
+    def requests(self, operations: Sequence[PlanOperation]) -> list[list[PlanOperation]]: ...
 
     def mutate(self, operations: Sequence[PlanOperation], *, validate_only: bool) -> Any: ...
 
@@ -105,8 +112,21 @@ class ApplyReport:
         return dict(self.__dict__)
 
 
-def plan_account(account: Account, desired: Tree) -> Plan:
-    return diff(account.customer_id, desired, account.read_tree())
+Adjust = Callable[[Tree, Tree], tuple[Tree, list[str]]]
+"""(desired, reported) → the desired tree to plan and apply, and notes for the review: what the
+platform's rules make a run hold back (e.g. Meta's budget changes per hour)."""
+
+
+def plan_account(account: Account, desired: Tree, adjust: Adjust | None = None) -> Plan:
+    return _plan_with(account, desired, adjust)[0]
+
+
+def _plan_with(account: Account, desired: Tree, adjust: Adjust | None) -> tuple[Plan, Tree]:
+    reported = account.read_tree()
+    notes: list[str] = []
+    if adjust is not None:
+        desired, notes = adjust(desired, reported)
+    return diff(account.customer_id, desired, reported, notes), desired
 
 
 def signature(operation: PlanOperation) -> str:
@@ -131,8 +151,6 @@ def apply_plan(
 ) -> ApplyReport:
     """Make the account match `desired`, sending only operations `approved` contains. A server
     delay above `max_wait_seconds` raises `RetryLater` instead of sleeping (None: always sleep)."""
-    from safepassage.adapters.google_ads import GoogleAdsCallFailed, group_by_key
-
     allowed = {signature(op) for op in approved.operations}
     report = ApplyReport(account.customer_id)
     failures = 0
@@ -148,20 +166,20 @@ def apply_plan(
             if max_wait_seconds is not None and server_delay > max_wait_seconds:
                 raise RetryLater(server_delay, reason)
         report.retries.append(f"{reason}; waiting {delay:g}s")
-        log.warning("Google Ads %s: %s; retrying in %.1fs", account.customer_id, reason, delay)
+        log.warning("%s %s: %s; retrying in %.1fs", account.platform, account.customer_id, reason, delay)
         sleep(delay)
 
     while True:
         report.attempts += 1
         try:
             reported = account.read_tree()
-        except GoogleAdsCallFailed as failure:
-            apply_log.record(READ_KIND, 0, False, _outcome(failure), failure.as_dict())
+        except PlatformCallFailed as failure:
+            apply_log.record(account.read_kind, 0, False, _outcome(failure), failure.as_dict())
             if not failure.retryable:
                 raise
             backoff(f"read-back {failure.status}", failure.quota_delay)
             continue
-        apply_log.record(READ_KIND, 0, False, "ok", {"objects": len(reported)})
+        apply_log.record(account.read_kind, 0, False, "ok", {"objects": len(reported)})
         current = diff(account.customer_id, desired, reported)
         if current.is_empty:
             report.converged = True
@@ -172,18 +190,26 @@ def apply_plan(
                 "the account changed since the plan was approved; plan again",
                 {op.key: [f"{op.action} {op.kind} is not in the approved plan"] for op in unapproved[:50]},
             )
-        requests = batches(current.operations)
+        requests = account.requests(current.operations)
+        if not requests:
+            raise ApplyFailed(
+                "nothing in the plan can be sent: its parents are missing",
+                {
+                    op.key: [f"{op.action} {op.kind} waits for {sorted(op.refs)}"]
+                    for op in current.operations[:50]
+                },
+            )
         try:
-            for validate_only in (True, False):
+            for validate_only in (True, False) if account.validates else (False,):
                 for request in requests:
                     _send(account, request, validate_only, apply_log, report, backoff)
-        except GoogleAdsCallFailed as failure:
+        except PlatformCallFailed as failure:
             if failure.is_transient:
-                backoff(f"{failure.status} {[e.code for e in failure.errors][:3]}")
+                backoff(f"{failure.status} {sorted(failure.per_object())[:3]}", failure.quota_delay)
                 continue  # it may have committed: re-read and re-plan, never replay blindly
             raise ApplyFailed(
-                f"Google Ads refused the request ({failure.status}, request id {failure.request_id})",
-                group_by_key(failure.errors),
+                f"{account.platform} refused the request ({failure.status}, request id {failure.request_id})",
+                failure.per_object(),
             ) from failure
 
 
@@ -195,9 +221,7 @@ def _send(
     report: ApplyReport,
     backoff: Callable[[str, float | None], None],
 ) -> None:
-    from safepassage.adapters.google_ads import GoogleAdsCallFailed
-
-    kind = "GoogleAdsService.Mutate" + (" (validate_only)" if validate_only else "")
+    kind = account.write_kind + (" (validate_only)" if validate_only else "")
     keys = _key_summary(request)
     while True:
         if validate_only:
@@ -207,7 +231,7 @@ def _send(
             report.operations_sent += len(request)
         try:
             outcome = account.mutate(request, validate_only=validate_only)
-        except GoogleAdsCallFailed as failure:
+        except PlatformCallFailed as failure:
             detail = {**failure.as_dict(), **keys}
             apply_log.record(kind, len(request), validate_only, _outcome(failure), detail)
             if failure.is_quota:
@@ -295,7 +319,7 @@ def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], boo
     creatives and the kill-switch pauses."""
     from safepassage.domain.campaign import Platform
     from safepassage.domain.errors import InvalidInput, Problem
-    from safepassage.domain.push import desired_tree
+    from safepassage.domain.push_google import desired_tree
     from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
         allocation_with_targeting,
@@ -314,13 +338,18 @@ def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], boo
 
 
 def plan_and_store(
-    warehouse: Any, account: Account, desired: Tree, thresholds: Any, dag_run_id: str | None = None
+    warehouse: Any,
+    account: Account,
+    desired: Tree,
+    thresholds: Any,
+    dag_run_id: str | None = None,
+    adjust: Adjust | None = None,
 ) -> StoredPlan:
     from safepassage.adapters.warehouse import push_store
     from safepassage.domain.approval import approval_reasons
     from safepassage.domain.push import render_markdown, tree_to_json
 
-    plan = plan_account(account, desired)
+    plan, desired = _plan_with(account, desired, adjust)
     reasons = approval_reasons(plan, thresholds)
     status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
     markdown = render_markdown(plan, [str(r) for r in reasons], thresholds.currency)
@@ -412,10 +441,16 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
 
 
 def plan_from_row(row: dict[str, Any]) -> Plan:
-    """The plan as stored in the warehouse (push_store.load_plan)."""
+    """The plan as stored in the warehouse (push_store.load_plan), with its platform's shape."""
     from safepassage.domain.push import PlanFacts
+    from safepassage.domain.push_google import GOOGLE_ADS
+    from safepassage.domain.push_meta import META
 
+    shape = {GOOGLE_ADS.platform: GOOGLE_ADS, META.platform: META}[row.get("platform_code") or "google_ads"]
     return Plan(
+        platform=shape.platform,
+        title=shape.title,
+        ad_kind=shape.ad_kind,
         customer_id=row["account_external_id"],
         operations=tuple(PlanOperation.model_validate(op) for op in row["operations"]),
         facts=PlanFacts.model_validate(row["summary"]["facts"]),

@@ -7,15 +7,19 @@ and only here, so a change of their shapes is a change of this module.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from safepassage.adapters.warehouse import Warehouse, push_store, targeting_store
 from safepassage.domain.budgets import CountryDemand, minor_to_micros
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
-from safepassage.domain.push import CountryTargeting, CreativeForPush, Proximity
+from safepassage.domain.push_google import CountryTargeting, CreativeForPush, Proximity
+from safepassage.domain.push_meta import MetaCountryTargeting, MetaCreative, MetaImage
 from safepassage.domain.push_settings import PushSettings
 
 TARGETING_SOURCE = "warehouse targeting_snapshot"
@@ -78,15 +82,21 @@ def budget_demands(
     document: Mapping[str, Any],
     push: PushSettings,
     cost_per_signposting_click: Mapping[str, int] | None = None,
+    pushed: Callable[[Platform, str], bool] | None = None,
 ) -> list[CountryDemand]:
-    """Country weights and per-platform shares (targeting's, else push.yaml's) for the allocator."""
+    """Country weights and per-platform shares (targeting's, else push.yaml's) for the allocator.
+
+    A platform gets a share of a country only where targeting targets it and `pushed` says the push
+    will serve it there (an account for it, and the platform policy allows it that day): money never
+    goes to a platform nothing spends it on; the allocator gives the country's amount to the others.
+    """
     costs = cost_per_signposting_click or {}
     demands = []
     for country in document.get("countries", ()):
         shares: dict[str, float] = {}
         for platform in Platform:
             entry = _platform_entry(country, platform)
-            if entry is None:
+            if entry is None or (pushed is not None and not pushed(platform, str(country["code"]))):
                 continue
             share = float(entry.get("weight") or 0) or float(push.platform_shares.get(platform, 0))
             if share > 0:
@@ -151,3 +161,110 @@ def allocation_with_targeting(
         else latest_targeting(warehouse)
     )
     return {code: minor_to_micros(amount, currency) for code, amount in amounts.items()}, document
+
+
+# --- Meta -----------------------------------------------------------------------------------------
+
+
+def meta_targeting(
+    document: Mapping[str, Any], config: CampaignConfig, on: dt.date
+) -> tuple[list[MetaCountryTargeting], list[str]]:
+    """Countries Meta may serve on `on`, with their ad set targeting; and why the others may not.
+
+    The targeting snapshot already refuses Meta where config/platform_policy.yaml says so on the day it
+    was derived; the policy is checked again for `on`, so a rule coming into force between two
+    snapshots still leaves the country out.
+    """
+    found: list[MetaCountryTargeting] = []
+    left_out: list[str] = []
+    problems: list[Problem] = []
+    for index, country in enumerate(document.get("countries", ())):
+        code = str(country["code"])
+        if float(country.get("weight", 0)) <= 0:
+            continue
+        refusals = [
+            str(r.get("reason"))
+            for p in country.get("platforms", ())
+            if p.get("platform") == Platform.META.value and p.get("status") == "refused"
+            for r in p.get("refusals", ())
+        ]
+        refusals += [
+            f"{rule.reason} (config/platform_policy.yaml, in force from {rule.effective_from})"
+            for rule in config.policy.restrictions(Platform.META, code, on)
+        ]
+        entry = _platform_entry(country, Platform.META)
+        if refusals or entry is None:
+            if refusals:
+                left_out.append(f"{code} left out on Meta: {'; '.join(dict.fromkeys(refusals))}")
+            continue
+        try:
+            locales = {
+                lang: tuple(config.language(lang).meta_locale_ids)
+                for lang in country.get("language_codes", ())
+            }
+            fallback = {
+                "countries": [config.country(code).meta_country_code],
+                "location_types": ["home", "recent"],
+            }
+        except KeyError as error:
+            problems.append(Problem(TARGETING_SOURCE, f"countries[{index}]", str(error)))
+            continue
+        geo: dict[str, Any] = copy.deepcopy(dict(entry.get("geo") or {})) or fallback
+        for place in geo.get("custom_locations", ()):
+            place.pop("name", None)  # a label for people; not part of Meta's spec
+            place.setdefault("country", code)
+        age = entry.get("age") or {}
+        found.append(
+            MetaCountryTargeting(
+                country=code,
+                weight=float(country["weight"]),
+                locales=locales,
+                geo_locations=geo,
+                age_min=int(age.get("age_min", 18)),
+                age_max=int(age.get("age_max", 65)),
+                device_platforms=tuple(
+                    (entry.get("devices") or {}).get("device_platforms", ("mobile", "desktop"))
+                ),
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
+    return found, left_out
+
+
+def current_meta_creatives(warehouse: Warehouse, images: Mapping[str, MetaImage]) -> list[MetaCreative]:
+    """The newest stored version of each theme × country × language Meta feed ad, with its theme's image."""
+    found = []
+    for theme, country, language, content_hash, content in push_store.newest_creative_versions(
+        warehouse, Platform.META.value
+    ):
+        image = images.get(theme)
+        found.append(
+            MetaCreative(
+                theme=theme,
+                country=country,
+                language=language,
+                primary_text=str(content.get("primary_text", "")),
+                headline=str(content.get("headline", "")),
+                description=str(content.get("description", "")),
+                call_to_action=str(content.get("call_to_action", "LEARN_MORE")),
+                link=str(content.get("link", "")),
+                image_hash=image.hash if image else "",
+                version_hash=content_hash,
+            )
+        )
+    return found
+
+
+def image_library(creatives_dir: Path) -> dict[str, MetaImage]:
+    """Theme → its image (creatives/images/<theme>.png), known by the MD5 of its bytes as Meta names it."""
+    found = {}
+    for path in sorted((creatives_dir / "images").glob("*.png")):
+        digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        found[path.stem] = MetaImage(name=path.name, path=f"images/{path.name}", hash=digest)
+    return found
+
+
+def latest_allocation_minor(warehouse: Warehouse, platform: Platform) -> dict[str, int]:
+    """Country → daily minor units for `platform` from the allocation in effect (empty if none)."""
+    return dict(push_store.latest_allocation(warehouse, platform=platform.value)[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from safepassage.domain.push_review import ReviewReason, google_ads_review, review_body, review_title
+from safepassage.domain.push_review import ReviewReason, plan_review, review_body, review_title
 
 PLANS_PAGE = "/safepassage/plans"
 
@@ -34,9 +34,7 @@ def review_request(
         name, currency = accounts[account_id]
         reasons = [ReviewReason(r["rule"], r.get("country"), r["message"]) for r in row["approval_reasons"]]
         label = f"{account_id} ({name})" if name else account_id
-        reviews.append(
-            google_ads_review(plan_from_row(row), int(stored["plan_id"]), label, currency, reasons)
-        )
+        reviews.append(plan_review(plan_from_row(row), int(stored["plan_id"]), label, currency, reasons))
     if not reviews:
         return {"subject": "No plan of this run waits for a person", "body": ""}
     return {"subject": review_title(reviews), "body": review_body(reviews, approvers, plans_url)}

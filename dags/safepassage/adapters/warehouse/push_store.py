@@ -95,6 +95,16 @@ def latest_allocation(
         return dict(latest.inputs), {code: int(total) for code, total in rows}
 
 
+def latest_allocation_day(warehouse: Warehouse) -> dt.date | None:
+    """The day the newest allocation is for (the push checks platform policy for that same day)."""
+    with warehouse.session() as session:
+        return session.scalars(
+            select(BudgetAllocation.for_date)
+            .order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc())
+            .limit(1)
+        ).first()
+
+
 def store_allocation(
     warehouse: Warehouse,
     day: dt.date,
@@ -226,6 +236,31 @@ def set_plan_outcome(warehouse: Warehouse, plan_id: int, status: str, outcome: s
         if row is not None:
             row.status = status
             row.summary = {**row.summary, "outcome": outcome}
+
+
+def recent_budget_changes(
+    warehouse: Warehouse, platform: str, account: str, kind: str, budget_field: str, since: dt.datetime
+) -> dict[str, int]:
+    """Object key → budget updates sent to it by plans applied (or partly applied) since `since`."""
+    with warehouse.session() as session:
+        rows = session.scalars(
+            select(PushPlan).where(
+                PushPlan.platform_code == platform,
+                PushPlan.account_external_id == account,
+                PushPlan.status.in_(("applied", "failed")),
+                func.coalesce(PushPlan.decided_at, PushPlan.created_at) >= since,
+            )
+        ).all()
+        counts: dict[str, int] = {}
+        for row in rows:
+            for op in row.operations:
+                if (
+                    op.get("kind") == kind
+                    and op.get("action") == "update"
+                    and budget_field in op.get("update_mask", ())
+                ):
+                    counts[op["key"]] = counts.get(op["key"], 0) + 1
+        return counts
 
 
 def add_apply_log_entry(warehouse: Warehouse, plan_id: int, sequence: int, **values: Any) -> None:

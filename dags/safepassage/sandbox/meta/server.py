@@ -7,7 +7,9 @@
 
 What it checks and emulates: access token and appsecret_proof (code 190 / 100), ad accounts,
 campaigns (special_ad_categories required), ad sets (targeting spec, budgets in minor units, at most
-4 budget changes per simulated hour, DSA beneficiary/payor for EU targeting), creatives, ads,
+4 budget changes per simulated hour, DSA beneficiary/payor for EU targeting), ad images (uploaded
+as base64 `bytes`, named by their MD5 hash, deduplicated), creatives (an `image_hash` must be in the
+account's library), ads,
 edge reads with `fields`, `filtering` and cursor paging, updates, deletes, batches of at most 50
 with per-item `{code, headers, body}`, sync and async insights from the delivery simulation,
 usage headers on every reply, and the Meta faults of the fault plan. Delivery is simulated: every
@@ -396,6 +398,18 @@ class MetaGraphServer:
             if edge in _EDGE_TYPES and method == "GET":
                 records = [r for r in store.objects(_EDGE_TYPES[edge], account)]
                 return 200, self._edge(records, params, segments)
+            if edge == "adimages" and method == "POST":
+                image = store.upload_image(account, params)
+                fields = image["fields"]
+                return 200, {"images": {fields["name"]: {"hash": fields["hash"], "url": fields["url"]}}}
+            if edge == "adimages" and method == "GET":
+                wanted = parse_value(params.get("hashes") or [])
+                images = [
+                    r
+                    for r in store.objects("adimage", account)
+                    if not wanted or r["fields"]["hash"] in wanted
+                ]
+                return 200, self._edge(images, params, segments)
             if edge == "insights":
                 return self._insights(method, account, None, params, segments, fault)
             if edge == "dsa_recommendations" and method == "GET":

@@ -7,8 +7,11 @@ JSON file in the state directory, rewritten atomically after each change.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -87,6 +90,7 @@ WRITABLE: dict[str, tuple[str, ...]] = {
         "pacing_type",
     ),
     "adcreative": ("name", "object_story_spec", "url_tags", "status", "title", "body"),
+    "adimage": ("name", "status"),
     "ad": ("name", "adset_id", "creative", "status", "tracking_specs", "conversion_specs"),
 }
 COMPUTED: dict[str, tuple[str, ...]] = {
@@ -102,6 +106,7 @@ COMPUTED: dict[str, tuple[str, ...]] = {
         "budget_remaining",
     ),
     "adcreative": ("id", "account_id", "link_url", "call_to_action_type", "object_type"),
+    "adimage": ("id", "account_id", "hash", "url", "width", "height", "created_time", "updated_time"),
     "ad": (
         "id",
         "account_id",
@@ -148,6 +153,7 @@ NODE_TYPES = {
     "campaign": "Campaign",
     "adset": "AdSet",
     "adcreative": "AdCreative",
+    "adimage": "AdImage",
     "ad": "Ad",
     "adreportrun": "AdReportRun",
     "account": "AdAccount",
@@ -278,6 +284,50 @@ class MetaStore:
         self.data["objects"][record["id"]] = record
         self.save()
         return record
+
+    def upload_image(self, account: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST act_<id>/adimages` with `bytes` (base64): an AdImage named by the MD5 of its bytes.
+        The same bytes again return the same image (Meta deduplicates by hash)."""
+        try:
+            data = base64.b64decode(str(params.get("bytes") or ""), validate=True)
+        except (ValueError, binascii.Error):
+            raise invalid_parameter("bytes must be the base64 of an image file", field=("bytes",)) from None
+        if not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8")):
+            raise invalid_parameter(
+                "bytes is not a PNG, JPEG or GIF image", field=("bytes",), title="Invalid image"
+            )
+        image_hash = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        for record in self.objects("adimage", account):
+            if record["fields"]["hash"] == image_hash and record["fields"].get("status") != "DELETED":
+                return record
+        now = self.clock.now()
+        name = str(params.get("name") or f"{image_hash}.png")
+        image: dict[str, Any] = {
+            "id": self.new_id(),
+            "type": "adimage",
+            "account_id": account,
+            "created_time": meta_time(now),
+            "updated_time": meta_time(now),
+            "fields": {
+                "name": name,
+                "hash": image_hash,
+                "url": f"https://sandbox.invalid/adimages/{image_hash}",
+                "status": "ACTIVE",
+                "bytes_length": len(data),
+            },
+            "versions": [],
+            "budget_changes": [],
+        }
+        self.data["objects"][image["id"]] = image
+        self.save()
+        return image
+
+    def image_hashes(self, account: str) -> set[str]:
+        return {
+            r["fields"]["hash"]
+            for r in self.objects("adimage", account)
+            if r["fields"].get("status") != "DELETED"
+        }
 
     def update(self, object_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
         record = self.get(object_id, "POST")
@@ -441,11 +491,22 @@ class MetaStore:
             raise invalid_parameter(
                 "link_data.link must be a full http(s) URL", field=("object_story_spec", "link_data", "link")
             )
+        image_hash = link_data.get("image_hash")
+        if image_hash is not None and image_hash not in self.image_hashes(account):
+            raise invalid_parameter(
+                f"Image with hash {image_hash} is not in this ad account's image library",
+                field=("object_story_spec", "link_data", "image_hash"),
+                title="Invalid image hash",
+            )
         action = link_data.get("call_to_action")
         if action is not None and (not isinstance(action, dict) or not action.get("type")):
             raise invalid_parameter(
                 "call_to_action needs a type", field=("object_story_spec", "link_data", "call_to_action")
             )
+        self._status(fields, "ACTIVE")
+        return fields
+
+    def _validate_adimage(self, account: str, fields: dict[str, Any], existing: Any) -> dict[str, Any]:
         self._status(fields, "ACTIVE")
         return fields
 

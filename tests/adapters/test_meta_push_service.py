@@ -1,0 +1,102 @@
+"""The Meta push as the DAG runs it: warehouse inputs → allocation → stored plan → apply against the
+sandbox; the platform policy switch (no social-issue ads on Meta in the EU from 2025-10-06)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from safepassage import settings
+from safepassage.adapters.meta_push import MetaPushAccount
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.domain.campaign import CampaignConfig, Platform
+from safepassage.orchestration.push_accounts import budget_guard
+from safepassage.services.budgets import allocate_budgets
+from safepassage.services.campaign_config import load_campaign_config
+from safepassage.services.push import apply_stored_plan, plan_and_store, record_decision
+from safepassage.services.push_meta import budget_rule, desired_for_meta_account
+from safepassage.services.push_settings import load_push_settings
+from tests.push_support import store_inputs, targeting_document
+
+POLICY_DAY = dt.date(2025, 10, 6)  # config/platform_policy.yaml: no social-issue ads on Meta in the EU
+
+
+@pytest.fixture(scope="module")
+def config() -> CampaignConfig:
+    return load_campaign_config()
+
+
+@pytest.fixture
+def account(sandbox: Any, meta_api: Any, config: CampaignConfig) -> MetaPushAccount:
+    return MetaPushAccount(
+        meta_api, sandbox.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
+    )
+
+
+def push_meta(warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, run: str) -> Any:
+    push = load_push_settings()
+    meta_account = push.accounts_for(Platform.META)[0]
+    desired, left_out = desired_for_meta_account(warehouse, config, meta_account)
+    stored = plan_and_store(
+        warehouse,
+        account,
+        desired,
+        push.approval_thresholds("EUR"),
+        run,
+        budget_rule(warehouse, account.customer_id, left_out),
+    )
+    record_decision(warehouse, run, True, "reviewer", "ok")
+    apply_stored_plan(warehouse, account, stored.plan_id, sleep=lambda _s: None)
+    return stored
+
+
+def allocation(warehouse: Warehouse) -> dict[tuple[str, str], int]:
+    with warehouse.session() as session:
+        lines = session.scalars(select(m.BudgetAllocationLine)).all()
+        return {(line.country_code, line.platform_code): line.daily_amount_minor for line in lines}
+
+
+def test_an_eu_country_after_the_policy_date_gets_no_meta_ad_set_and_its_budget_goes_to_google(
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig
+) -> None:
+    # The targeting snapshot predates the rule (Meta "targeted" everywhere): the allocation day decides.
+    store_inputs(warehouse, config, targeting_document(config))
+    stored = allocate_budgets(warehouse, config, load_push_settings(), POLICY_DAY)
+    lines = allocation(warehouse)
+    eu = {"PL", "RO", "DE"}
+    for code in eu:
+        assert (code, "meta") not in lines
+        assert lines[(code, "google_ads")] == stored.allocation.country_amounts[code]
+    for code in ("UA", "MD", "GB"):  # outside the rule: both platforms share the country's money
+        assert lines[(code, "meta")] > 0 and lines[(code, "google_ads")] > 0
+    assert sum(lines.values()) == 150_000
+
+    plan = push_meta(warehouse, account, config, "run-policy")
+    assert "PL left out on Meta: Meta stopped political, electoral and social-issue ads" in plan.markdown
+    served = {node.country for node in account.read_tree().of_kind("adset")}
+    assert served == {"UA", "MD", "GB"}
+
+
+def test_before_the_policy_date_every_country_is_pushed_on_meta_with_its_allocation(
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocate_budgets(warehouse, config, load_push_settings(), POLICY_DAY - dt.timedelta(days=1))
+    lines = allocation(warehouse)
+    stored = push_meta(warehouse, account, config, "run-before")
+    assert stored.status == "needs_approval" and "Meta ad account" in stored.markdown
+    reported = account.read_tree()
+    assert {n.country for n in reported.of_kind("adset")} == {c.code for c in config.countries}
+    for campaign in reported.of_kind("campaign"):
+        assert campaign.fields["daily_budget"] == lines[(campaign.country, "meta")]
+    with warehouse.session() as session:
+        log = session.scalars(select(m.ApplyLogEntry).order_by(m.ApplyLogEntry.sequence)).all()
+    batches = [e for e in log if e.request_kind == "Graph batch"]
+    assert batches and all(e.outcome == "ok" and e.operation_count <= 50 for e in batches)
+
+    again = push_meta(warehouse, account, config, "run-again")
+    assert (again.status, again.operation_count) == ("nothing_to_do", 0)
