@@ -37,19 +37,22 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
     assert "every delivery figure it produces is simulated" in out
     assert "[info" not in out, "Airflow's own logs belong in its home, not on screen"
     months = re.findall(
-        r"✓ (2022-\d\d-\d\d) push: run succeeded; plan \d+ for account \d+: ([^→]+)→ (\w+)"
-        r"[^;]*; ([0-9.]+) s from publish to updated ads",
-        out,
+        r"✓ (2022-\d\d-\d\d) push: run succeeded; (.*); ([0-9.]+) s from publish to updated ads", out
     )
     assert len(months) == 8, out
-    assert all(status in {"applied", "nothing_to_do"} for _, _, status, _ in months)
-    assert months[0][0] == "2022-03-25" and "create" in months[0][1]
+    for day, plans, _ in months:  # both platforms pushed, every month
+        assert "Google Ads plan" in plans and "Meta plan" in plans, (day, plans)
+        assert set(re.findall(r"→ (\w+)", plans)) <= {"applied", "nothing_to_do"}, (day, plans)
+    first_day, first_plans, _ = months[0]
+    assert first_day == "2022-03-25" and first_plans.count("create") == 2, first_plans
     assert "Publish → updated ads:" in out and "make demo-ui" in out
 
     demo_dir = tmp_path / "data" / "demo"
     engine = create_engine(f"sqlite:///{demo_dir / 'warehouse.sqlite'}")
     with engine.connect() as connection:
-        plans = connection.execute(text("SELECT status, decided_by FROM push_plan ORDER BY id")).all()
+        plans = connection.execute(
+            text("SELECT platform_code, status, decided_by FROM push_plan ORDER BY id")
+        ).all()
         requests = connection.execute(text("SELECT count(*) FROM apply_log WHERE outcome = 'ok'")).scalar()
         snapshots = connection.execute(text("SELECT valid_from FROM targeting_snapshot ORDER BY id")).all()
         pulled = connection.execute(
@@ -62,15 +65,16 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
     # The backfill holds both platforms' daily rows for the whole replay.
     days = {platform: (str(first), str(last)) for platform, first, last, _ in pulled}
     assert days["google_ads"][0] == "2022-03-25" and days["google_ads"][1] >= "2022-10-30", days
-    assert set(days) >= {"google_ads"}, days
+    assert days["meta"][0] == "2022-03-25" and days["meta"][1] >= "2022-10-30", days
     assert "✓ DAG pull_performance: run succeeded" in out and "✓ DAG impact_report: run succeeded" in out
     html = next((demo_dir / "report").glob("impact-report-2022-03-25-2022-10-31*.html"))
     assert html.with_suffix(".pdf").stat().st_size > 10_000
     assert "people reached" in out and "2022 brief" in out, "headline figures beside the brief's"
-    assert len(plans) == 8 and len(snapshots) == 8 and requests
+    assert len(plans) == 16 and len(snapshots) == 8 and requests
     assert all(str(day).startswith("2022-") for (day,) in snapshots), "the replay stayed in 2022"
-    first_status, first_reviewer = plans[0]
-    assert first_status == "applied" and first_reviewer == "make-demo", "the first push needed a person"
+    for platform in ("google_ads", "meta"):
+        first_status, first_reviewer = next(row[1:] for row in plans if row[0] == platform)
+        assert (first_status, first_reviewer) == ("applied", "make-demo"), "the first push needed a person"
 
     # The demo's own Airflow: every targeting, budget and push run was started by an event, one push
     # per judgement (and one for the first creatives, with nothing to push yet).

@@ -44,6 +44,7 @@ DEMO_DAGS = [
 ]
 REPLAY_FROM, REPLAY_TO = dt.date(2022, 3, 25), dt.date(2022, 10, 31)
 DEMO_REVIEWER = "make-demo"
+PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
 REVIEW_NOTE = "make demo approves every plan it replays; a person does this in the UI"
 FINISHED = {"success", "failed"}
 
@@ -355,7 +356,7 @@ def _replay_judgement(
     report.add(
         f"{day} push",
         f"{push.outcome}; "
-        + "; ".join(_plan_line(plan) for plan in plans)
+        + "; ".join(_plan_line(plan) for plan in sorted(plans, key=lambda plan: plan["platform"]))
         + f"; {seconds:.1f} s from publish to updated ads",
     )
 
@@ -416,7 +417,8 @@ def ensure_pools(api: AirflowApi) -> list[str]:
 def _plan_line(plan: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {action}" for action, n in sorted(plan["counts"].items())) or "no changes"
     review = f", approved by {plan['decided_by']}" if plan["decided_by"] else ""
-    return f"plan {plan['id']} for account {plan['account']}: {counts} → {plan['status']}{review}"
+    platform = PLATFORM_NAMES.get(plan["platform"], plan["platform"])
+    return f"{platform} plan {plan['id']} ({plan['account']}): {counts} → {plan['status']}{review}"
 
 
 @contextmanager
