@@ -1,4 +1,5 @@
-"""The dependency rule: domain is pure; only adapters (and the sandbox) import SDKs and SQLAlchemy."""
+"""The dependency rule: domain is pure; only adapters (and the sandbox) import SDKs and SQLAlchemy;
+the sandbox stands alone (an emulator sharing the client's code would share its assumptions)."""
 
 from __future__ import annotations
 
@@ -48,4 +49,44 @@ def test_layer_imports_follow_the_dependency_rule(layer: str) -> None:
         for line, module in imported_modules(path)
         if module.startswith(FORBIDDEN[layer])
     ]
+    assert violations == []
+
+
+SANDBOX = PACKAGE / "sandbox"
+# Its pytest plugin is test support, not the emulators: it builds the project's own clients.
+SANDBOX_TEST_SUPPORT = {SANDBOX / "testing.py"}
+
+
+def test_the_sandbox_imports_nothing_of_the_project() -> None:
+    violations = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in sorted(SANDBOX.rglob("*.py"))
+        if path not in SANDBOX_TEST_SUPPORT
+        for line, module in imported_modules(path)
+        if module.startswith("safepassage") and not module.startswith("safepassage.sandbox")
+    ]
+    assert violations == []
+
+
+def test_nothing_in_the_product_imports_the_sandbox_at_module_level() -> None:
+    """The product image leaves the sandbox out: only lazy imports (inside a function, reached when a
+    sandbox is in use) may name it, never a module-level import that would fail at start."""
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.is_relative_to(SANDBOX):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            violations += [
+                f"{path.relative_to(PACKAGE)}:{node.lineno}"
+                for n in names
+                if n.startswith("safepassage.sandbox")
+            ]
     assert violations == []
