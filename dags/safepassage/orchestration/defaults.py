@@ -1,8 +1,10 @@
-"""Defaults every SafePassage DAG shares (owner, retries with backoff)."""
+"""Defaults every SafePassage DAG shares (owner, retries with backoff, failure alerts)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+from safepassage.orchestration.alerts import send_failure_alert
 
 DEFAULT_ARGS = {
     "owner": "safepassage-ops",
@@ -10,4 +12,5 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": send_failure_alert,  # webhook / e-mail from the safepassage_alerts Connection
 }
