@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench fmt lock venv clean airflow
+.PHONY: demo test lint typecheck pytest bench fmt lock venv clean airflow cluster
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: lint typecheck pytest
 
 airflow: $(STAMP)  ## the Airflow UI and scheduler on http://127.0.0.1:8080 (password printed at start)
 	$(BIN)/safepassage airflow standalone
+
+cluster: $(STAMP)  ## the production shape here: 2 Celery workers run the judgement chain, one is lost; prints the time
+	$(BIN)/pytest tests/e2e/test_celery_cluster.py -s -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

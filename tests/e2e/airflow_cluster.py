@@ -1,8 +1,12 @@
 """A real Airflow (scheduler, dag-processor, triggerer, api-server) for one test, torn down by process id.
 
-Own AIRFLOW_HOME in a temp dir, own PostgreSQL metadata database, free port. Every process is
+Own AIRFLOW_HOME in a temp dir, own PostgreSQL metadata database, free ports. Every process is
 started in its own session so that it and the workers it forks are stopped together by their
 process-group id: SIGTERM, then SIGKILL after a grace period.
+
+`executor="CeleryExecutor"` adds `celery_workers` Celery workers (the production shape of
+docker-compose.yml) with Redis as the broker: its own database number and a key prefix unique to
+the cluster, so parallel clusters never take each other's tasks.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from sqlalchemy import create_engine, text
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+CELERY_WORKER = "celery-worker"  # components celery-worker-1, celery-worker-2, ...
+# The Celery broker: Redis, a database number of its own (db 0 carries the judgement channel).
+CELERY_BROKER_URL = os.environ.get("SAFEPASSAGE_TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
 
 
 def free_port() -> int:
@@ -49,7 +56,14 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 
 class AirflowCluster:
-    def __init__(self, home: Path, dag_files: list[Path], extra_env: dict[str, str]):
+    def __init__(
+        self,
+        home: Path,
+        dag_files: list[Path],
+        extra_env: dict[str, str],
+        executor: str = "LocalExecutor",
+        celery_workers: int = 2,
+    ):
         self.home = home
         self.dags = home / "dags"
         self.logs = home / "process-logs"
@@ -58,6 +72,13 @@ class AirflowCluster:
         self.metadata_url = f"{POSTGRES}/{self.database}"
         self.api_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed: set[str] = set()
+        self.executor = executor
+        self.workers = (
+            [f"{CELERY_WORKER}-{n}" for n in range(1, celery_workers + 1)]
+            if executor == "CeleryExecutor"
+            else []
+        )
         self.dag_files = dag_files
         bin_dir = Path(sys.executable).parent
         self.airflow = str(bin_dir / "airflow")
@@ -68,7 +89,7 @@ class AirflowCluster:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": executor,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_url,
             # psycopg 3 is async-capable; without this Airflow would look for asyncpg
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": self.metadata_url,
@@ -81,9 +102,21 @@ class AirflowCluster:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # log servers on free ports: the defaults (8793, 8794) would collide between clusters
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
+            **(self.celery_env() if self.workers else {}),
             **extra_env,
+        }
+
+    def celery_env(self) -> dict[str, str]:
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": CELERY_BROKER_URL,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{self.metadata_url}",
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{self.database}:",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
         }
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -113,6 +146,15 @@ class AirflowCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        for worker in self.workers:
+            self.processes[worker] = subprocess.Popen(
+                [self.airflow, "celery", "worker", "--celery-hostname", f"{worker}-{self.database}@%h"],
+                # each worker serves its task logs on a port of its own
+                env={**self.env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},
+                stdout=(self.logs / f"{worker}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_for(
             "the API server",
             lambda: httpx.get(f"{self.api_url}/api/v2/monitor/health").status_code == 200,
@@ -139,8 +181,28 @@ class AirflowCluster:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
         admin.dispose()
 
+    def kill(self, component: str) -> None:
+        """SIGKILL a component and everything it started (its process group): a machine lost mid-task."""
+        process = self.processes[component]
+        self.killed.add(component)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def component_running(self, pid: int) -> str | None:
+        """The component whose process group holds `pid` (e.g. the Celery worker running a task)."""
+        try:
+            group = os.getpgid(pid)
+        except ProcessLookupError:
+            return None
+        return next((name for name, p in self.processes.items() if p.pid == group), None)
+
     def assert_running(self) -> None:
-        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+        dead = {
+            name: p.returncode
+            for name, p in self.processes.items()
+            if p.poll() is not None and name not in self.killed
+        }
         if dead:
             tails = {name: self.log_tail(name) for name in dead}
             raise AssertionError(f"Airflow components exited: {dead}\n{tails}")
