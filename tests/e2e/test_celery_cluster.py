@@ -103,6 +103,16 @@ class Api:
         return [ti["run_id"] for ti in waiting]
 
 
+def watching(cluster: AirflowCluster, condition: Callable[[], Any]) -> Callable[[], Any]:
+    """`condition`, failing at once (with the logs) if a component died."""
+
+    def check() -> Any:
+        cluster.assert_running()
+        return condition()
+
+    return check
+
+
 def run_state(cluster: AirflowCluster, dag_id: str, after: dt.datetime) -> dict[str, Any] | None:
     rows = cluster.query(
         "SELECT run_id, state, run_type FROM dag_run WHERE dag_id = :dag_id AND queued_at > :after "
@@ -187,17 +197,25 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     warehouse_url = cluster.env["SAFEPASSAGE_WAREHOUSE_URL"]
     wait_for(
         "every DAG to be parsed",
-        lambda: len(cluster.query("SELECT dag_id FROM dag WHERE NOT is_paused")) == len(SETUP_DAGS + CHAIN),
+        watching(
+            cluster,
+            lambda: (
+                len(cluster.query("SELECT dag_id FROM dag WHERE NOT is_paused")) == len(SETUP_DAGS + CHAIN)
+            ),
+        ),
         240,
     )
     started = dt.datetime.now(dt.UTC)
     api.trigger("sync_reference_data")
     wait_for(
         "reference data and creatives",
-        lambda: all(
-            (run := run_state(cluster, dag_id, started - dt.timedelta(minutes=1)))
-            and run["state"] == "success"
-            for dag_id in SETUP_DAGS
+        watching(
+            cluster,
+            lambda: all(
+                (run := run_state(cluster, dag_id, started - dt.timedelta(minutes=1)))
+                and run["state"] == "success"
+                for dag_id in SETUP_DAGS
+            ),
         ),
         600,
     )
