@@ -144,3 +144,71 @@ def test_the_image_is_the_pinned_airflow_with_the_product_only() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     for left_out in ("dags/safepassage/sandbox/", "dags/safepassage/orchestration/demo.py", "tests/"):
         assert left_out in ignored
+
+
+HELM_VALUES = ROOT / "deploy" / "helm" / "values.yaml"
+# Keys of the official chart's values this file may set, each checked against the chart's values.yaml
+# and parameters reference (https://airflow.apache.org/docs/helm-chart/stable/parameters-ref.html).
+# A key added to deploy/helm/values.yaml must be checked there and added here.
+CHART_KEYS = {
+    "airflowVersion",
+    "defaultAirflowTag",
+    "images.airflow.repository",
+    "images.airflow.tag",
+    "images.airflow.pullPolicy",
+    "executor",
+    "data.metadataSecretName",
+    "data.brokerUrlSecretName",
+    "fernetKeySecretName",
+    "apiSecretKeySecretName",
+    "jwtSecretName",
+    "extraEnvFrom",
+    "extraEnv",
+    "postgresql.enabled",
+    "redis.enabled",
+    "config",  # free-form: Airflow configuration sections
+    "migrateDatabaseJob.enabled",
+    "migrateDatabaseJob.args",
+    "apiServer.replicas",
+    "scheduler.replicas",
+    "dagProcessor.enabled",
+    "dagProcessor.replicas",
+    "triggerer.enabled",
+    "triggerer.replicas",
+    "workers.replicas",
+    "workers.persistence.enabled",
+    "flower.enabled",
+    "createUserJob.enabled",
+    "logs.persistence.enabled",
+    "dags.gitSync.enabled",
+    "dags.persistence.enabled",
+}
+
+
+def leaf_keys(values: dict[str, Any], prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and path != "config":
+            keys |= leaf_keys(value, f"{path}.")
+        else:
+            keys.add(path)
+    return keys
+
+
+def test_helm_values_use_documented_chart_keys_and_match_compose(compose: dict[str, Any]) -> None:
+    values = yaml.safe_load(HELM_VALUES.read_text(encoding="utf-8"))
+    assert leaf_keys(values) <= CHART_KEYS
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    version = next(pin for pin in pins if pin.startswith("apache-airflow==")).split("==")[1]
+    assert values["airflowVersion"] == version and values["defaultAirflowTag"] == f"{version}-python3.11"
+    env = compose["x-airflow-common"]["environment"]
+    assert values["executor"] == env["AIRFLOW__CORE__EXECUTOR"]
+    assert (
+        values["config"]["celery_broker_transport_options"]["global_keyprefix"]
+        == env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX"]
+    )
+    assert "safepassage init" in values["migrateDatabaseJob"]["args"][-1]
+    # secrets only by the name of a Kubernetes secret, never as values
+    assert not {"fernetKey", "jwtSecret", "apiSecretKey"} & set(values)
+    assert "metadataConnection" not in values["data"]
