@@ -90,3 +90,46 @@ def test_nothing_in_the_product_imports_the_sandbox_at_module_level() -> None:
                 if n.startswith("safepassage.sandbox")
             ]
     assert violations == []
+
+
+STANDALONE_SANDBOX = """
+import importlib, pkgutil, sys, tempfile
+from pathlib import Path
+
+
+class OnlyTheSandbox:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("safepassage.") and not name.startswith("safepassage.sandbox"):
+            raise ImportError(f"the sandbox imported {name}")
+        return None
+
+
+sys.meta_path.insert(0, OnlyTheSandbox())
+import safepassage.sandbox as sandbox
+
+for module in pkgutil.walk_packages(sandbox.__path__, "safepassage.sandbox."):
+    if module.name not in ("safepassage.sandbox.testing", "safepassage.sandbox.__main__"):
+        importlib.import_module(module.name)
+from safepassage.sandbox.server import SandboxServer
+
+with tempfile.TemporaryDirectory() as state:
+    server = SandboxServer(Path(state))
+    server.start()
+    try:
+        print(server.write_descriptor())
+    finally:
+        server.stop()
+"""
+
+
+def test_the_sandbox_runs_with_the_rest_of_the_project_unimportable(tmp_path: Path) -> None:
+    """Runtime proof of the rule above: every emulator module loads and both servers start while any
+    import of the project outside `safepassage.sandbox` raises."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", STANDALONE_SANDBOX], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("descriptor.json")

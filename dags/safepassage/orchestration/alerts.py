@@ -74,7 +74,7 @@ def send_failure_alert(context: Mapping[str, Any]) -> None:
                 smtp.send_email_smtp(
                     to=emails,
                     subject=f"[SafePassage] {message['dag_id']}.{message['task_id']} failed",
-                    html_content=f'<p>{message["text"]}</p><p><a href="{message["log_url"]}">Task log</a></p>',
+                    html_content=f'<p>{message["text"]}</p><p><a href="{message["log_url"]}">log</a></p>',
                 )
         except Exception as error:
             log.warning("Alert e-mail failed (%s); the failure is in Airflow's UI", type(error).__name__)
