@@ -63,6 +63,7 @@ class AirflowCluster:
         extra_env: dict[str, str],
         executor: str = "LocalExecutor",
         celery_workers: int = 2,
+        setup: tuple[tuple[str, ...], ...] = (),
     ):
         self.home = home
         self.dags = home / "dags"
@@ -80,6 +81,7 @@ class AirflowCluster:
             else []
         )
         self.dag_files = dag_files
+        self.setup = setup  # commands run after `airflow db migrate`, before the components start
         bin_dir = Path(sys.executable).parent
         self.airflow = str(bin_dir / "airflow")
         self.env = {
@@ -138,6 +140,15 @@ class AirflowCluster:
             stdout=(self.logs / "db-migrate.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
+        for command in self.setup:
+            subprocess.run(
+                [str(Path(sys.executable).parent / command[0]), *command[1:]],
+                env=self.env,
+                check=True,
+                timeout=timeout,
+                stdout=(self.logs / f"setup-{command[0]}.log").open("ab"),
+                stderr=subprocess.STDOUT,
+            )
         for component in COMPONENTS:
             self.processes[component] = subprocess.Popen(
                 [self.airflow, component],

@@ -63,7 +63,13 @@ def cluster(tmp_path: Path, postgres_url: str, sandbox: Any, sandbox_descriptor_
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
     }
-    running = AirflowCluster(tmp_path / "airflow", dag_files, extra_env, executor="CeleryExecutor")
+    running = AirflowCluster(
+        tmp_path / "airflow",
+        dag_files,
+        extra_env,
+        executor="CeleryExecutor",
+        setup=(("safepassage", "init"),),  # warehouse schema and pools, as airflow-init does in compose
+    )
     try:
         running.start()
         yield running
@@ -111,6 +117,34 @@ def watching(cluster: AirflowCluster, condition: Callable[[], Any]) -> Callable[
         return condition()
 
     return check
+
+
+def settle(cluster: AirflowCluster, api: Api, timeout: float = 600) -> None:
+    """Wait until no run is queued or running (start-up runs of the schedules), answering reviews."""
+
+    def idle() -> bool:
+        cluster.assert_running()
+        api.approve_waiting_reviews()
+        busy = cluster.query("SELECT count(*) AS n FROM dag_run WHERE state IN ('queued', 'running')")
+        return busy[0]["n"] == 0
+
+    wait_for("every run to finish", idle, timeout, interval=0.5)
+
+
+def fresh_creatives(cluster: AirflowCluster, api: Api) -> None:
+    """render_creatives' daily run, before a judgement is published. push_campaigns waits for new
+    targeting AND creatives AND budgets events, so without it a judgement alone updates no ad."""
+    before = dt.datetime.now(dt.UTC)
+    api.trigger("render_creatives")
+    wait_for(
+        "render_creatives",
+        watching(
+            cluster,
+            lambda: (run := run_state(cluster, "render_creatives", before)) and run["state"] == "success",
+        ),
+        300,
+    )
+    settle(cluster, api)
 
 
 def run_state(cluster: AirflowCluster, dag_id: str, after: dt.datetime) -> dict[str, Any] | None:
@@ -219,12 +253,14 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
         ),
         600,
     )
+    settle(cluster, api)  # the schedules' start-up runs
     today = dt.datetime.now(dt.UTC).date()
     start, end = today - dt.timedelta(days=1), today + dt.timedelta(days=30)
     token_env = {"SAFEPASSAGE_AIRFLOW_API_URL": cluster.api_url, "SAFEPASSAGE_AIRFLOW_TOKEN": cluster.token()}
     figures: dict[str, Any] = {}
 
     # Round 1: a new judgement, every worker up.
+    fresh_creatives(cluster, api)
     first = write_judgement(tmp_path, start=start, end=end)
     published = publish(cluster, first, "rest", token_env)
     runs = wait_for_chain(cluster, api, published)
@@ -234,18 +270,9 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     budgets = assert_account_matches_the_warehouse(sandbox, warehouse_url)
     assert {"PL", "MD"} <= set(budgets)
 
-    # Round 2: the creatives' daily run, then a changed judgement; the push is held in a Google Ads
-    # back-off and the worker running it is killed. (push_campaigns waits for targeting AND
-    # creatives AND budgets, so creatives must have a new event too.)
-    before_creatives = dt.datetime.now(dt.UTC)
-    api.trigger("render_creatives")
-    wait_for(
-        "render_creatives",
-        lambda: (
-            (run := run_state(cluster, "render_creatives", before_creatives)) and run["state"] == "success"
-        ),
-        300,
-    )
+    # Round 2: a changed judgement; the push is held in a Google Ads back-off and the worker running
+    # it is killed.
+    fresh_creatives(cluster, api)
     sandbox.faults = FaultPlan.from_dict(SLOW_PUSH)
     second = write_judgement(tmp_path, start=start, end=end, replace=(("radius_km: 10", "radius_km: 25"),))
     published = publish(cluster, second, "rest", token_env)
