@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from sqlalchemy import create_engine, text
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -157,6 +158,13 @@ class AirflowCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        wait_for(
+            "the API server",
+            lambda: httpx.get(f"{self.api_url}/api/v2/monitor/health").status_code == 200,
+            timeout,
+        )
+        # Workers after the API server, as compose's depends_on has it: a task a worker takes sooner
+        # fails to reach the Execution API and waits for a retry.
         for worker in self.workers:
             self.processes[worker] = subprocess.Popen(
                 [self.airflow, "celery", "worker", "--celery-hostname", f"{worker}-{self.database}@%h"],
@@ -166,13 +174,18 @@ class AirflowCluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_for(
-            "the API server",
-            lambda: httpx.get(f"{self.api_url}/api/v2/monitor/health").status_code == 200,
-            timeout,
-        )
+
+    def descendants(self) -> list[int]:
+        """Every process the components started. Airflow puts each task process in a process group of
+        its own (the task supervisor calls setpgid), so killing the components' groups misses them."""
+        found: list[int] = []
+        for process in self.processes.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found += [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+        return found
 
     def stop(self, grace: float = 20) -> None:
+        stragglers = self.descendants()
         for process in self.processes.values():
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -187,26 +200,35 @@ class AirflowCluster:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+        for pid in stragglers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
         admin.dispose()
 
     def kill(self, component: str) -> None:
-        """SIGKILL a component and everything it started (its process group): a machine lost mid-task."""
+        """SIGKILL a component and every process it started (task processes included): a machine lost
+        mid-task."""
         process = self.processes[component]
         self.killed.add(component)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
     def component_running(self, pid: int) -> str | None:
-        """The component whose process group holds `pid` (e.g. the Celery worker running a task)."""
+        """The component that started `pid` (e.g. the Celery worker running a task process)."""
+        leaders = {p.pid: name for name, p in self.processes.items()}
         try:
-            group = os.getpgid(pid)
-        except ProcessLookupError:
+            ancestors = [pid, *(parent.pid for parent in psutil.Process(pid).parents())]
+        except psutil.NoSuchProcess:
             return None
-        return next((name for name, p in self.processes.items() if p.pid == group), None)
+        return next((leaders[a] for a in ancestors if a in leaders), None)
 
     def assert_running(self) -> None:
         dead = {
