@@ -38,14 +38,14 @@ from safepassage.orchestration.run_day import as_of_param
 def allocate_budgets() -> None:
     @task(outlets=[BUDGETS])
     def allocate(**context: object) -> dict[str, object]:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.run_day import run_day
         from safepassage.services.budgets import allocate_budgets as allocate_and_store
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push_settings import load_push_settings
 
         day = run_day(context)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         try:
             stored = allocate_and_store(warehouse, load_campaign_config(), load_push_settings(), day)

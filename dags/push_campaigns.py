@@ -7,12 +7,16 @@ creative versions, location/proximity + language criteria) is diffed against wha
 reports through GAQL, into a plan of creates, updates and removals with stable names such as
 `SP|PL|uk`. The plan table is in each `plan_account` log and in the review form.
 
-A plan **waits for a person** (the `review_plans` task, *Required actions* in the UI) when it adds
+A plan **waits for a person** (the `review_plans` task, *Required actions* in the UI, titled with the
+account, plan and daily amount, and opening on a per-country summary) when it adds
 a country, moves a country's budget by more than the configured share, raises daily spend above
 the threshold or ships a new creative version (`config/push.yaml`). Rejecting stops the run and
 records who and why; small plans apply by themselves. Applying validates first, then sends the
 whole tree in as few `Mutate` requests as possible, retries throttling and transient faults, and
-records every request. Countries paused with the kill switch stay paused.
+records every request. Countries paused with the kill switch stay paused. A review names who may
+decide and is announced (`review` in `config/push.yaml`); one left unanswered for 24 hours is recorded
+as `expired`. Retries and cleared tasks converge on the run's one stored plan per account; a platform
+quota delay longer than a few seconds reschedules `apply_account` rather than holding its pool slot.
 
 **Runs:** when targeting, creatives and budgets have all been updated.
 **Produces:** the `campaigns` asset. Uses the `google_ads_api` pool.
@@ -55,7 +59,7 @@ def push_campaigns() -> None:
 
     @task(task_id=PLAN_TASK_ID, pool=GOOGLE_ADS_POOL)
     def plan_account(customer_id: str, **context: object) -> dict[str, object]:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import google_account, google_account_settings
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push import desired_for_account, plan_and_store
@@ -63,13 +67,13 @@ def push_campaigns() -> None:
 
         config, push = load_campaign_config(), load_push_settings()
         settings = next(a for a in google_account_settings(push) if a.customer_id == customer_id)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         try:
             desired = desired_for_account(warehouse, config, settings.serves)
             stored = plan_and_store(
                 warehouse,
-                google_account(customer_id, config),
+                google_account(customer_id, config, warehouse),
                 desired,
                 push.approval_thresholds(config.budget.currency),
                 str(context["run_id"]),
@@ -80,8 +84,21 @@ def push_campaigns() -> None:
         return stored.as_dict()
 
     @task
-    def summarise(plans: list[dict[str, object]]) -> str:
-        return "\n\n---\n\n".join(str(plan["markdown"]) for plan in plans)
+    def summarise(plans: list[dict[str, object]]) -> dict[str, str]:
+        from safepassage.orchestration.connections import open_warehouse
+        from safepassage.orchestration.push_accounts import google_account_settings
+        from safepassage.services.push_review import review_request
+        from safepassage.services.push_settings import load_push_settings
+
+        push = load_push_settings()
+        accounts = {str(a.customer_id): (a.name, a.currency) for a in google_account_settings(push)}
+        warehouse = open_warehouse()
+        try:
+            review = review_request(warehouse, plans, accounts, push.review.approvers)
+        finally:
+            warehouse.dispose()
+        print(f"{review['subject']}\n\n{review['body']}")
+        return review
 
     @task.branch
     def needs_review(plans: list[dict[str, object]]) -> str:
@@ -90,8 +107,8 @@ def push_campaigns() -> None:
 
     review_plans = PlanApprovalOperator(
         task_id=REVIEW_TASK_ID,
-        subject="Apply this push to Google Ads?",
-        body="{{ ti.xcom_pull(task_ids='summarise') }}",
+        subject="{{ ti.xcom_pull(task_ids='summarise')['subject'] }}",  # account, plan, daily amount
+        body="{{ ti.xcom_pull(task_ids='summarise')['body'] }}",  # per-country summary first
         defaults="Reject",  # no answer within the timeout means no push
         response_timeout=timedelta(hours=24),
         params={"note": Param("", type="string", title="Why (kept with the decision)")},
@@ -100,15 +117,17 @@ def push_campaigns() -> None:
 
     @task(pool=GOOGLE_ADS_POOL, outlets=[CAMPAIGNS], trigger_rule="none_failed_min_one_success")
     def apply_account(plan: dict[str, object]) -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import google_account
+        from safepassage.orchestration.retries import reschedule_when_asked
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.push import apply_stored_plan
 
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         try:
-            account = google_account(str(plan["customer_id"]), load_campaign_config())
-            report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
+            account = google_account(str(plan["customer_id"]), load_campaign_config(), warehouse)
+            with reschedule_when_asked():  # a long quota delay frees the pool slot
+                report = apply_stored_plan(warehouse, account, int(str(plan["plan_id"])))
         finally:
             warehouse.dispose()
         outcome = "nothing to do" if report is None else str(report.as_dict())

@@ -49,14 +49,14 @@ def refresh_targeting() -> None:
 
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from safepassage.adapters.warehouse import Warehouse
         from safepassage.domain.errors import InvalidInput
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.run_day import run_day
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.intelligence import refresh_targeting as refresh
 
         as_of = run_day(context)
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         try:
             result = refresh(load_campaign_config(), warehouse, as_of)

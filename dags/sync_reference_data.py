@@ -30,12 +30,12 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS
 def sync_reference_data() -> None:
     @task(outlets=[REFERENCE_DATA])
     def validate_and_sync() -> str:
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.reference_data import sync_reference_data as sync
 
         config = load_campaign_config()
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         counts = sync(config, warehouse)
         print(f"Synced {counts} into {warehouse.safe_url}")

@@ -68,6 +68,10 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         f"AIRFLOW_CONN_{REDIS_CONN_ID.upper()}": redis_url(),
+        # Loopback unless configured otherwise. The worker/trigger log servers (8793/8794) have
+        # no host setting in Airflow 3.3.2 (serve_logs binds every interface) and answer only
+        # requests with a JWT signed with the API secret.
+        "AIRFLOW__API__HOST": "127.0.0.1",
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }

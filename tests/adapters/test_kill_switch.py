@@ -3,6 +3,7 @@ paused by later plans, and lifted only through the next plan."""
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,15 @@ def test_cli_pause_and_resume(
     from safepassage.services.reference_data import sync_reference_data
 
     sync_reference_data(CONFIG, store)
-    assert main(["pause", "--country", "LT", "--reason", "Police advice: scam wave", "--by", "ops-duty"]) == 0
+    assert main(["pause", "--country", "LT", "--reason", "Police advice: scam wave"]) == 0
     assert "LT paused" in capsys.readouterr().out
     assert statuses(account, "LT") == {"PAUSED"}
-    assert active_pauses(store) == {"LT": "Police advice: scam wave (by ops-duty)"}
+    assert active_pauses(store) == {"LT": f"Police advice: scam wave (by {getpass.getuser()})"}
+    with pytest.raises(SystemExit):  # who paused is the login, never a free-text field
+        main(["pause", "--country", "LT", "--reason", "Police advice: scam wave", "--by", "someone"])
     assert main(["pause", "--country", "ZZ", "--reason", "Police advice: scam wave"]) == 2
     assert "unknown country" in capsys.readouterr().err
-    assert main(["resume", "--country", "LT", "--by", "ops-duty"]) == 0
+    assert main(["resume", "--country", "LT"]) == 0
     assert "next push_campaigns run" in capsys.readouterr().out
     assert active_pauses(store) == {}
     store.dispose()
@@ -214,3 +217,15 @@ def test_targeted_countries_reads_lists_and_places() -> None:
     assert targeted_countries(
         {"geo_locations": {"countries": ["pl"], "cities": [{"key": "1", "country": "DE"}]}}
     ) == {"PL", "DE"}
+
+
+def test_a_retried_pause_keeps_one_record(warehouse: Warehouse, account: GoogleAdsAccount) -> None:
+    first = pause_country(warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account])
+    retried = pause_country(warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account])
+    assert retried.pause_id == first.pause_id
+    assert retried.platforms[f"google_ads {account.customer_id}"] == "0 campaign(s) paused"  # already
+    with warehouse.session() as session:
+        rows = session.scalars(select(m.CountryPause)).all()
+    assert [(r.country_code, r.platform_results) for r in rows] == [("MD", retried.platforms)]
+    other = pause_country(warehouse, "MD", "A second, separate concern", "anna", [account])
+    assert other.pause_id != first.pause_id  # a different request is its own record

@@ -44,3 +44,32 @@ def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, s
     logged = " ".join(f"{e.target} {e.detail} {e.extra}" for e in entries)
     assert facebook_settings.access_token not in logged and facebook_settings.app_secret not in logged
     assert google_settings.client_config["developer_token"] not in logged
+
+
+def test_meta_requests_time_out_on_a_silent_server_and_the_error_carries_no_token():
+    """A Graph server that accepts the connection and never answers: the call fails (the SDK's
+    default would wait forever), and the error the kill switch sees has no credentials in it."""
+    import dataclasses
+    import socket
+
+    import pytest
+
+    from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.platform_clients import MetaSettings
+    from safepassage.adapters.redaction import PlatformError
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        settings = MetaSettings(
+            app_id="42",
+            app_secret="app-secret-never-shown",
+            access_token="token-never-shown",
+            graph_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+        )
+        api = meta_api(dataclasses.replace(settings, timeout=(1.0, 0.5)))
+        with pytest.raises(PlatformError, match="ReadTimeout") as failure:
+            MetaAdAccount(api, "act_1").pause_country("PL")
+    assert "token-never-shown" not in str(failure.value) and failure.value.__cause__ is None
+    assert failure.value.__suppress_context__, "the SDK's exception (with the URL) is not chained"
+    assert meta_api(settings)._session.timeout == (10.0, 120.0)

@@ -50,6 +50,7 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag) -> None:  # ty
         assert dag.owner and dag.owner != "airflow", f"{dag_id}: set an owner"
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id}: no retries"
+            assert task.execution_timeout is not None, f"{dag_id}.{task.task_id}: no execution_timeout"
         assert dag.start_date is not None and dag.start_date.tzinfo is not None, dag_id
 
 

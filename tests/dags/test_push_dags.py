@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.warehouse import Warehouse
@@ -58,6 +58,22 @@ def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
     stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
     record_decision(store, "setup", True, "test", "first push")
     apply_stored_plan(store, account, stored.plan_id)
+
+
+def review_detail(run_id: str) -> tuple[str, str, list[Any]]:
+    """Subject, body and assigned users of the run's Required action, as Airflow stored them."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        detail = (
+            session.query(HITLDetail)
+            .join(TaskInstance, TaskInstance.id == HITLDetail.ti_id)
+            .filter(TaskInstance.run_id == run_id, TaskInstance.task_id == "review_plans")
+            .one()
+        )
+        return detail.subject, detail.body or "", list(detail.assigned_users)
 
 
 def states(run: Any) -> dict[str, str]:
@@ -124,7 +140,6 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
             "country": "MD",
             "action": "pause",
             "reason": "Partner reports a scam wave",
-            "by": "ops-duty",
         }
     )
     assert run.state == DagRunState.SUCCESS
@@ -134,9 +149,31 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
         pause = session.scalars(select(m.CountryPause)).one()
         assert (pause.country_code, pause.paused_by, pause.reason) == (
             "MD",
-            "ops-duty",
+            "dag_test",  # the run's triggering user, as Airflow authenticated it (dag.test() names itself)
             "Partner reports a scam wave",
         )
+
+
+def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan
+
+    approved_first_push(store, account)
+    sandbox.faults = FaultPlan.from_dict(
+        {"faults": [{"platform": "meta", "match": "GET /act_*/adsets", "kind": "server_error", "rate": 1.0}]}
+    )
+    run = dagbag.dags["kill_switch"].test(
+        run_conf={"country": "MD", "action": "pause", "reason": "Partner reports a scam wave"}
+    )
+    assert run.state == DagRunState.FAILED, states(run)
+    output = capfd.readouterr()
+    assert "MD NOT fully paused" in output.out + output.err
+    assert f"meta {sandbox.ad_account_ids[0]}: FAILED" in output.out + output.err
+    statuses = {n.fields["status"] for n in account.read_tree().of_kind("campaign") if n.country == "MD"}
+    assert statuses == {"PAUSED"}, "Google was still paused"
 
 
 @pytest.mark.parametrize("option", ["Approve", "Reject"])
@@ -158,10 +195,37 @@ def test_a_first_push_waits_for_a_person(
     with store.session() as session:
         plan = session.scalars(select(m.PushPlan)).one()
         assert plan.dag_run_id == run.run_id
-        assert (plan.decided_by, plan.decision_note) == (
-            "reviewer-anna",
-            "checked the Polish helpline numbers",
+        pl_minor = session.scalars(
+            select(m.BudgetAllocationLine.daily_amount_minor).where(
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).one()
+        google_minor = session.scalar(
+            select(func.sum(m.BudgetAllocationLine.daily_amount_minor)).where(
+                m.BudgetAllocationLine.platform_code == "google_ads"
+            )
         )
+    subject, body, assigned = review_detail(run.run_id)
+    assert subject == (
+        f"Approve push plan {plan.id} · Google Ads {account.customer_id} (SafePassage Europe) · "
+        f"{google_minor / 100:,.2f} EUR/day (was 0.00 EUR)?"
+    )
+    first_screen = body.splitlines()[:8]  # what stands above the fold, before any detail
+    assert (
+        first_screen[0]
+        == f"#### Plan {plan.id} · Google Ads account {account.customer_id} (SafePassage Europe)"
+    )
+    assert first_screen[2].startswith(f"Daily budget **0.00 EUR → {google_minor / 100:,.2f} EUR**")
+    assert (
+        first_screen[4]
+        == "| country | daily budget before (EUR) | after (EUR) | change | new creative versions |"
+    )
+    assert f"| PL | — | {pl_minor / 100:,.2f} | starts serving | 8 |" in body.splitlines()
+    assert len(body.splitlines()) < 40 and "campaign_budget" not in body  # operations are linked, not listed
+    assert "[Push plans page](/safepassage/plans)" in body and "May decide: `admin`" in body
+    assert assigned == [{"id": "admin", "name": "admin"}]  # only the named approver may answer
+    assert (plan.decided_by, plan.decision_note) == ("reviewer-anna", "checked the Polish helpline numbers")
     campaigns = account.read_tree().of_kind("campaign")
     if option == "Approve":
         assert plan.status == "applied"
@@ -199,3 +263,176 @@ def test_push_waits_for_all_three_inputs_and_produces_campaigns(dagbag: Any) -> 
     assert [outlet.name for outlet in dagbag.dags["allocate_budgets"].get_task("allocate").outlets] == [
         BUDGETS.name
     ]
+
+
+def test_a_long_platform_delay_becomes_a_reschedule_not_a_sleep() -> None:
+    import datetime as dt
+
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from safepassage.orchestration.retries import reschedule_when_asked
+    from safepassage.services.push import RetryLater
+
+    asked_at = dt.datetime.now(dt.UTC)
+    with pytest.raises(AirflowRescheduleException) as raised, reschedule_when_asked():
+        raise RetryLater(600, "quota exhausted (RESOURCE_EXHAUSTED)")
+    assert asked_at + dt.timedelta(seconds=600) <= raised.value.reschedule_date
+    assert raised.value.reschedule_date <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=600)
+
+
+class Webhook:
+    """A chat webhook on loopback: records every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        received = self.received = []  # type: list[dict[str, Any]]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def expire_review_when_it_opens(timeout_seconds: float = 300) -> Any:
+    """Nobody answers: once the review waits, its deadline is moved into the past and the real
+    scheduler's timeout sweep resolves it, as it would after 24 hours."""
+    import datetime as dt
+    import threading
+    import time
+
+    from airflow.jobs.job import Job
+    from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    def sweep() -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            with create_session() as session:
+                ti = (
+                    session.query(TaskInstance)
+                    .filter(
+                        TaskInstance.task_id == "review_plans",
+                        TaskInstance.state == TaskInstanceState.AWAITING_INPUT,
+                    )
+                    .first()
+                )
+                if ti is not None:
+                    ti.trigger_timeout = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+            if ti is not None:
+                SchedulerJobRunner(job=Job()).check_awaiting_input_timeouts()
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sweep, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_unanswered_review_is_announced_then_recorded_as_expired(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    import json
+    import shutil
+
+    from airflow.utils.state import DagRunState
+
+    from safepassage import settings
+    from safepassage.services.push import recent_plans
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(settings.config_dir(), config_dir)
+    push_yaml = config_dir / "push.yaml"
+    push_yaml.write_text(
+        push_yaml.read_text().replace(
+            'notify_connection_id: ""', "notify_connection_id: safepassage_review_hook"
+        )
+    )
+    monkeypatch.setenv("SAFEPASSAGE_CONFIG_DIR", str(config_dir))
+    webhook = Webhook()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SAFEPASSAGE_REVIEW_HOOK", json.dumps({"conn_type": "http", "host": webhook.url})
+    )
+    allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
+    sweeper = expire_review_when_it_opens()
+    try:
+        run = dagbag.dags["push_campaigns"].test()
+    finally:
+        webhook.close()
+    sweeper.join(timeout=5)
+
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert all(state == "skipped" for key, state in states(run).items() if key.startswith("apply_account"))
+    (plan,) = recent_plans(store, run.run_id)
+    assert plan["status"] == "expired" and plan["decided_by"] is None
+    assert plan["decision_note"] == "no answer within 24 hours: not applied; plan again to push"
+    assert account.read_tree().nodes == {}
+    texts = [message["text"] for message in webhook.received]
+    assert len(texts) == 2
+    assert texts[0].startswith(
+        f"Review waiting: Approve push plan {plan['id']} · Google Ads {account.customer_id}"
+    )
+    assert "| PL | — |" in texts[0] and "May decide: `admin`" in texts[0]
+    assert texts[1].startswith(f"Review expired (plans [{plan['id']}], no answer within 24 hours")
+
+
+def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+) -> None:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+
+    from safepassage.sandbox.faults import FaultPlan
+
+    approved_first_push(store, account)
+    with store.session() as session:
+        line = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.country_code == "PL",
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).one()
+        raised = line.daily_amount_minor = line.daily_amount_minor + line.daily_amount_minor // 10
+    rule = {"platform": "google_ads", "match": "*GoogleAdsService/Mutate", "kind": "resource_exhausted"}
+    sandbox.faults = FaultPlan.from_dict(
+        {"faults": [{**rule, "nth": [1], "params": {"retry_delay_seconds": 20}}]}
+    )
+
+    run = dagbag.dags["push_campaigns"].test()
+
+    assert run.state == DagRunState.SUCCESS, states(run)
+    with create_session() as session:
+        reschedules = (
+            session.query(TaskReschedule)
+            .join(TaskReschedule.task_instance)
+            .filter_by(run_id=run.run_id, task_id="apply_account")
+            .all()
+        )
+    assert len(reschedules) == 1  # waited outside the pool, once, for the server's 20 s
+    assert account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"] == raised * 10_000
+    with store.session() as session:
+        plan = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run.run_id)).one()
+        log = session.scalars(
+            select(m.ApplyLogEntry).where(m.ApplyLogEntry.plan_id == plan.id).order_by(m.ApplyLogEntry.id)
+        ).all()
+    assert plan.status == "applied"
+    assert [e.sequence for e in log] == list(range(1, len(log) + 1))
+    assert [e.outcome for e in log if e.request_kind.startswith("GoogleAdsService")] == ["quota", "ok", "ok"]

@@ -62,11 +62,13 @@ class AirflowCluster:
         home: Path,
         dag_files: list[Path],
         extra_env: dict[str, str],
+        components: tuple[str, ...] = COMPONENTS,
         executor: str = "LocalExecutor",
         celery_workers: int = 2,
         setup: tuple[tuple[str, ...], ...] = (),
     ):
         self.home = home
+        self.components = components
         self.dags = home / "dags"
         self.logs = home / "process-logs"
         self.port = free_port()
@@ -150,7 +152,7 @@ class AirflowCluster:
                 stdout=(self.logs / f"setup-{command[0]}.log").open("ab"),
                 stderr=subprocess.STDOUT,
             )
-        for component in COMPONENTS:
+        for component in self.components:
             self.processes[component] = subprocess.Popen(
                 [self.airflow, component],
                 env=self.env,

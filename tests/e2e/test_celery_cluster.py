@@ -45,7 +45,7 @@ SLOW_PUSH = {
             "kind": "resource_exhausted",
             "nth": [1],
             "times": 1,
-            "params": {"retry_delay_seconds": 60},
+            "params": {"retry_delay_seconds": 14},  # the push sleeps through waits up to 15 s
         }
     ]
 }
@@ -314,7 +314,7 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
         "CeleryExecutor, Redis broker, PostgreSQL metadata DB and warehouse, sandbox Google Ads; "
         "judgement published over REST, plan reviews approved at once; seconds from the publisher's "
         "timestamp to the campaigns asset event. The lost-worker round includes the 20 s heartbeat "
-        "timeout, the retry delay (30 s) and a 60 s simulated Google Ads back-off.",
+        "timeout, the retry delay (30 s) and a 14 s simulated Google Ads back-off.",
         "cpu_count": os.cpu_count(),
         "chain": list(CHAIN),
         **figures,

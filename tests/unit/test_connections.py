@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -61,16 +59,16 @@ def test_google_ads_extras_follow_the_airflow_provider_shape():
     assert settings.ca_cert is None
 
 
-def test_inline_service_account_key_goes_to_a_private_file():
+def test_inline_service_account_key_stays_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    key = {"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIfake\n"}
     settings = google_ads_settings_from_extras(
-        {"google_ads_client": {"developer_token": "dev"}, "keyfile_dict": {"type": "service_account"}}
+        {"google_ads_client": {"developer_token": "dev-token-1"}, "keyfile_dict": json.dumps(key)}
     )
-    path = settings.client_config["json_key_file_path"]
-    try:
-        assert json.loads(Path(path).read_text()) == {"type": "service_account"}
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    finally:
-        os.unlink(path)
+    assert settings.service_account_info == key
+    assert "json_key_file_path" not in settings.client_config
+    assert list(tmp_path.iterdir()) == [], "nothing may be written to a temporary file"
+    assert "MIIfake" not in repr(settings)
 
 
 @pytest.mark.parametrize(

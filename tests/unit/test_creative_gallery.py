@@ -47,7 +47,8 @@ def test_gallery_escapes_ad_text_and_shows_check_results(tmp_path, monkeypatch):
     assert main(["creatives", "preview", "--out", str(out)]) == 0  # a preview is for looking at problems too
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the translation is refused as markup (the ad keeps the English text); the finding quotes it escaped
+    assert "«&lt;script&gt;»" in page and "markup or template syntax" in page
     assert 'data-problems="1"' in page and '<li class="e"><b>error</b>' in page
 
 

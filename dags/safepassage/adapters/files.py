@@ -1,4 +1,9 @@
-"""Reading the project's human-edited files (YAML/JSON) with line numbers kept for error messages."""
+"""Reading the project's human-edited files (YAML/JSON) with line numbers kept for error messages.
+
+Bounded: a file above MAX_INPUT_BYTES is refused unread, and YAML anchors/aliases (`&name` /
+`*name`) are refused, because even `safe_load` expands them: a few lines of aliases
+("billion laughs") become a structure whose every walk (validation, line index) never ends.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,27 @@ from pydantic import ValidationError
 from safepassage.domain.errors import InvalidInput, Problem, field_path
 
 Loc = tuple[str | int, ...]
+
+MAX_INPUT_BYTES = 1024 * 1024  # config, key judgements, themes: a few KiB each today
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors and aliases where they appear."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                problem="anchors and aliases (&name, *name) are not allowed: write the value out in full",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def file_too_large(path: Path, limit: int) -> str | None:
+    """Why `path` is too large to read (checked before reading it), or None."""
+    size = path.stat().st_size
+    return f"file is {size:,} bytes; at most {limit:,} bytes are accepted" if size > limit else None
 
 
 @dataclass
@@ -55,6 +81,8 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
     """Load a YAML (or JSON, which is YAML) file; duplicate keys and syntax errors are problems."""
     name = display_name or str(path)
     try:
+        if too_large := file_too_large(path, MAX_INPUT_BYTES):
+            raise InvalidInput([Problem(file=name, field="", message=too_large)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInput([Problem(file=name, field="", message="file not found")]) from None
@@ -62,9 +90,15 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
         raise InvalidInput(
             [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})")]
         ) from None
+    loader = _NoAliasLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) if node is not None else None
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        message = "not valid YAML: nested too deeply"
+        raise InvalidInput([Problem(file=name, field="", message=message)]) from None
+    except ValueError as error:  # e.g. an integer beyond Python's digit limit
+        raise InvalidInput([Problem(file=name, field="", message=f"not valid YAML: {error}")]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -72,6 +106,8 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
         raise InvalidInput(
             [Problem(file=name, field="", message=f"not valid YAML: {reason}", line=line)]
         ) from None
+    finally:
+        loader.dispose()
     document = SourceDocument(path=path, data=data, display_name=name)
     duplicates: list[Problem] = []
     if node is not None:

@@ -6,7 +6,8 @@ shapes; what to send, when to retry and what to log is decided by `services.push
 - Reads: one `SearchStream` per resource kind (a query counts as one operation however many rows).
 - Writes: `GoogleAdsService.Mutate` with the whole tree per request (temporary resource names link
   children to parents created in the same request), atomic (`partial_failure` false), optionally
-  `validate_only`. The budget guard runs inside `mutate`, right before the request leaves.
+  `validate_only`. The budget guard and the kill switch's pause guard run inside `mutate`, right
+  before the request leaves (the pauses are read at that moment, not when the plan was approved).
 - Errors come back classified: quota (retry the same request after the server's delay), transient
   (unknown whether it committed: re-read and re-plan), or rejected operations, each named by key.
 """
@@ -35,7 +36,10 @@ from google.ads.googleads.v26.errors.types.errors import GoogleAdsFailure
 from google.ads.googleads.v26.services.types.google_ads_service import MutateGoogleAdsRequest, MutateOperation
 from google.api_core import exceptions as api_exceptions
 
+from safepassage.adapters.redaction import scrub
 from safepassage.domain.budgets import BudgetGuard
+from safepassage.domain.geo import EVERY_COUNTRY, Geography, reaches
+from safepassage.domain.pauses import PauseGuard
 from safepassage.domain.push import (
     Node,
     PlanOperation,
@@ -84,6 +88,24 @@ QUERIES = {
     "ad_group_ad.ad.responsive_search_ad.descriptions, ad_group_ad.ad.responsive_search_ad.path1, "
     "ad_group_ad.ad.responsive_search_ad.path2 FROM ad_group_ad WHERE campaign.name LIKE 'SP|%'",
 }
+
+# Campaigns SafePassage does not manage (the kill switch pauses those reaching the country too).
+UNMANAGED_QUERIES = {
+    "campaign": "SELECT campaign.resource_name, campaign.name, campaign.status FROM campaign "
+    "WHERE campaign.name NOT LIKE 'SP|%' AND campaign.status = 'ENABLED'",
+    "campaign_criterion": "SELECT campaign_criterion.campaign, campaign_criterion.type, "
+    "campaign_criterion.negative, campaign_criterion.location.geo_target_constant, "
+    "campaign_criterion.proximity.geo_point.latitude_in_micro_degrees, "
+    "campaign_criterion.proximity.geo_point.longitude_in_micro_degrees, campaign_criterion.proximity.radius, "
+    "campaign_criterion.proximity.radius_units FROM campaign_criterion WHERE campaign.name NOT LIKE 'SP|%'",
+}
+
+
+@dataclass(frozen=True)
+class UnmanagedCampaign:
+    resource_name: str
+    name: str
+    countries: tuple[str, ...]  # EVERY_COUNTRY ("*") when it targets no location or one not resolved
 
 
 @dataclass(frozen=True)
@@ -148,10 +170,17 @@ class MutateOutcome:
 class GoogleAdsAccount:
     """One customer (account) of Google Ads, through a client built by the client factory."""
 
-    def __init__(self, client: GoogleAdsClient, customer_id: str, guard: BudgetGuard) -> None:
+    def __init__(
+        self,
+        client: GoogleAdsClient,
+        customer_id: str,
+        guard: BudgetGuard,
+        pauses: PauseGuard | None = None,
+    ) -> None:
         self.client = client
         self.customer_id = customer_id
         self.guard = guard
+        self.pauses = pauses
         self._service = client.get_service("GoogleAdsService")
 
     # -- reading ------------------------------------------------------------------------------------
@@ -272,12 +301,14 @@ class GoogleAdsAccount:
                 for row in batch.results
             ]
         except (GoogleAdsException, api_exceptions.GoogleAPICallError, grpc.RpcError) as error:
-            raise classify(error, ()) from error
+            raise classify(error, ()) from None  # scrubbed; the SDK's own text may carry tokens
 
     # -- writing ------------------------------------------------------------------------------------
     def mutate(self, operations: Sequence[PlanOperation], *, validate_only: bool) -> MutateOutcome:
-        """One atomic `GoogleAdsService.Mutate`. The budget guard has the last word before it leaves."""
+        """One atomic `GoogleAdsService.Mutate`. The budget and pause guards have the last word."""
         self.guard.check(operations)
+        if self.pauses is not None:
+            self.pauses.check(operations)
         request = MutateGoogleAdsRequest.pb()()
         request.customer_id = self.customer_id
         request.validate_only = validate_only
@@ -287,12 +318,64 @@ class GoogleAdsAccount:
         try:
             response = self._service.mutate(request=MutateGoogleAdsRequest.wrap(request))
         except (GoogleAdsException, api_exceptions.GoogleAPICallError, grpc.RpcError) as error:
-            raise classify(error, operations) from error
+            raise classify(error, operations) from None  # scrubbed; the SDK's own text may carry tokens
         names = []
         for entry in response._pb.mutate_operation_responses:
             which = entry.WhichOneof("response")
             names.append(getattr(entry, which).resource_name if which else "")
         return MutateOutcome(names)
+
+    def unmanaged_campaigns_reaching(self, country: str, geography: Geography) -> list[UnmanagedCampaign]:
+        """Enabled campaigns not named `SP|…` whose locations reach `country` (docs/push.md, kill switch).
+
+        Location criteria count by their country (countries from config, others asked of
+        `geo_target_constant`; one not found reaches every country), proximity criteria by
+        `Geography`, and a campaign without any positive location reaches every country (as Google
+        serves it). Negative (excluded) locations never count.
+        """
+        campaigns = {
+            row.campaign.resource_name: row.campaign.name
+            for row in self._search(UNMANAGED_QUERIES["campaign"])
+        }
+        if not campaigns:
+            return []
+        reached: dict[str, set[str]] = {name: set() for name in campaigns}
+        unresolved: dict[str, set[int]] = {}
+        for row in self._search(UNMANAGED_QUERIES["campaign_criterion"]):
+            criterion = row.campaign_criterion
+            if criterion.campaign not in campaigns or criterion.negative:
+                continue
+            kind = criterion.type_.name
+            if kind == "LOCATION":
+                geo_id = int(criterion.location.geo_target_constant.rsplit("/", 1)[1])
+                if geo_id in geography.google_geo_ids:
+                    reached[criterion.campaign].add(geography.google_geo_ids[geo_id])
+                else:
+                    unresolved.setdefault(criterion.campaign, set()).add(geo_id)
+            elif kind == "PROXIMITY":
+                point, radius = criterion.proximity.geo_point, float(criterion.proximity.radius)
+                if criterion.proximity.radius_units.name == "MILES":
+                    radius *= 1.609344
+                reached[criterion.campaign] |= geography.countries_reached(
+                    point.latitude_in_micro_degrees / 1e6, point.longitude_in_micro_degrees / 1e6, radius
+                )
+        if unresolved:
+            found = self._geo_countries({geo_id for ids in unresolved.values() for geo_id in ids})
+            for campaign, ids in unresolved.items():
+                reached[campaign] |= {found.get(geo_id, EVERY_COUNTRY) for geo_id in ids}
+        return [
+            UnmanagedCampaign(resource, campaigns[resource], tuple(sorted(countries or {EVERY_COUNTRY})))
+            for resource, countries in sorted(reached.items())
+            if reaches(countries or {EVERY_COUNTRY}, country)
+        ]
+
+    def _geo_countries(self, geo_ids: set[int]) -> dict[int, str]:
+        listed = ", ".join(f"'{GEO_PREFIX}{geo_id}'" for geo_id in sorted(geo_ids))
+        rows = self._search(
+            "SELECT geo_target_constant.id, geo_target_constant.country_code FROM geo_target_constant "
+            f"WHERE geo_target_constant.resource_name IN ({listed})"
+        )
+        return {int(row.geo_target_constant.id): row.geo_target_constant.country_code for row in rows}
 
     def campaigns_in(self, country: str) -> list[Node]:
         return [n for n in self.read_tree().of_kind("campaign") if n.country == country]
@@ -435,10 +518,14 @@ def classify(error: Exception, operations: Sequence[PlanOperation]) -> GoogleAds
                 index = element.index
                 break
         key = operations[index].key if index is not None and index < len(operations) else None
-        errors.append(OperationError(index, key, code_name, item.message))
+        errors.append(OperationError(index, key, code_name, scrub(item.message)))
         retry = item.details.quota_error_details.retry_delay
         if retry and (retry.seconds or retry.microseconds):
             delay = max(delay or 0.0, retry.seconds + retry.microseconds / 1e6)
+    if not errors:  # no GoogleAdsFailure (e.g. the credentials plugin failed): keep the reason, scrubbed
+        details = getattr(error, "details", None)
+        reason = details() if callable(details) else getattr(error, "message", "") or str(error)
+        errors.append(OperationError(None, None, status, scrub(reason)[:500]))
     return GoogleAdsCallFailed(status, errors, request_id, delay)
 
 

@@ -26,6 +26,7 @@ class ApprovalThresholds(Frozen):
     )
     new_country: bool = Field(default=True, description="a country starts serving")
     new_creative_version: bool = Field(default=True, description="an ad whose content is not live yet")
+    currency: str = Field(default="", description="shown with every amount in the reasons")
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,13 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
     """Every rule the plan trips; empty means it may apply without review."""
     reasons: list[ApprovalReason] = []
     before, after = plan.facts.budgets_before, plan.facts.budgets_after
+    unit = f" {thresholds.currency}" if thresholds.currency else ""
     if thresholds.new_country:
         for code in sorted(after.keys() - before.keys()):
             reasons.append(
-                ApprovalReason("new_country", code, f"{code} starts serving ({after[code] / 1e6:,.2f}/day)")
+                ApprovalReason(
+                    "new_country", code, f"{code} starts serving ({after[code] / 1e6:,.2f}{unit}/day)"
+                )
             )
     for code in sorted(after.keys() & before.keys()):
         old, new = before[code], after[code]
@@ -54,7 +58,8 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
                 ApprovalReason(
                     "budget_change",
                     code,
-                    f"{code} daily budget {old / 1e6:,.2f} → {new / 1e6:,.2f} ({(new - old) / old:+.0%}, "
+                    f"{code} daily budget {old / 1e6:,.2f} → {new / 1e6:,.2f}{unit} "
+                    f"({(new - old) / old:+.0%}, "
                     f"limit ±{thresholds.budget_change_share:.0%})",
                 )
             )
@@ -64,26 +69,29 @@ def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[Approva
             ApprovalReason(
                 "spend_threshold",
                 None,
-                f"total daily spend rises to {total_after / 1e6:,.2f} "
-                f"(threshold {thresholds.daily_spend_threshold_micros / 1e6:,.2f})",
+                f"total daily spend rises to {total_after / 1e6:,.2f}{unit} "
+                f"(threshold {thresholds.daily_spend_threshold_micros / 1e6:,.2f}{unit})",
             )
         )
     if thresholds.new_creative_version:
-        live = set(plan.facts.live_ads_before)
-        new_ads = sorted(
-            {
-                (op.country, str(op.fields.get("content_hash")))
-                for op in plan.operations
-                if op.action == "create"
-                and op.kind == "ad_group_ad"
-                and op.fields.get("content_hash") not in live
-            }
-        )
-        for code in sorted({country for country, _ in new_ads}):
-            count = sum(1 for country, _ in new_ads if country == code)
+        for code, count in new_creative_versions(plan).items():
             reasons.append(
                 ApprovalReason(
                     "new_creative_version", code, f"{code}: {count} new creative version(s) to ship"
                 )
             )
     return reasons
+
+
+def new_creative_versions(plan: Plan) -> dict[str, int]:
+    """Country → how many ad contents the plan creates that are not live on the account yet."""
+    live = set(plan.facts.live_ads_before)
+    new_ads = {
+        (op.country, str(op.fields.get("content_hash")))
+        for op in plan.operations
+        if op.action == "create" and op.kind == "ad_group_ad" and op.fields.get("content_hash") not in live
+    }
+    counts: dict[str, int] = {}
+    for country, _ in sorted(new_ads):
+        counts[country] = counts.get(country, 0) + 1
+    return counts

@@ -22,6 +22,7 @@ from pydantic import (
     HttpUrl,
     PositiveInt,
     field_validator,
+    model_validator,
 )
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
@@ -54,6 +55,21 @@ class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CountryBounds(Frozen):
+    """A bounding box in degrees (WGS84): the kill switch's check of which countries a pin reaches."""
+
+    south: float = Field(ge=-90, le=90)
+    west: float = Field(ge=-180, le=180)
+    north: float = Field(ge=-90, le=90)
+    east: float = Field(ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CountryBounds:
+        if self.south > self.north or self.west > self.east:
+            raise ValueError("south must be ≤ north and west ≤ east")
+        return self
+
+
 class Country(Frozen):
     code: CountryCode
     name: str = Field(min_length=2)
@@ -64,6 +80,7 @@ class Country(Frozen):
     meta_country_code: CountryCode
     languages: tuple[LanguageCode, ...] = Field(min_length=1)
     why: str = Field(min_length=10, description="why the campaign runs here")
+    bounds: CountryBounds | None = Field(default=None, description="bounding box, for pins without a country")
 
     @field_validator("languages")
     @classmethod

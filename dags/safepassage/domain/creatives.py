@@ -155,11 +155,52 @@ def tone_problems(text: str, avoid: Iterable[str], proper_names: Iterable[str] =
 
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_PLACEHOLDER_OR_PERCENT = re.compile(r"%\((\w+)\)[sd]|%%")
 _BROKEN_PLACEHOLDER = re.compile(r"%\((?!\w+\)[sd])|%(?![(%])")
 
 
 def placeholders(text: str) -> set[str]:
     return set(_PLACEHOLDER.findall(text))
+
+
+def interpolate(text: str, params: Mapping[str, object]) -> str:
+    """Fill `%(name)s` placeholders (and `%%`) without printf: no widths, no other conversions.
+
+    `text % params` would let a translation such as `%(name)999999999s` build a gigabyte string,
+    and raise on any stray `%`. Without params the text is returned as written.
+    """
+    if not params:
+        return text
+    if _BROKEN_PLACEHOLDER.search(text.replace("%%", "")):
+        raise ValueError(f"«{text}» has a malformed placeholder (write it exactly as %(name)s, and % as %%)")
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(1) not in params:
+            raise ValueError(f"«{text}» needs placeholder %({match.group(1)})s passed in")
+        return str(params[match.group(1)])
+
+    return _PLACEHOLDER_OR_PERCENT.sub(fill, text)
+
+
+_MARKUP = re.compile(r"\{\{|\{%|\{#|\}\}|%\}|<\s*/?\s*[a-zA-Z!][^<>]*>?|&#?\w+;", re.IGNORECASE)
+
+
+def markup_problem(source: str, translation: str) -> str | None:
+    """Template syntax or HTML in a translation that the English text does not have, or None.
+
+    Ads are plain text: `{{ … }}` would show literally (translations are never rendered as
+    templates), and a tag or `<script` is either a mistake or an attempt to reach the preview.
+    """
+    in_source = {match.group(0)[:20] for match in _MARKUP.finditer(source)}
+    found = sorted({match.group(0)[:20] for match in _MARKUP.finditer(translation)} - in_source)
+    if not found:
+        return None
+    return (
+        "contains markup or template syntax (" + ", ".join(f"«{item}»" for item in found) + "); "
+        "ads are plain text: remove it"
+    )
 
 
 def placeholder_problem(source: str, translation: str) -> str | None:

@@ -466,8 +466,8 @@ def batches(
 # --- review ---------------------------------------------------------------------------------------
 
 
-def render_markdown(plan: Plan, approval_reasons: Sequence[str] = ()) -> str:
-    """The plan as people read it in the task log and the Airflow UI."""
+def render_markdown(plan: Plan, approval_reasons: Sequence[str] = (), currency: str = "") -> str:
+    """The plan as people read it in the task log and the Airflow UI; amounts in `currency`."""
     counts = plan.counts()
     lines = [
         f"### Push plan for Google Ads account {plan.customer_id}",
@@ -490,7 +490,12 @@ def render_markdown(plan: Plan, approval_reasons: Sequence[str] = ()) -> str:
         if before.get(code, 0) != after.get(code, 0)
     ]
     if budget_rows:
-        lines += ["", "| country | daily budget before | after | change |", "|---|---:|---:|---:|"]
+        unit = f" ({currency})" if currency else ""
+        lines += [
+            "",
+            f"| country | daily budget before{unit} | after{unit} | change |",
+            "|---|---:|---:|---:|",
+        ]
         for code, old, new in budget_rows:
             change = f"{(new - old) / old:+.0%}" if old else "new"
             lines.append(f"| {code} | {old / 1e6:,.2f} | {new / 1e6:,.2f} | {change} |")

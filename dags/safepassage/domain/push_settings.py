@@ -23,6 +23,19 @@ class ApprovalSettings(Frozen):
     new_creative_version: bool = True
 
 
+class ReviewSettings(Frozen):
+    """Who may decide a plan that waits, and where the review is announced."""
+
+    approvers: tuple[str, ...] = Field(
+        default=(), description="Airflow user ids allowed to decide; empty: anyone who may edit the DAG"
+    )
+    notify_connection_id: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="an Airflow HTTP Connection the review summary is POSTed to; empty: the task log only",
+    )
+
+
 class PlatformAccount(Frozen):
     platform: Platform
     customer_id: str | None = Field(
@@ -44,6 +57,7 @@ class PushSettings(Frozen):
     platform_shares: dict[Platform, float] = Field(min_length=1)
     performance_factor: PerformanceFactor = PerformanceFactor()
     approval: ApprovalSettings
+    review: ReviewSettings = ReviewSettings()
     accounts: tuple[PlatformAccount, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -104,6 +118,7 @@ class PushSettings(Frozen):
             ),
             new_country=self.approval.new_country,
             new_creative_version=self.approval.new_creative_version,
+            currency=currency,
         )
 
 

@@ -5,29 +5,41 @@ Connections use the extras shape of the official Airflow providers:
 * `google_ads_default` (GoogleAdsHook): extra `google_ads_client` = the dict `GoogleAdsClient.load_from_dict`
   accepts (`developer_token`, `json_key_file_path` or `client_id`/`client_secret`/`refresh_token`,
   `login_customer_id`, ...). A service-account key may instead be given inline as extra `keyfile_dict`
-  (as a Google Cloud connection holds it); it is written to a private temporary file. SafePassage adds
-  extra `customer_ids` (list or comma-separated) naming the accounts it manages.
+  (as a Google Cloud connection holds it); it stays in memory (never written to a file). SafePassage
+  adds extra `customer_ids` (list or comma-separated) naming the accounts it manages.
 * `meta_default` (FacebookAdsReportingHook): extras `account_id` (list or comma-separated `act_...`),
   `app_id`, `app_secret`, `access_token`; optional `api_version`.
 
+* `safepassage_warehouse` (optional): the warehouse database (conn type `postgres` or `sqlite`, or extra
+  `sqlalchemy_url`); without it, `SAFEPASSAGE_WAREHOUSE_URL` or the local SQLite file (local runs).
+
+Every secret read from a connection is registered with Airflow's masker (task logs) and with the
+project's scrubber (`safepassage.adapters.redaction`, for platform errors) before it is used.
+
 When `SAFEPASSAGE_SANDBOX_DESCRIPTOR` names a sandbox descriptor (written by `safepassage sandbox serve`),
-it wins over the connections, so the whole project talks to the local emulators with no other change.
+it wins over the platform connections, so the whole project talks to the local emulators with no other
+change.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safepassage.adapters.platform_clients import META_API_VERSION, GoogleAdsSettings, MetaSettings
+from safepassage.adapters.redaction import register_secret
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
 
 GOOGLE_ADS_CONN_ID = "google_ads_default"
 META_CONN_ID = "meta_default"
+WAREHOUSE_CONN_ID = "safepassage_warehouse"
 SANDBOX_DESCRIPTOR_ENV = "SAFEPASSAGE_SANDBOX_DESCRIPTOR"
+_SECRET_EXTRAS = ("developer_token", "client_secret", "refresh_token", "app_secret", "access_token")
 
 
 class ConnectionSettingsError(ValueError):
@@ -57,6 +69,7 @@ def _id_list(value: Any) -> tuple[str, ...]:
 # ---- Google Ads ---------------------------------------------------------------------------------------
 def google_ads_settings_from_descriptor(descriptor: Mapping[str, Any]) -> GoogleAdsSettings:
     section = descriptor["google_ads"]
+    keep_secret(*(section["client_config"].get(key) for key in _SECRET_EXTRAS))
     return GoogleAdsSettings(
         client_config=dict(section["client_config"]),
         customer_ids=_id_list(section["customer_ids"]),
@@ -76,9 +89,12 @@ def google_ads_settings_from_extras(
         )
     config = dict(config)
     keyfile = extras.get("keyfile_dict")
+    service_account = None
     if keyfile and "json_key_file_path" not in config:
-        config["json_key_file_path"] = _private_key_file(keyfile)
-    has_service_account = "json_key_file_path" in config
+        service_account = json.loads(keyfile) if isinstance(keyfile, str) else dict(keyfile)
+        keep_secret(service_account.get("private_key"), service_account.get("private_key_id"))
+    keep_secret(*(config.get(key) for key in _SECRET_EXTRAS))
+    has_service_account = "json_key_file_path" in config or service_account is not None
     has_refresh_token = all(config.get(k) for k in ("client_id", "client_secret", "refresh_token"))
     if not (has_service_account or has_refresh_token or config.get("use_application_default_credentials")):
         raise ConnectionSettingsError(
@@ -89,15 +105,20 @@ def google_ads_settings_from_extras(
         client_config=config,
         customer_ids=_id_list(extras.get("customer_ids")),
         ca_cert=extras.get("ca_cert") or None,
+        service_account_info=service_account,
     )
 
 
-def _private_key_file(keyfile: Any) -> str:
-    text = keyfile if isinstance(keyfile, str) else json.dumps(keyfile)
-    fd, path = tempfile.mkstemp(prefix="safepassage-google-ads-", suffix=".json")  # created 0600
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    return path
+def keep_secret(*values: Any) -> None:
+    """Mask these values in Airflow's task logs and in every scrubbed platform error."""
+    register_secret(*values)
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - Airflow is a dependency; this is only the CLI without it
+        return
+    for value in values:
+        if value:
+            mask_secret(str(value))
 
 
 def google_ads_settings(conn_id: str = GOOGLE_ADS_CONN_ID) -> GoogleAdsSettings:
@@ -113,6 +134,7 @@ def google_ads_settings(conn_id: str = GOOGLE_ADS_CONN_ID) -> GoogleAdsSettings:
 # ---- Meta ---------------------------------------------------------------------------------------------
 def meta_settings_from_descriptor(descriptor: Mapping[str, Any]) -> MetaSettings:
     section = descriptor["meta"]
+    keep_secret(section["app_secret"], section["access_token"])
     return MetaSettings(
         app_id=str(section["app_id"]),
         app_secret=section["app_secret"],
@@ -127,6 +149,7 @@ def meta_settings_from_extras(extras: Mapping[str, Any], conn_id: str = META_CON
     missing = [key for key in ("app_id", "app_secret", "access_token") if not extras.get(key)]
     if missing:
         raise ConnectionSettingsError(f"connection {conn_id!r}: extras {', '.join(missing)} are missing")
+    keep_secret(extras["app_secret"], extras["access_token"])
     accounts = tuple(a if a.startswith("act_") else f"act_{a}" for a in _id_list(extras.get("account_id")))
     return MetaSettings(
         app_id=str(extras["app_id"]),
@@ -148,10 +171,63 @@ def meta_settings(conn_id: str = META_CONN_ID) -> MetaSettings:
     return meta_settings_from_extras(BaseHook.get_connection(conn_id).extra_dejson, conn_id)
 
 
+# ---- Warehouse ----------------------------------------------------------------------------------------
+def warehouse_url(conn_id: str = WAREHOUSE_CONN_ID) -> str:
+    """The Airflow Connection `safepassage_warehouse` if there is one, else the local default
+    (`SAFEPASSAGE_WAREHOUSE_URL`, or SQLite under data/). Its password is masked before use."""
+    from safepassage import settings
+    from safepassage.adapters.warehouse import url_from_parts
+
+    try:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        connection = BaseHook.get_connection(conn_id)
+    except (ImportError, AirflowNotFoundException):
+        url = settings.warehouse_url()
+        keep_secret(*_url_password(url))
+        return url
+    extras = connection.extra_dejson
+    if extras.get("sqlalchemy_url"):
+        url = str(extras["sqlalchemy_url"])
+    else:
+        try:
+            url = url_from_parts(
+                connection.conn_type,
+                connection.host,
+                connection.port,
+                connection.login,
+                connection.password,
+                connection.schema,
+            )
+        except ValueError as error:
+            raise ConnectionSettingsError(f"connection {conn_id!r}: {error}") from None
+    keep_secret(connection.password, *_url_password(url))
+    return url
+
+
+def _url_password(url: str) -> list[str]:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    return [password, unquote(password)] if password else []
+
+
+def open_warehouse(conn_id: str = WAREHOUSE_CONN_ID) -> Warehouse:
+    """The warehouse, from the Airflow Connection (or the local default)."""
+    from safepassage.adapters.warehouse import Warehouse
+
+    return Warehouse(warehouse_url(conn_id))
+
+
 __all__ = [
     "GOOGLE_ADS_CONN_ID",
     "META_CONN_ID",
     "SANDBOX_DESCRIPTOR_ENV",
+    "WAREHOUSE_CONN_ID",
     "ConnectionSettingsError",
     "google_ads_settings",
     "google_ads_settings_from_descriptor",
@@ -159,5 +235,7 @@ __all__ = [
     "meta_settings",
     "meta_settings_from_descriptor",
     "meta_settings_from_extras",
+    "open_warehouse",
     "sandbox_descriptor",
+    "warehouse_url",
 ]

@@ -9,9 +9,17 @@ def check_or_fail() -> dict[str, Any]:
     """Render and check everything; raise AirflowFailException (no retry) with the report on any error."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from safepassage.domain.errors import InvalidInput
     from safepassage.services.creatives import load_library, render_library
 
-    run = render_library(load_library())
+    try:
+        library = load_library()
+    except InvalidInput as error:  # an unreadable themes.yaml or config file: say where, no traceback
+        print(error.render())
+        raise AirflowFailException(
+            f"Creatives cannot be loaded; nothing was stored.\n{error.render()}"
+        ) from None
+    run = render_library(library)
     report = run.report()
     print(report)
     if run.errors:
@@ -22,10 +30,10 @@ def check_or_fail() -> dict[str, Any]:
 
 
 def store_checked(checked: dict[str, Any], event: Any = None) -> str:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.creatives import check_and_store
 
-    warehouse = Warehouse()
+    warehouse = open_warehouse()
     try:
         counts = check_and_store(warehouse, expected_fingerprint=str(checked["fingerprint"]))
     finally:

@@ -12,5 +12,9 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # A try running this long is stuck (a platform call that never returns): fail it into a retry.
+    # Quota waits are rescheduled (orchestration/retries.py) and a review's wait for its person is
+    # bounded by its own response_timeout, so neither counts against this.
+    "execution_timeout": timedelta(minutes=30),
     "on_failure_callback": send_failure_alert,  # webhook / e-mail from the safepassage_alerts Connection
 }

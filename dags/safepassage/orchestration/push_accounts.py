@@ -11,6 +11,9 @@ from safepassage.domain.push_settings import PlatformAccount, PushSettings
 if TYPE_CHECKING:
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.domain.geo import Geography
+    from safepassage.domain.pauses import PauseGuard
 
 
 def budget_guard(config: CampaignConfig) -> BudgetGuard:
@@ -31,15 +34,30 @@ def google_account_settings(push: PushSettings) -> list[PlatformAccount]:
     return push.resolve_customer_ids(Platform.GOOGLE_ADS, google_ads_settings().customer_ids)
 
 
-def google_account(customer_id: str, config: CampaignConfig) -> GoogleAdsAccount:
+def pause_guard(warehouse: Warehouse | None) -> PauseGuard:
+    """The kill switch's last word, reading the pauses active in the warehouse at each request.
+    Fails safe: when the pauses cannot be read, nothing may be switched on (pausing still works)."""
+    from safepassage.domain.pauses import PauseGuard
+    from safepassage.services.kill_switch import active_pauses
+
+    def unreadable() -> dict[str, str]:
+        raise RuntimeError("the warehouse is not available, so the kill switch's pauses cannot be read")
+
+    return PauseGuard(unreadable if warehouse is None else lambda: active_pauses(warehouse))
+
+
+def google_account(customer_id: str, config: CampaignConfig, warehouse: Warehouse | None) -> GoogleAdsAccount:
+    """An account whose every mutate is checked against the caps and the pauses active at that moment."""
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.platform_clients import google_ads_client
     from safepassage.orchestration.connections import google_ads_settings
 
-    return GoogleAdsAccount(google_ads_client(google_ads_settings()), customer_id, budget_guard(config))
+    return GoogleAdsAccount(
+        google_ads_client(google_ads_settings()), customer_id, budget_guard(config), pause_guard(warehouse)
+    )
 
 
-def meta_accounts() -> list[MetaAdAccount]:
+def meta_accounts(geography: Geography | None = None) -> list[MetaAdAccount]:
     """Every Meta ad account the Connection (or the sandbox) lists."""
     from safepassage.adapters.meta_ads import MetaAdAccount
     from safepassage.adapters.platform_clients import meta_api
@@ -47,4 +65,4 @@ def meta_accounts() -> list[MetaAdAccount]:
 
     settings = meta_settings()
     api = meta_api(settings)
-    return [MetaAdAccount(api, account_id) for account_id in settings.ad_account_ids]
+    return [MetaAdAccount(api, account_id, geography) for account_id in settings.ad_account_ids]

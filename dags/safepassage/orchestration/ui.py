@@ -1,19 +1,35 @@
 """Read-only pages inside the Airflow UI for campaign managers and ops staff: the creative
 gallery, the current targeting and the push plans with their approvals.
 
-Served by the plugin in `plugins/safepassage_views.py` under `/safepassage/`; every page is
-computed from the same services the DAGs use, so it shows what the next run would see. The pages
-hold no personal data; like any FastAPI plugin app they are not behind Airflow's login, so expose
-the API server only where the campaign's internal plans may be read.
+Served by the plugin in `plugins/safepassage_views.py` under `/safepassage/` and listed in the UI's
+*Browse* menu. A FastAPI app mounted by a plugin gets no authentication from Airflow, so every route
+here carries Airflow's own security dependencies: the UI's `_token` cookie or a Bearer token, and
+read access to the DAG whose output the page shows (401 without a login, 403 without the right).
+`/docs` and `/openapi.json` need the same login; ReDoc is off.
+
+Adding a page: one `Page(...)` entry in `PAGES` (route, permission and menu entry follow).
+The pages read what the DAGs stored in the warehouse (one engine per process); nothing is
+re-rendered per request.
 """
 
 from __future__ import annotations
 
+import functools
 import html
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+from airflow.api_fastapi.core_api.security import requires_access_dag, requires_access_view
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
+
+URL_PREFIX = "/safepassage"
 
 PAGE_CSS = (
     "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}"
@@ -30,19 +46,37 @@ def page(title: str, body: str) -> str:
     )
 
 
-def creatives_page() -> str:
-    from safepassage.services.creative_gallery import gallery_html
-    from safepassage.services.creatives import load_library, render_library
+@functools.lru_cache(maxsize=4)
+def _warehouse_at(url: str) -> Warehouse:
+    from safepassage.adapters.warehouse import Warehouse
 
-    library = load_library()
-    return gallery_html(library, render_library(library))
+    return Warehouse(url)
+
+
+def warehouse() -> Warehouse:
+    """The process's warehouse (one engine and pool per URL, shared by every request)."""
+    from safepassage.orchestration.connections import warehouse_url
+
+    return _warehouse_at(warehouse_url())
+
+
+def creatives_page() -> str:
+    from safepassage.services.creative_gallery import stored_gallery_html
+
+    html_page = stored_gallery_html(warehouse())
+    if html_page is None:
+        return page(
+            "Creative gallery",
+            '<p class="note">No checked creatives stored yet: run the render_creatives DAG '
+            "(or preview drafts with <code>safepassage creatives preview</code>).</p>",
+        )
+    return html_page
 
 
 def targeting_page() -> str:
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.services.intelligence import latest_targeting
 
-    document = latest_targeting(Warehouse())
+    document = latest_targeting(warehouse())
     if document is None:
         return page("Targeting", '<p class="note">No targeting yet: run the refresh_targeting DAG.</p>')
     rows = "".join(
@@ -75,10 +109,9 @@ def _targeting_row(country: dict[str, Any]) -> str:
 
 
 def plans_page() -> str:
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.services.push import recent_plans
 
-    plans = recent_plans(Warehouse(), limit=20)
+    plans = recent_plans(warehouse(), limit=20)
     if not plans:
         return page("Push plans", '<p class="note">No plans yet: the push_campaigns DAG makes them.</p>')
     rows = "".join(
@@ -109,19 +142,82 @@ def plans_page() -> str:
     return page("Push plans", body)
 
 
-def create_app() -> FastAPI:
-    app = FastAPI(title="SafePassage", description="Campaign views for SafePassage (read-only).")
+@dataclass(frozen=True)
+class Page:
+    """One SafePassage page: its route under URL_PREFIX, menu title, and the DAG it needs read access to."""
 
-    @app.get("/creatives", response_class=HTMLResponse, summary="every ad as the platforms lay it out")
-    def creatives() -> str:
-        return creatives_page()
+    path: str
+    title: str
+    render: Callable[[], str]
+    dag_id: str
+    summary: str
 
-    @app.get("/targeting", response_class=HTMLResponse, summary="the newest targeting snapshot")
-    def targeting() -> str:
-        return targeting_page()
+    @property
+    def route_name(self) -> str:
+        return f"safepassage-{self.path.strip('/')}"
 
-    @app.get("/plans", response_class=HTMLResponse, summary="push plans, their approvals and outcomes")
-    def plans() -> str:
-        return plans_page()
+
+PAGES: list[Page] = [
+    Page(
+        "/creatives",
+        "Creative gallery",
+        creatives_page,
+        "render_creatives",
+        "every stored ad as phones show it",
+    ),
+    Page("/targeting", "Targeting", targeting_page, "refresh_targeting", "the newest targeting snapshot"),
+    Page("/plans", "Push plans", plans_page, "push_campaigns", "push plans, their approvals and outcomes"),
+]
+
+# The same login Airflow's own API docs need.
+DOCS_ACCESS = [Depends(requires_access_view(AccessView.DOCS))]
+
+
+def add_page(app: FastAPI, page_spec: Page) -> None:
+    """Serve `page_spec` to users who may read its DAG (Airflow's login and permissions)."""
+    app.add_api_route(
+        page_spec.path,
+        page_spec.render,
+        methods=["GET"],
+        response_class=HTMLResponse,
+        summary=page_spec.summary,
+        name=page_spec.route_name,
+        dependencies=[Depends(requires_access_dag("GET", param_dag_id=page_spec.dag_id))],
+    )
+
+
+def create_app(pages: list[Page] | None = None) -> FastAPI:
+    app = FastAPI(
+        title="SafePassage",
+        description="Campaign views for SafePassage (read-only).",
+        docs_url=None,  # served below, behind the login
+        redoc_url=None,
+        openapi_url=None,
+    )
+    for page_spec in PAGES if pages is None else pages:
+        add_page(app, page_spec)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=DOCS_ACCESS)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, dependencies=DOCS_ACCESS)
+    def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=f"{root}/openapi.json", title="SafePassage views")
 
     return app
+
+
+def nav_entries(pages: list[Page] | None = None) -> list[dict[str, str]]:
+    """The plugin's `external_views`: each page in the UI's Browse menu, shown inside Airflow."""
+    return [
+        {
+            "name": page_spec.title,
+            "href": f"{URL_PREFIX.lstrip('/')}{page_spec.path}",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": page_spec.route_name,
+        }
+        for page_spec in (PAGES if pages is None else pages)
+    ]

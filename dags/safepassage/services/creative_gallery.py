@@ -13,10 +13,15 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from safepassage.domain.creatives import Finding, Severity
+from safepassage.domain.campaign import Platform
+from safepassage.domain.creatives import Combination, Finding, Severity
 from safepassage.services.creatives import CreativeLibrary, RenderedAd, RenderRun
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
 
 CTA_LABELS = {
     "LEARN_MORE": "Learn more",
@@ -208,6 +213,43 @@ def gallery_html(library: CreativeLibrary, run: RenderRun) -> str:
     theme_names = {theme.id: theme.name for theme in library.settings.themes}
     country_names = {country.code: country.name for country in library.config.countries}
     return render_gallery(run, theme_names, country_names)
+
+
+def stored_gallery_html(warehouse: Warehouse) -> str | None:
+    """The gallery of the creatives the DAG checked and stored (newest version of each ad), or None
+    when nothing is stored yet. Reads the warehouse; renders no template."""
+    from safepassage.adapters.warehouse.creative_versions import newest_versions
+    from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.creatives import theme_names
+
+    records = newest_versions(warehouse)
+    if not records:
+        return None
+    ads = [_stored_ad(record) for record in records]
+    countries = {country.code: country.name for country in load_campaign_config().countries}
+    return render_gallery(RenderRun(ads=ads), theme_names(), countries)
+
+
+def _stored_ad(record: dict[str, Any]) -> RenderedAd:
+    content = dict(record["content"])
+    ad_format = str(content.pop("format", ""))
+    version = str(content.pop("version", ""))
+    organisation_id = content.pop("organisation_id", None)
+    return RenderedAd(
+        combination=Combination(
+            record["theme"],
+            Platform(record["platform_code"]),
+            record["country_code"],
+            record["language_code"],
+        ),
+        ad_format=ad_format,
+        template_id=record["template_id"],
+        organisation_id=organisation_id,
+        content=content,
+        content_hash=record["content_hash"],
+        version=version,
+        findings=(),  # stored versions passed every check before they were stored
+    )
 
 
 def write_gallery(library: CreativeLibrary, run: RenderRun, out_dir: Path) -> Path:

@@ -39,6 +39,8 @@ from safepassage.domain.creatives import (
     check_ad,
     content_hash,
     content_of,
+    interpolate,
+    markup_problem,
     placeholder_problem,
     render_report,
     stamp_version,
@@ -240,6 +242,17 @@ def _theme_problems(
     return found
 
 
+def theme_names(creatives_dir: Path | None = None) -> dict[str, str]:
+    """Theme id → name from themes.yaml, in its order (without loading templates or catalogues)."""
+    path = Path(creatives_dir or settings.creatives_dir()) / THEMES_FILE
+    document = load_document(path, display_name=f"creatives/{THEMES_FILE}")
+    try:
+        library_settings = LibrarySettings.model_validate(document.data)
+    except ValidationError as error:
+        raise InvalidInput(document.problems_from(error)) from None
+    return {theme.id: theme.name for theme in library_settings.themes}
+
+
 def load_library(creatives_dir: Path | None = None, config: CampaignConfig | None = None) -> CreativeLibrary:
     from safepassage.services.campaign_config import load_campaign_config
 
@@ -388,7 +401,7 @@ def render_ad(
                 f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
                 f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
             )
-        elif problem := placeholder_problem(message, entry.text):
+        elif problem := placeholder_problem(message, entry.text) or markup_problem(message, entry.text):
             untranslated.add(message)
             finding(
                 Severity.ERROR,
@@ -399,9 +412,9 @@ def render_ad(
         else:
             translated = entry.text
         try:
-            return translated % params if params else translated
-        except (KeyError, ValueError, TypeError) as error:
-            raise ValueError(f"_() text «{message}» needs placeholder {error} passed in") from None
+            return interpolate(translated, params)
+        except ValueError as error:
+            raise ValueError(f"_() text {error}") from None
 
     context = {
         "_": gettext,
@@ -583,14 +596,25 @@ def update_catalogues(library: CreativeLibrary) -> dict[str, tuple[int, int]]:
     """Extract every _() text from the templates into locale/messages.pot and merge into each .po."""
     from safepassage.adapters.creative_templates import write_catalogues
 
+    # A catalogue that cannot be read (wrong charset, broken syntax) must be fixed first: merging
+    # into it would rewrite the file with whatever was misread.
+    problems = [Problem(file=f.file, field="", message=f.message, line=f.line) for f in library.findings]
     messages: dict[str, list[tuple[str, int]]] = {}
     for theme in library.settings.themes:
         for ad_format in AD_FORMATS.values():
             name = library.template_name(theme, ad_format)
-            for line, texts in library.messages(name).items():
+            try:
+                found = library.messages(name)
+            except TemplateFailure as failure:
+                where = library.template_display(name)
+                problems.append(Problem(file=where, field="", message=failure.message, line=failure.line))
+                continue
+            for line, texts in found.items():
                 for text in texts:
                     if text:
                         messages.setdefault(text, []).append((f"templates/{name}", line))
+    if problems:
+        raise InvalidInput(problems)
     languages = [
         lang.code for lang in library.config.languages if lang.code != library.settings.source_language
     ]

@@ -6,6 +6,11 @@ sends the approved plan: validate_only first, then the real mutates, as few requ
 may not have committed (transient, internal, lost response) it re-reads the account and re-plans,
 so nothing is duplicated; quota errors resend the same request after the server's delay. It never
 sends an operation the approved plan did not contain.
+
+The stored plan survives its worker: a retry, a reschedule or a cleared task applies the same plan
+again (re-read, re-plan, finish), its apply log continuing where the last attempt stopped. A server
+delay longer than `max_wait_seconds` is not slept through in the worker: `RetryLater` hands the
+wait to the orchestrator, which frees the pool slot and runs the apply again afterwards.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from safepassage.adapters.redaction import scrub
 from safepassage.domain.push import Plan, PlanOperation, Tree, batches, diff
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
+WAIT_IN_WORKER_SECONDS = 15.0  # longer server delays are waited out by the orchestrator, not the worker
 READ_KIND = "GAQL read-back (GoogleAdsService.SearchStream)"
 
 
@@ -75,6 +82,15 @@ class ApplyFailed(Exception):
         super().__init__("\n".join(lines))
 
 
+class RetryLater(Exception):
+    """The platform asked to come back after `seconds`: too long to hold a worker; nothing is lost,
+    applying the same plan again later re-reads the account and carries on."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        self.seconds, self.reason = seconds, reason
+        super().__init__(f"{reason}; the platform asks to retry in {seconds:g}s")
+
+
 @dataclass
 class ApplyReport:
     customer_id: str
@@ -111,8 +127,10 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = 6,
     base_delay: float = 1.0,
+    max_wait_seconds: float | None = None,
 ) -> ApplyReport:
-    """Make the account match `desired`, sending only operations `approved` contains."""
+    """Make the account match `desired`, sending only operations `approved` contains. A server
+    delay above `max_wait_seconds` raises `RetryLater` instead of sleeping (None: always sleep)."""
     from safepassage.adapters.google_ads import GoogleAdsCallFailed, group_by_key
 
     allowed = {signature(op) for op in approved.operations}
@@ -127,6 +145,8 @@ def apply_plan(
         delay = min(MAX_BACKOFF_SECONDS, base_delay * 2 ** (failures - 1))
         if server_delay is not None:
             delay = max(delay, server_delay)  # never sooner than the server asked
+            if max_wait_seconds is not None and server_delay > max_wait_seconds:
+                raise RetryLater(server_delay, reason)
         report.retries.append(f"{reason}; waiting {delay:g}s")
         log.warning("Google Ads %s: %s; retrying in %.1fs", account.customer_id, reason, delay)
         sleep(delay)
@@ -196,7 +216,7 @@ def _send(
                 continue
             raise
         except Exception as error:
-            apply_log.record(kind, len(request), validate_only, "refused", {"error": str(error), **keys})
+            apply_log.record(kind, len(request), validate_only, "refused", {"error": scrub(error), **keys})
             raise
         names = list(getattr(outcome, "resource_names", []) or [])
         apply_log.record(kind, len(request), validate_only, "ok", {**keys, "resource_names": names[:20]})
@@ -222,6 +242,8 @@ def _key_summary(request: Sequence[PlanOperation]) -> dict[str, Any]:
 # --- the use case as the DAG runs it: plan and store, decide, apply the stored plan ---------------
 
 PLANNED_STATUSES = ("nothing_to_do", "auto_approved", "needs_approval")
+# An approved plan stays applicable through its attempts: a retry converges on the same plan.
+APPLICABLE_STATUSES = ("auto_approved", "approved", "applying", "failed", "applied")
 
 
 @dataclass
@@ -301,27 +323,37 @@ def plan_and_store(
     plan = plan_account(account, desired)
     reasons = approval_reasons(plan, thresholds)
     status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
-    markdown = render_markdown(plan, [str(r) for r in reasons])
-    plan_id = push_store.insert_plan(
-        warehouse,
-        dict(
-            platform_code=plan.platform,
-            account_external_id=account.customer_id,
-            status=status,
-            summary={
-                "counts": plan.counts(),
-                "facts": plan.facts.model_dump(mode="json"),
-                "warnings": list(plan.warnings),
-                "markdown": markdown,
-                "desired": tree_to_json(desired),
-            },
-            operations=[op.model_dump(mode="json") for op in plan.operations],
-            approval_reasons=[{"rule": r.rule, "country": r.country, "message": r.message} for r in reasons],
-            dag_run_id=dag_run_id,
-        ),
+    markdown = render_markdown(plan, [str(r) for r in reasons], thresholds.currency)
+    row = dict(
+        platform_code=plan.platform,
+        account_external_id=account.customer_id,
+        status=status,
+        summary={
+            "counts": plan.counts(),
+            "facts": plan.facts.model_dump(mode="json"),
+            "warnings": list(plan.warnings),
+            "markdown": markdown,
+            "desired": tree_to_json(desired),
+        },
+        operations=[op.model_dump(mode="json") for op in plan.operations],
+        approval_reasons=[{"rule": r.rule, "country": r.country, "message": r.message} for r in reasons],
+        dag_run_id=dag_run_id,
     )
+    if dag_run_id is None:
+        plan_id = push_store.insert_plan(warehouse, row)
+        return StoredPlan(
+            plan_id, account.customer_id, status, [str(r) for r in reasons], len(plan.operations), markdown
+        )
+    # A retried or cleared plan task re-plans its run's row until a person decided or apply began;
+    # after that the run's plan stands (its decision and apply log belong to it).
+    stored = push_store.store_run_plan(warehouse, row, replaceable=PLANNED_STATUSES)
     return StoredPlan(
-        plan_id, account.customer_id, status, [str(r) for r in reasons], len(plan.operations), markdown
+        stored["id"],
+        account.customer_id,
+        stored["status"],
+        stored["approval_reasons"],
+        stored["operation_count"],
+        stored["markdown"],
     )
 
 
@@ -332,40 +364,62 @@ def record_decision(warehouse: Any, dag_run_id: str, approved: bool, by: str, no
     return push_store.decide_plans(warehouse, dag_run_id, approved, by, note)
 
 
+def record_expiry(warehouse: Any, dag_run_id: str, note: str) -> list[int]:
+    """Nobody answered the run's review in time: its waiting plans become `expired` (not applied,
+    and not mistaken for a person's rejection); returns their ids."""
+    from safepassage.adapters.warehouse import push_store
+
+    return push_store.decide_plans(warehouse, dag_run_id, False, None, note, status="expired")
+
+
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
     """Apply a stored plan if it may be applied; None when there was nothing to do."""
     from safepassage.adapters.warehouse import push_store
-    from safepassage.domain.push import PlanFacts, tree_from_json
+    from safepassage.domain.push import tree_from_json
 
     row = push_store.load_plan(warehouse, plan_id)
     if row is None:
         raise ApplyFailed(f"plan {plan_id} does not exist")
-    status, summary, operations = row["status"], row["summary"], row["operations"]
+    status, summary = row["status"], row["summary"]
     customer_id = row["account_external_id"]
     if customer_id != account.customer_id:
         raise ApplyFailed(f"plan {plan_id} is for account {customer_id}, not {account.customer_id}")
     if status == "nothing_to_do":
         return None
-    if status not in ("auto_approved", "approved"):
+    if status not in APPLICABLE_STATUSES:
         raise ApplyFailed(f"plan {plan_id} is {status!r}: only approved plans are applied")
-    approved = Plan(
-        customer_id=customer_id,
-        operations=tuple(PlanOperation.model_validate(op) for op in operations),
-        facts=PlanFacts.model_validate(summary["facts"]),
-    )
-    try:
-        report = apply_plan(
-            account,
-            tree_from_json(summary["desired"]),
-            approved,
-            WarehouseApplyLog(warehouse, plan_id),
-            **options,
+    newer = push_store.newer_applied_plan(warehouse, plan_id)
+    if newer is not None:  # converging on this plan now would undo what the newer one changed
+        raise ApplyFailed(
+            f"plan {plan_id} is superseded: plan {newer} for the same account was applied since"
         )
+    approved = plan_from_row(row)
+    # `applying` until it converged: a worker that dies mid-way leaves it so, and the next try
+    # carries on with the same plan; the apply log continues its sequence.
+    _set_status(warehouse, plan_id, "applying", f"attempt started after {status}")
+    apply_log = WarehouseApplyLog(warehouse, plan_id, push_store.last_apply_log_sequence(warehouse, plan_id))
+    options.setdefault("max_wait_seconds", WAIT_IN_WORKER_SECONDS)
+    try:
+        report = apply_plan(account, tree_from_json(summary["desired"]), approved, apply_log, **options)
+    except RetryLater as later:
+        _set_status(warehouse, plan_id, "applying", f"waiting for the platform: {later}")
+        raise
     except Exception as error:
-        _set_status(warehouse, plan_id, "failed", str(error)[:2000])
+        _set_status(warehouse, plan_id, "failed", scrub(error)[:2000])
         raise
     _set_status(warehouse, plan_id, "applied", json.dumps(report.as_dict()))
     return report
+
+
+def plan_from_row(row: dict[str, Any]) -> Plan:
+    """The plan as stored in the warehouse (push_store.load_plan)."""
+    from safepassage.domain.push import PlanFacts
+
+    return Plan(
+        customer_id=row["account_external_id"],
+        operations=tuple(PlanOperation.model_validate(op) for op in row["operations"]),
+        facts=PlanFacts.model_validate(row["summary"]["facts"]),
+    )
 
 
 def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:

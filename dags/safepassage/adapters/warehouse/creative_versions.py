@@ -27,3 +27,27 @@ def insert_new_versions(warehouse: Warehouse, records: Sequence[dict[str, Any]])
 def count_versions(warehouse: Warehouse) -> int:
     with warehouse.session() as session:
         return int(session.scalar(select(func.count()).select_from(CreativeVersion)) or 0)
+
+
+def newest_versions(warehouse: Warehouse) -> list[dict[str, Any]]:
+    """The newest stored version of each theme × platform × country × language, as stored."""
+    with warehouse.session() as session:
+        newest = select(func.max(CreativeVersion.id)).group_by(
+            CreativeVersion.theme,
+            CreativeVersion.platform_code,
+            CreativeVersion.country_code,
+            CreativeVersion.language_code,
+        )
+        rows = session.scalars(select(CreativeVersion).where(CreativeVersion.id.in_(newest))).all()
+        return [
+            {
+                "content_hash": row.content_hash,
+                "theme": row.theme,
+                "platform_code": row.platform_code,
+                "country_code": row.country_code,
+                "language_code": row.language_code,
+                "template_id": row.template_id,
+                "content": dict(row.content),
+            }
+            for row in rows
+        ]

@@ -11,13 +11,33 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from safepassage import settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_DRIVERS = {"postgres": "postgresql+psycopg", "postgresql": "postgresql+psycopg", "sqlite": "sqlite"}
+
+
+def url_from_parts(
+    conn_type: str | None,
+    host: str | None,
+    port: int | None,
+    login: str | None,
+    password: str | None,
+    database: str | None,
+) -> str:
+    """A SQLAlchemy URL from an Airflow Connection (`postgres`, or `sqlite` with the file as host)."""
+    driver = _DRIVERS.get((conn_type or "").lower())
+    if driver is None:
+        raise ValueError(f"conn type {conn_type!r} is not a warehouse database (use postgres or sqlite)")
+    if driver == "sqlite":
+        return f"sqlite:///{host or database or ''}"
+    url = URL.create(driver, username=login or None, password=password or None, host=host or None,
+                     port=port or None, database=database or None)  # fmt: skip
+    return url.render_as_string(hide_password=False)
 
 
 def _alembic_config(url: str) -> Config:

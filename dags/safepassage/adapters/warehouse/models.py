@@ -214,6 +214,8 @@ class PushPlan(Base):
     """Desired state diffed against what a platform reported: what would be created/updated/removed."""
 
     __tablename__ = "push_plan"
+    # One plan per DAG run and account: a retried or cleared plan task updates it, never adds one.
+    __table_args__ = (UniqueConstraint("dag_run_id", "platform_code", "account_external_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform_code: Mapped[str] = mapped_column(ForeignKey("dim_platform.code"))
     account_external_id: Mapped[str] = mapped_column(String(64))

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from safepassage.adapters.warehouse.engine import Warehouse
 from safepassage.adapters.warehouse.models import (
     ApplyLogEntry,
     BudgetAllocation,
     BudgetAllocationLine,
+    Country,
     CountryPause,
     CreativeVersion,
     DailyPerformance,
@@ -120,6 +122,35 @@ def insert_plan(warehouse: Warehouse, row: dict[str, Any]) -> int:
         return plan.id
 
 
+def store_run_plan(warehouse: Warehouse, row: dict[str, Any], replaceable: Sequence[str]) -> dict[str, Any]:
+    """The plan of one DAG run × account, upserted on that natural key: a new row, or the run's row
+    rewritten while its status is `replaceable` (not decided yet); a decided or applied plan is kept
+    as it is. Returns the stored row (id, status, approval_reasons, operation_count, markdown)."""
+    key = {name: row[name] for name in ("dag_run_id", "platform_code", "account_external_id")}
+    for attempt in (1, 2):
+        try:
+            with warehouse.session() as session:
+                plan = session.scalars(select(PushPlan).filter_by(**key)).first()
+                if plan is None:
+                    plan = PushPlan(**row)
+                    session.add(plan)
+                elif plan.status in replaceable:
+                    for name, value in row.items():
+                        setattr(plan, name, value)
+                session.flush()
+                return {
+                    "id": plan.id,
+                    "status": plan.status,
+                    "approval_reasons": [reason["message"] for reason in plan.approval_reasons],
+                    "operation_count": len(plan.operations),
+                    "markdown": plan.summary.get("markdown", ""),
+                }
+        except IntegrityError:
+            if attempt == 2:  # another try of the same task inserted it meanwhile: read theirs
+                raise
+    raise AssertionError("unreachable")
+
+
 def load_plan(warehouse: Warehouse, plan_id: int) -> dict[str, Any] | None:
     with warehouse.session() as session:
         row = session.get(PushPlan, plan_id)
@@ -130,16 +161,43 @@ def load_plan(warehouse: Warehouse, plan_id: int) -> dict[str, Any] | None:
             "summary": dict(row.summary),
             "operations": list(row.operations),
             "account_external_id": row.account_external_id,
+            "platform_code": row.platform_code,
+            "approval_reasons": list(row.approval_reasons),
         }
 
 
-def decide_plans(warehouse: Warehouse, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
+def newer_applied_plan(warehouse: Warehouse, plan_id: int) -> int | None:
+    """The newest plan for the same account made after `plan_id` that was (or is being) applied."""
+    with warehouse.session() as session:
+        plan = session.get(PushPlan, plan_id)
+        if plan is None:
+            return None
+        return session.scalar(
+            select(func.max(PushPlan.id)).where(
+                PushPlan.platform_code == plan.platform_code,
+                PushPlan.account_external_id == plan.account_external_id,
+                PushPlan.id > plan_id,
+                PushPlan.status.in_(("applying", "applied")),
+            )
+        )
+
+
+def decide_plans(
+    warehouse: Warehouse,
+    dag_run_id: str,
+    approved: bool,
+    by: str | None,
+    note: str,
+    status: str | None = None,
+) -> list[int]:
+    """Write a decision onto the run's plans that wait for one; `status` overrides approved/rejected
+    (for example `expired` when nobody answered)."""
     with warehouse.session() as session:
         rows = session.scalars(
             select(PushPlan).where(PushPlan.dag_run_id == dag_run_id, PushPlan.status == "needs_approval")
         ).all()
         for row in rows:
-            row.status = "approved" if approved else "rejected"
+            row.status = status or ("approved" if approved else "rejected")
             row.decided_by = by
             row.decision_note = note
             row.decided_at = dt.datetime.now(dt.UTC)
@@ -159,11 +217,38 @@ def add_apply_log_entry(warehouse: Warehouse, plan_id: int, sequence: int, **val
         session.add(ApplyLogEntry(plan_id=plan_id, sequence=sequence, **values))
 
 
+def last_apply_log_sequence(warehouse: Warehouse, plan_id: int) -> int:
+    """The sequence number of the plan's newest apply-log row (0 when nothing was sent yet)."""
+    with warehouse.session() as session:
+        found = session.scalar(
+            select(func.max(ApplyLogEntry.sequence)).where(ApplyLogEntry.plan_id == plan_id)
+        )
+    return int(found or 0)
+
+
 # --- kill switch ----------------------------------------------------------------------------------
 
 
-def insert_pause(warehouse: Warehouse, country: str, reason: str, by: str) -> int:
+def has_country(warehouse: Warehouse, country: str) -> bool:
+    """Whether the reference data lists the country (a pause refers to it)."""
     with warehouse.session() as session:
+        return session.get(Country, country) is not None
+
+
+def insert_pause(warehouse: Warehouse, country: str, reason: str, by: str) -> int:
+    """A new active pause, or the id of the same active pause (country, reason, who) when the
+    kill switch is retried: one request, one record."""
+    with warehouse.session() as session:
+        same = session.scalar(
+            select(CountryPause.id).where(
+                CountryPause.country_code == country,
+                CountryPause.reason == reason,
+                CountryPause.paused_by == by,
+                CountryPause.resumed_at.is_(None),
+            )
+        )
+        if same is not None:
+            return same
         pause = CountryPause(country_code=country, reason=reason, paused_by=by, platform_results={})
         session.add(pause)
         session.flush()
@@ -219,6 +304,7 @@ def recent_plans(
                 "approval_reasons": [reason["message"] for reason in row.approval_reasons],
                 "decided_by": row.decided_by,
                 "decision_note": row.decision_note,
+                "outcome": row.summary.get("outcome", ""),
                 "dag_run_id": row.dag_run_id,
                 "created_at": row.created_at,
             }
