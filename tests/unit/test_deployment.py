@@ -110,9 +110,11 @@ def test_the_project_folders_are_mounted_and_the_warehouse_is_the_agreed_connect
     assert mounts == {"./dags", "./plugins", "./config", "./creatives", "./intelligence"}
     assert all((ROOT / mount).is_dir() for mount in mounts)
     env = compose["x-airflow-common"]["environment"]
-    assert env["AIRFLOW_CONN_SAFEPASSAGE_WAREHOUSE"] == env["SAFEPASSAGE_WAREHOUSE_URL"]
-    assert env["AIRFLOW_CONN_SAFEPASSAGE_WAREHOUSE"].startswith("postgresql+psycopg://")
-    assert "warehouse-db:5432" in env["SAFEPASSAGE_WAREHOUSE_URL"]
+    # the Connection the DAGs read (conn type postgres) and the same database for the CLI's fallback
+    assert env["AIRFLOW_CONN_SAFEPASSAGE_WAREHOUSE"].startswith("postgres://warehouse:")
+    assert env["SAFEPASSAGE_WAREHOUSE_URL"].startswith("postgresql+psycopg://warehouse:")
+    for url in (env["AIRFLOW_CONN_SAFEPASSAGE_WAREHOUSE"], env["SAFEPASSAGE_WAREHOUSE_URL"]):
+        assert url.endswith("@warehouse-db:5432/warehouse")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@airflow-db:5432/airflow")
 
 
