@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench fmt lock venv clean airflow cluster
+.PHONY: demo demo-ui test lint typecheck pytest bench fmt lock venv clean airflow cluster
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP)  ## replays 2022 through its own Airflow in data/demo/ (scheduler, events, reviews)
 	$(BIN)/safepassage demo
+
+demo-ui: $(STAMP)  ## the last demo's runs, plans and pages on http://127.0.0.1:8080
+	$(BIN)/safepassage demo ui
 
 test: lint typecheck pytest
 

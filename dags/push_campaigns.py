@@ -18,7 +18,9 @@ decide and is announced (`review` in `config/push.yaml`); one left unanswered fo
 as `expired`. Retries and cleared tasks converge on the run's one stored plan per account; a platform
 quota delay longer than a few seconds reschedules `apply_account` rather than holding its pool slot.
 
-**Runs:** when targeting, creatives and budgets have all been updated.
+**Runs:** on each new allocation (`budgets`: after every targeting change, and daily) and each new
+creative version (`creatives`). It plans with the allocation in effect and the targeting that
+allocation was made from, so places and budgets always match.
 **Produces:** the `campaigns` asset. Uses the `google_ads_api` pool.
 """
 
@@ -31,13 +33,15 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag, task
 
 from safepassage.orchestration.approval import PLAN_TASK_ID, REVIEW_TASK_ID, PlanApprovalOperator
-from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
+from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES
 from safepassage.orchestration.defaults import DEFAULT_ARGS
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL
 
 
 @dag(
-    schedule=TARGETING & CREATIVES & BUDGETS,
+    # Targeting reaches the push through allocate_budgets, so one judgement makes one push, and the
+    # push always plans with the budgets made for the targeting it pushes.
+    schedule=BUDGETS | CREATIVES,
     start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
     catchup=False,
     max_active_runs=1,  # two pushes at once would plan against each other's half-applied trees
@@ -48,9 +52,21 @@ from safepassage.orchestration.pools import GOOGLE_ADS_POOL
 def push_campaigns() -> None:
     @task
     def list_accounts() -> list[str]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from safepassage.adapters.warehouse import Warehouse
         from safepassage.domain.campaign import Platform
         from safepassage.orchestration.connections import google_ads_settings
+        from safepassage.services.budgets import latest_amounts
         from safepassage.services.push_settings import load_push_settings
+
+        warehouse = Warehouse()
+        warehouse.migrate()
+        try:
+            if not latest_amounts(warehouse):
+                raise AirflowSkipException("No budgets allocated yet: the push runs after allocate_budgets.")
+        finally:
+            warehouse.dispose()
 
         accounts = load_push_settings().resolve_customer_ids(
             Platform.GOOGLE_ADS, google_ads_settings().customer_ids

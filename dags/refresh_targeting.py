@@ -8,13 +8,17 @@ country, the policy guard against sensitive targeting) are recorded with their r
 
 It reads **all** judgements from the judgement store (`safepassage intel publish` puts them
 there), validates them together, and picks the one whose validity window contains the run's day
-(the `as_of` param overrides, e.g. `2022-05-01` to replay 2022). A broken judgement fails the task
+(the `as_of` param overrides, e.g. `2022-05-01` to replay 2022; so does the `replay_day` of the
+event that woke it). A replay is refused where a live ad account is configured, unless the
+`replay_on_live` param is ticked; a replayed day's snapshot never becomes the live targeting, which
+is always the one with the latest effective date. A broken judgement fails the task
 with file, line and field, and nothing is stored. An unchanged result stores nothing and the task
 ends *skipped*, so downstream DAGs are not woken for nothing.
 
 **Runs:** daily at 05:00 UTC, and within seconds of an event on the `key_judgements` asset: a
 Redis message on the judgement channel (AssetWatcher) or `POST /api/v2/assets/events`.
-**Produces:** the `targeting` asset (event extra: `snapshot_id`, `judgement_id`).
+**Produces:** the `targeting` asset (event extra: `snapshot_id`, `judgement_id`, `replay_day`
+when replaying), which wakes `allocate_budgets`.
 The task log shows what changed since the previous snapshot as a table.
 """
 
@@ -22,26 +26,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from safepassage.orchestration.assets import TARGETING, watched_key_judgements
-from safepassage.orchestration.defaults import DEFAULT_ARGS
-from safepassage.orchestration.run_day import as_of_param
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
+from safepassage.orchestration.run_day import replay_params
 
 
 @dag(
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 5 * * *", timezone="UTC"),
+        timetable=daily_at("0 5 * * *"),
         assets=watched_key_judgements(),
     ),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
     catchup=False,  # each run derives today's targeting from the whole store; old days need no runs
     max_active_runs=1,  # two runs at once would diff against the same previous snapshot
     tags=["safepassage", "intelligence", "targeting"],
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
-    params={"as_of": as_of_param("Targeting")},
+    params=replay_params("Targeting"),
 )
 def refresh_targeting() -> None:
     @task(outlets=[TARGETING])
@@ -51,7 +53,7 @@ def refresh_targeting() -> None:
 
         from safepassage.domain.errors import InvalidInput
         from safepassage.orchestration.connections import open_warehouse
-        from safepassage.orchestration.run_day import run_day
+        from safepassage.orchestration.run_day import replay_extra, run_day
         from safepassage.services.campaign_config import load_campaign_config
         from safepassage.services.intelligence import refresh_targeting as refresh
 
@@ -71,6 +73,7 @@ def refresh_targeting() -> None:
             "snapshot_id": result.snapshot_id,
             "judgement_id": result.judgement_id,
             "as_of": result.as_of.isoformat(),
+            **replay_extra(context),
         }
         return {"snapshot_id": result.snapshot_id, "judgement_id": result.judgement_id}
 

@@ -10,7 +10,8 @@ duplicate headlines) and stores each new creative version (content hash) in the 
   (file and line to fix) in the task log; nothing is stored and no `creatives` event is emitted,
   so no plan is made from broken ads. Fix the files, run `safepassage creatives check`, re-trigger.
 * **store_versions** re-renders, verifies it is storing exactly what was checked, and inserts only
-  versions not stored before: an unchanged template adds nothing. Emits the `creatives` asset.
+  versions not stored before. Emits the `creatives` asset (which wakes `push_campaigns`) only when
+  something new was stored; an unchanged library ends *skipped* and wakes nobody.
 
 **Runs:** daily and whenever `reference_data` is refreshed (support organisations change links),
 and on manual trigger after editing `creatives/`.
@@ -21,18 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, dag, task
 
 from safepassage.orchestration.assets import CREATIVES, REFERENCE_DATA
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 
 
 @dag(
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("30 5 * * *", timezone="UTC"), assets=[REFERENCE_DATA]
-    ),
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=AssetOrTimeSchedule(timetable=daily_at("30 5 * * *"), assets=[REFERENCE_DATA]),
     catchup=False,  # renders reflect today's templates; there is nothing to back-fill
     tags=["safepassage", "creatives"],
     default_args=DEFAULT_ARGS,

@@ -6,22 +6,20 @@ organisations, budget caps, platform policy) into the warehouse's reference dime
 validating it. A broken config file fails the first task with the file, line and field to fix,
 and nothing is written.
 
-**Runs:** daily, and whenever someone triggers it after editing `config/`.
+**Runs:** daily at 04:00 UTC, and whenever someone triggers it after editing `config/`.
 **Produces:** the `reference_data` asset.
 """
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from safepassage.orchestration.assets import REFERENCE_DATA
-from safepassage.orchestration.defaults import DEFAULT_ARGS
+from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 
 
 @dag(
-    schedule="@daily",
-    start_date=pendulum.datetime(2022, 3, 25, tz="UTC"),
+    schedule=daily_at("0 4 * * *"),
     catchup=False,  # reference data is a snapshot of config/, not a time series
     tags=["safepassage", "reference-data"],
     default_args=DEFAULT_ARGS,

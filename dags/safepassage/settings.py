@@ -7,6 +7,7 @@ and Airflow itself agree. Paths can be moved with environment variables for prod
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(os.environ.get("SAFEPASSAGE_HOME", Path(__file__).resolve().parents[2]))
@@ -66,7 +67,8 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # A new DAG waits for a person to switch it on; `make demo` unpauses its own Airflow's DAGs.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         f"AIRFLOW_CONN_{REDIS_CONN_ID.upper()}": redis_url(),
         # Loopback unless configured otherwise. The worker/trigger log servers (8793/8794) have
         # no host setting in Airflow 3.3.2 (serve_logs binds every interface) and answer only
@@ -75,7 +77,15 @@ def airflow_environment() -> dict[str, str]:
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }
-    return {key: os.environ.get(key, value) for key, value in wanted.items()}
+    found = {key: os.environ.get(key, value) for key, value in wanted.items()}
+    # `airflow standalone` starts its components as `airflow …` from PATH: put this environment's
+    # scripts first, so a fresh clone works without activating the virtualenv.
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    found["PATH"] = (
+        path if scripts in path.split(os.pathsep) else os.pathsep.join(filter(None, [scripts, path]))
+    )
+    return found
 
 
 def apply_airflow_environment() -> None:

@@ -282,3 +282,37 @@ def test_an_old_plan_is_not_applied_over_a_newer_one(
     with pytest.raises(ApplyFailed, match=f"superseded: plan {newer.plan_id}"):
         apply_stored_plan(warehouse, account, old.plan_id)  # someone clears last week's apply task
     assert account.read_tree().nodes["SP|PL|budget"].fields["amount_micros"] == budget_now
+
+
+def test_a_same_day_reallocation_stays_within_the_change_limit_of_the_one_in_effect(
+    warehouse: Warehouse, config: CampaignConfig
+) -> None:
+    push = load_push_settings()
+    share = float(push.allocation_rules(config).max_daily_change_share)
+    store_inputs(warehouse, config, targeting_document(config))
+    first = allocate_budgets(warehouse, config, push, DAY)
+    skewed = {c.code: 1.0 for c in config.countries} | {"PL": 40.0, "DE": 0.2}
+    store_inputs(warehouse, config, targeting_document(config, weights=skewed))
+    second = allocate_budgets(warehouse, config, push, DAY)  # the same day: a new judgement arrived
+    assert second.created and second.allocation_id != first.allocation_id
+    moved = {
+        code: second.allocation.country_amounts[code] / amount
+        for code, amount in first.allocation.country_amounts.items()
+        if amount
+    }
+    assert max(moved.values()) > 1.01, "the skewed targeting should move some budget"
+    assert all(1 - share - 0.001 <= ratio <= 1 + share + 0.001 for ratio in moved.values()), moved
+    assert second.inputs["current_minor"] == dict(sorted(first.allocation.country_amounts.items()))
+
+
+def test_the_push_plans_with_the_targeting_its_allocation_was_made_from(
+    warehouse: Warehouse, config: CampaignConfig
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocated = allocate_budgets(warehouse, config, load_push_settings(), DAY)
+    # A newer targeting that has no allocation yet (allocate_budgets is still to run):
+    store_inputs(warehouse, config, targeting_document(config, weights={"PL": 1.0}))
+    desired = desired_for_account(warehouse, config, lambda _code: True)
+    budgets = {key.split("|")[1] for key in desired.nodes if key.endswith("|budget")}
+    assert budgets == {code for code, amount in allocated.allocation.country_amounts.items() if amount}
+    assert len(budgets) > 1, "planned with the newer, unallocated targeting"

@@ -71,18 +71,21 @@ def test_same_judgement_twice_stores_one_snapshot_and_history_is_kept(warehouse)
     assert "Medyka border crossing" in rows["PL"]["hotspots_removed"]
     assert "Warszawa (city)" in rows["PL"]["hotspots_added"]
 
-    back = refresh_targeting(config, warehouse, dt.date(2022, 4, 1))  # A → B → A is the newest again
-    assert back.stored and snapshot_count(warehouse) == 3
-    assert latest_targeting(warehouse)["judgement_id"] == "kj-2022-03-25-border-crossings"
+    # Re-running an earlier day finds that day's snapshot: it does not become the newest targeting.
+    back = refresh_targeting(config, warehouse, dt.date(2022, 4, 1))
+    assert not back.stored and back.snapshot_id == first.snapshot_id and snapshot_count(warehouse) == 2
+    assert latest_targeting(warehouse)["judgement_id"] == "kj-2022-05-20-job-offers"
+    assert (
+        latest_targeting(warehouse, dt.date(2022, 4, 1))["judgement_id"] == "kj-2022-03-25-border-crossings"
+    )
 
     with warehouse.session() as session:
         snapshots = session.scalars(select(m.TargetingSnapshot).order_by(m.TargetingSnapshot.id)).all()
         assert [s.judgement_id for s in snapshots] == [
             "kj-2022-03-25-border-crossings",
             "kj-2022-05-20-job-offers",
-            "kj-2022-03-25-border-crossings",
         ]
-        assert snapshots[1].valid_from == dt.date(2022, 5, 20)
+        assert snapshots[1].valid_from == dt.date(2022, 5, 25)  # in effect from the day it was made for
         assert "PL" in snapshots[1].diff_from_previous["table"]
         assert len(snapshots[1].targeting["countries"]) == 19
 
@@ -116,3 +119,23 @@ def test_republishing_a_judgement_replaces_it(warehouse, tmp_path):
     assert len(stored_judgements(warehouse)) == 1
     second = refresh_targeting(config, warehouse, dt.date(2022, 3, 28))
     assert second.stored and second.snapshot_id != first.snapshot_id
+
+    # A → B → A: withdrawing the correction makes the original the newest targeting again.
+    publish(check_files([source], config, store=stored_judgements(warehouse)), warehouse)
+    third = refresh_targeting(config, warehouse, dt.date(2022, 3, 28))
+    assert third.stored and third.snapshot_id not in {first.snapshot_id, second.snapshot_id}
+    assert latest_targeting(warehouse) == third.targeting.as_json()
+
+
+def test_a_replay_leaves_the_live_targeting_unchanged(warehouse):
+    config = load_campaign_config()
+    publish(check_files([SERIES], config), warehouse)
+    today = dt.datetime.now(dt.UTC).date()
+    live = refresh_targeting(config, warehouse, today)  # no 2022 judgement is in force today
+    assert live.stored and live.judgement_id is None
+    replay = refresh_targeting(config, warehouse, dt.date(2022, 5, 25))
+    assert replay.stored and replay.judgement_id == "kj-2022-05-20-job-offers"
+    assert latest_targeting(warehouse) == live.targeting.as_json(), (
+        "the 2022 replay became the live targeting"
+    )
+    assert latest_targeting(warehouse, dt.date(2022, 5, 25)) == replay.targeting.as_json()

@@ -252,13 +252,15 @@ def test_push_tasks_share_the_google_ads_pool_which_setup_creates(dagbag: Any, a
     assert Pool.get_pool(GOOGLE_ADS_POOL).slots == 4
 
 
-def test_push_waits_for_all_three_inputs_and_produces_campaigns(dagbag: Any) -> None:
+def test_push_follows_each_new_allocation_or_creative_version_and_produces_campaigns(dagbag: Any) -> None:
     from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES, TARGETING
 
     push = dagbag.dags["push_campaigns"]
     condition = push.timetable.asset_condition
-    assert type(condition).__name__ == "AssetAll"
-    assert {asset.name for asset in condition.objects} == {TARGETING.name, CREATIVES.name, BUDGETS.name}
+    assert type(condition).__name__ == "AssetAny"
+    # Not on targeting: it reaches the push through allocate_budgets, once, with its own budgets.
+    assert {asset.name for asset in condition.objects} == {CREATIVES.name, BUDGETS.name}
+    assert dagbag.dags["allocate_budgets"].timetable.asset_condition.name == TARGETING.name
     assert [outlet.name for outlet in push.get_task("apply_account").outlets] == [CAMPAIGNS.name]
     assert [outlet.name for outlet in dagbag.dags["allocate_budgets"].get_task("allocate").outlets] == [
         BUDGETS.name

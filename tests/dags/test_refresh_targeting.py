@@ -108,3 +108,28 @@ def test_dag_file_top_level_stays_light():
     top_level = source.split("def refresh_targeting()")[0]
     for heavy in ("safepassage.services", "safepassage.adapters", "sqlalchemy", "redis", "Variable"):
         assert heavy not in top_level
+
+
+@pytest.mark.slow
+def test_a_replay_is_refused_where_a_live_ad_account_is_configured(
+    dagbag, airflow_db, sqlite_warehouse, monkeypatch
+):
+    import json
+
+    publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), sqlite_warehouse)
+    monkeypatch.delenv("SAFEPASSAGE_SANDBOX_DESCRIPTOR", raising=False)
+    monkeypatch.setenv(  # a live Google Ads account (never called: the run stops before any push)
+        "AIRFLOW_CONN_GOOGLE_ADS_DEFAULT",
+        json.dumps({"conn_type": "google_ads", "extra": {"google_ads_client": {"developer_token": "x"}}}),
+    )
+    dag = dagbag.dags["refresh_targeting"]
+
+    refused = dag.test(run_conf={"as_of": "2022-05-25"})
+    (task_instance,) = refused.get_task_instances()
+    assert task_instance.state == "failed" and task_instance.try_number == 1
+    assert snapshot_count(sqlite_warehouse) == 0 and asset_events(refused.run_id) == []
+
+    asked = dag.test(run_conf={"as_of": "2022-05-25", "replay_on_live": True})
+    assert asked.state == "success" and snapshot_count(sqlite_warehouse) == 1
+    (extra,) = asset_events(asked.run_id)
+    assert extra["replay_day"] == "2022-05-25", "the next DAG replays the same day"

@@ -89,7 +89,8 @@ def test_successful_run_stores_versions_and_emits_the_asset(dag, tmp_path: Path,
     second = dag.test()
     assert str(second.state) == "success"
     assert stored_versions(url) == 624  # unchanged templates: nothing new
-    assert asset_events(second.run_id)[0][1]["new_versions"] == 0
+    assert task_states(second)["store_versions"] == "skipped"
+    assert asset_events(second.run_id) == [], "no new version must not wake the push"
 
 
 def test_failing_check_stores_nothing_and_emits_no_event(dag, tmp_path: Path, monkeypatch, capfd):

@@ -44,10 +44,9 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowClus
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         },
-        components=("api-server",),
     )
     try:
-        cluster.start()
+        cluster.start(components=("api-server",))
         yield cluster
     finally:
         cluster.stop()

@@ -214,3 +214,48 @@ def test_budget_guard_refuses_anything_over_a_cap_whatever_the_plan_says() -> No
     for operations in refusals:
         with pytest.raises(BudgetCapExceeded):
             guard.check(operations)
+
+
+@st.composite
+def same_day_reallocations(
+    draw: st.DrawFn,
+) -> tuple[list[CountryDemand], list[CountryDemand], AllocationRules, dict[str, int]]:
+    """Yesterday's amounts and two targetings of one day; no floor or cap inside the change limit."""
+    codes = CODES[: draw(st.integers(2, len(CODES)))]
+    budget = draw(st.integers(10_000, 300_000))
+    limits = rules(
+        {c: budget for c in codes},
+        budget=budget,
+        global_cap=budget,
+        change=draw(st.sampled_from(["0.1", "0.25"])),
+    )
+    yesterday_weights = {c: draw(st.integers(1, 1_000)) for c in codes}
+    yesterday = {c: budget * w // sum(yesterday_weights.values()) for c, w in yesterday_weights.items()}
+
+    def targeting() -> list[CountryDemand]:
+        return [demand(c, draw(st.floats(1e-3, 1e3))) for c in codes]
+
+    return targeting(), targeting(), limits, yesterday
+
+
+def within_limit(amount: int, reference: int, share: Decimal) -> bool:
+    return reference * (1 - share) - 1 <= amount <= reference * (1 + share) + 1
+
+
+@PROPERTY
+@given(same_day_reallocations())
+def test_two_allocations_on_one_day_never_move_a_budget_beyond_the_change_limit(scenario) -> None:  # type: ignore[no-untyped-def]
+    first_targeting, second_targeting, limits, yesterday = scenario
+    pacing = Pacing(days_left_in_month=1)
+    first = allocate(first_targeting, limits, pacing, previous=yesterday, current=yesterday)
+    second = allocate(second_targeting, limits, pacing, previous=yesterday, current=first.country_amounts)
+    share = limits.max_daily_change_share
+    for code, amount in second.country_amounts.items():
+        if yesterday[code] > 0:
+            assert within_limit(amount, yesterday[code], share), (code, yesterday[code], amount)
+        if first.country_amounts[code] > 0:
+            assert within_limit(amount, first.country_amounts[code], share), (
+                code,
+                first.country_amounts[code],
+                amount,
+            )

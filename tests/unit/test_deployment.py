@@ -1,5 +1,5 @@
 """docker-compose.yml is valid Compose, ships the product only, and stays in step with the stack
-`make cluster` runs on this machine (tests/e2e/airflow_cluster.py): same components, same settings."""
+`make cluster` runs on this machine (orchestration/local_airflow.py): same components, same settings."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ from tests.e2e.airflow_cluster import COMPONENTS, AirflowCluster
 ROOT = settings.PROJECT_ROOT
 COMPOSE = ROOT / "docker-compose.yml"
 # Settings only the one-machine cluster needs: its temp dirs, a fresh DAG folder picked up fast,
-# log-server ports (several clusters share this machine) and an auth manager with no passwords.
+# log-server ports (several clusters share this machine), an auth manager with no passwords and
+# the small machine's limits (LocalAirflow).
 LOCAL_ONLY = {
+    "AIRFLOW__CORE__PARALLELISM",
+    "AIRFLOW__API__WORKERS",
     "AIRFLOW__CORE__DAGS_FOLDER",
     "AIRFLOW__CORE__PLUGINS_FOLDER",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",

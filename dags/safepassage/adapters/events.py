@@ -56,11 +56,11 @@ class AirflowApi:
                         )
                     ]
                 )
-            token = cls._login(base_url, username, password)
+            token = cls.login(base_url, username, password)
         return cls(base_url, token)
 
     @staticmethod
-    def _login(base_url: str, username: str, password: str) -> str:
+    def login(base_url: str, username: str, password: str) -> str:
         import httpx
 
         try:
@@ -91,6 +91,58 @@ class AirflowApi:
                 return dict(created.json())
         except httpx.HTTPError as error:
             raise EventNotSent(f"cannot reach {self.base_url}: {error}") from None
+
+    # --- following runs (make demo and the real-scheduler tests) ------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST call, JSON in and out; EventNotSent names what failed."""
+        import httpx
+
+        try:
+            with httpx.Client(
+                base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30
+            ) as client:
+                response = client.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise EventNotSent(f"cannot reach {self.base_url}: {error}") from None
+        _raise_for(response, f"{method} {path}")
+        return response.json() if response.content else None
+
+    def trigger_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
+        return dict(
+            self.call(
+                "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}
+            )
+        )
+
+    def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"))
+
+    def asset_events(self, **filters: Any) -> list[dict[str, Any]]:
+        """Asset events, oldest first (filters: asset_id, source_dag_id, source_run_id, timestamp_gte…),
+        each with the DAG runs it created (`created_dagruns`)."""
+        found = self.call("GET", "/api/v2/assets/events", params={"limit": 100, **filters})
+        return list(found.get("asset_events", []))
+
+    def pending_reviews(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Human-in-the-loop requests of this one run that nobody has answered yet."""
+        found = self.call(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/hitlDetails",
+            params={"response_received": False},
+        )
+        return list(found.get("hitl_details", []))
+
+    def answer_review(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int, option: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return dict(
+            self.call(
+                "PATCH",
+                f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/hitlDetails",
+                json={"chosen_options": [option], "params_input": params},
+            )
+        )
 
 
 def _raise_for(response: Any, doing: str) -> None:

@@ -138,10 +138,14 @@ def allocate(
     rules: AllocationRules,
     pacing: Pacing,
     previous: Mapping[str, int] | None = None,
+    current: Mapping[str, int] | None = None,
 ) -> Allocation:
     """Split `rules.daily_budget_minor` (never above the global cap) across countries and platforms.
 
-    `previous` is yesterday's amount per country (minor units), for the change limit.
+    The change limit holds against both references (minor units per country): `previous`, the
+    amounts in effect at the end of the day before, and `current`, the allocation in effect now
+    (an earlier one of the same day). So several allocations on one day move a budget at most the
+    limit from yesterday's, and each at most the limit from the one before; never a ratchet.
     """
     by_country = {demand.country: demand for demand in demands}
     if pacing.days_left_in_month < 1:
@@ -155,13 +159,13 @@ def allocate(
     active = [code for code in countries if by_country[code].weight > 0 and _shares(by_country[code])]
     weights = _effective_weights({code: by_country[code] for code in active}, rules)
     total = max(0, min(rules.daily_budget_minor, rules.global_daily_cap_minor))
-    previous = previous or {}
+    references = [reference for reference in (previous, current) if reference]
     notes: list[str] = []
 
     bounds: dict[str, CountryBounds] = {}
     for code in countries:
         bounds[code] = (
-            _bounds(code, rules, pacing, previous.get(code))
+            _bounds(code, rules, pacing, [reference.get(code) for reference in references])
             if code in weights
             else CountryBounds(0, 0, "inactive")
         )
@@ -226,7 +230,7 @@ def _effective_weights(demands: Mapping[str, CountryDemand], rules: AllocationRu
     return {code: weight / total for code, weight in weights.items()} if total else {}
 
 
-def _bounds(code: str, rules: AllocationRules, pacing: Pacing, previous: int | None) -> CountryBounds:
+def _bounds(code: str, rules: AllocationRules, pacing: Pacing, references: list[int | None]) -> CountryBounds:
     cap = rules.cap(code)
     why = "daily cap"
     headroom = max(0, rules.monthly_ceiling(code) - pacing.month_to_date_minor.get(code, 0))
@@ -235,10 +239,12 @@ def _bounds(code: str, rules: AllocationRules, pacing: Pacing, previous: int | N
         cap, why = paced, "monthly ceiling (30.4 × daily cap) pacing"
     floor = min(rules.floor(code), cap)
     high, low = cap, floor
-    if previous is not None and previous > 0:
+    amounts = [amount for amount in references if amount is not None and amount > 0]
+    if amounts:
+        # Each reference lies within the limit of the one before it, so the ranges always overlap.
         share = Fraction(rules.max_daily_change_share)
-        change_high = math.floor(previous * (1 + share))
-        change_low = math.ceil(previous * (1 - share))
+        change_high = min(math.floor(amount * (1 + share)) for amount in amounts)
+        change_low = max(math.ceil(amount * (1 - share)) for amount in amounts)
         if max(change_high, floor) < high:
             high, why = max(change_high, floor), f"day-to-day change limit (±{rules.max_daily_change_share})"
         low = min(max(floor, change_low), high)

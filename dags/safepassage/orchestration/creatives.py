@@ -45,4 +45,9 @@ def store_checked(checked: dict[str, Any], event: Any = None) -> str:
             "fingerprint": checked["fingerprint"],
         }
     print(f"{counts} in {warehouse.safe_url}")
+    if not counts.new:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        # Nothing new: no `creatives` event, so no push is woken for templates it already has.
+        raise AirflowSkipException(f"{counts}: no new creative version, nothing to push.")
     return str(counts)

@@ -1,8 +1,15 @@
-"""`make demo`: set up Airflow and the warehouse, then replay the 2022 campaign through the real DAGs.
+"""`make demo`: replay the 2022 campaign through a real Airflow, the way production runs it.
 
-The DAGs run through Airflow itself (`dag.test()`: a real DagRun in the metadata DB, every task
-executed), so the runs are visible afterwards with `safepassage airflow dags list-runs <dag>` or
-in the UI. Each DAG's own (long) log goes to `data/demo-logs/`; the screen gets one line a step.
+The demo starts its own Airflow (scheduler, dag-processor, triggerer, api-server; LocalExecutor) with
+its own home and metadata DB in `data/demo/airflow/`, so `make airflow` never sees its runs or its
+leftover asset events. It publishes each 2022 key judgement as an analyst does (judgement store,
+then a `key_judgements` asset event over the REST API) and lets the events drive the rest:
+refresh_targeting → allocate_budgets → push_campaigns. The event carries the judgement's day as
+`replay_day`, and each DAG passes it on in its own event, so the whole chain replays that day.
+
+The demo's reviewer answers, as `make-demo` through Airflow's human-in-the-loop REST endpoint, only
+the reviews of the push runs it is following; nothing in the DAGs knows it exists. Each step is one
+line on screen; Airflow's own logs stay in its home. `safepassage demo ui` opens the result.
 """
 
 from __future__ import annotations
@@ -10,19 +17,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
+import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from safepassage import settings
 
 if TYPE_CHECKING:
+    from safepassage.adapters.events import AirflowApi
     from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.local_airflow import LocalAirflow
 
 DEMO_DAGS = [
     "sync_reference_data",
@@ -32,62 +41,229 @@ DEMO_DAGS = [
     "push_campaigns",
 ]
 DEMO_REVIEWER = "make-demo"
+REVIEW_NOTE = "make demo approves every plan it replays; a person does this in the UI"
+FINISHED = {"success", "failed"}
+
+
+def demo_dir() -> Path:
+    return settings.data_dir() / "demo"
+
+
+def demo_airflow(
+    extra_env: dict[str, str] | None = None, users: dict[str, str] | None = None, port: int | None = None
+) -> LocalAirflow:
+    """The demo's own Airflow: home and SQLite metadata DB in data/demo/airflow/, the project's DAGs."""
+    from safepassage.orchestration.local_airflow import LocalAirflow
+
+    home = demo_dir() / "airflow"
+    return LocalAirflow(
+        home,
+        metadata_url=f"sqlite:///{home / 'airflow.db'}",
+        dags_folder=settings.PROJECT_ROOT / "dags",
+        extra_env={
+            "SAFEPASSAGE_WAREHOUSE_URL": f"sqlite:///{demo_dir() / 'warehouse.sqlite'}",
+            **(extra_env or {}),
+        },
+        users=users,
+        port=port,
+    )
 
 
 @dataclass
 class DemoReport:
     steps: list[tuple[str, str]] = field(default_factory=list)
     dag_runs: list[tuple[str, str]] = field(default_factory=list)
+    publish_to_ads_seconds: list[float] = field(default_factory=list)
 
     def add(self, step: str, outcome: str) -> None:
         self.steps.append((step, outcome))
         print(f"  ✓ {step}: {outcome}", flush=True)
 
 
+@dataclass(frozen=True)
+class Run:
+    dag_id: str
+    run_id: str
+    state: str
+    end_date: dt.datetime | None
+    skipped_all: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return (
+            "run succeeded, nothing new"
+            if self.skipped_all
+            else f"run {'succeeded' if self.ok else self.state}"
+        )
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+
+class Chain:
+    """Follows DAG runs through the REST API: trigger one, or find the run an asset event woke, and
+    wait for it to finish, answering that run's own reviews with `review` (if given).
+
+    Adding a step to the demo is one line, e.g. `chain.woken_by(chain.produced(push, "campaigns"),
+    "pull_performance")` or `chain.trigger("impact_report", {"as_of": "2022-10-31"})`.
+    """
+
+    def __init__(
+        self,
+        api: AirflowApi,
+        review: Callable[[str, str, dict[str, Any]], None] | None = None,
+        timeout: float = 300,
+        report: DemoReport | None = None,
+    ) -> None:
+        self.api, self.review, self.timeout, self.report = api, review, timeout, report
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> Run:
+        return self.wait(dag_id, str(self.api.trigger_dag(dag_id, conf)["dag_run_id"]))
+
+    def woken_by(self, event: dict[str, Any], dag_id: str) -> Run:
+        """The one run of `dag_id` that `event` created (there is exactly one, or this fails)."""
+        from safepassage.orchestration.local_airflow import NotWorthWaiting, wait_for
+
+        def created() -> list[str]:
+            (found,) = [
+                e
+                for e in self.api.asset_events(asset_id=event["asset_id"], timestamp_gte=event["timestamp"])
+                if e["id"] == event["id"]
+            ]
+            return [run["run_id"] for run in found["created_dagruns"] if run["dag_id"] == dag_id]
+
+        runs = wait_for(
+            f"the {dag_id} run woken by {event.get('name')} event {event['id']}", created, self.timeout, 0.1
+        )
+        if len(runs) != 1:
+            raise NotWorthWaiting(
+                f"{event.get('name')} event {event['id']} woke {len(runs)} {dag_id} runs: {runs}"
+            )
+        return self.wait(dag_id, runs[0])
+
+    def produced(self, run: Run, asset: str) -> dict[str, Any] | None:
+        """The event on `asset` that `run` emitted (None: it emitted none, e.g. nothing changed)."""
+        events = self.api.asset_events(source_dag_id=run.dag_id, source_run_id=run.run_id)
+        found = [event for event in events if event.get("name") == asset]
+        return found[-1] if found else None
+
+    def wait(self, dag_id: str, run_id: str) -> Run:
+        from safepassage.orchestration.local_airflow import NotWorthWaiting, wait_for
+
+        def finished() -> dict[str, Any] | None:
+            if self.review is not None:
+                for pending in self.api.pending_reviews(dag_id, run_id):
+                    self.review(dag_id, run_id, pending)
+            found = self.api.dag_run(dag_id, run_id)
+            return found if found["state"] in FINISHED else None
+
+        found = wait_for(f"{dag_id} run {run_id} to finish", finished, self.timeout, 0.2)
+        states = [
+            ti["state"]
+            for ti in self.api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")[
+                "task_instances"
+            ]
+        ]
+        run = Run(
+            dag_id,
+            run_id,
+            str(found["state"]),
+            dt.datetime.fromisoformat(found["end_date"]) if found.get("end_date") else None,
+            skipped_all=bool(states) and all(state == "skipped" for state in states),
+        )
+        if self.report is not None:
+            self.report.dag_runs.append((dag_id, run.state))
+        if not run.ok:
+            raise NotWorthWaiting(
+                f"{dag_id} run {run_id} finished {run.state}; its task logs are in the Airflow home's "
+                f"logs/dag_id={dag_id}/ ({_shown(demo_dir() / 'airflow' / 'logs')} for make demo)"
+            )
+        return run
+
+
 def run_demo(say: Callable[[str], None] = print) -> DemoReport:
-    """Replay 2022 from a clean slate in `data/demo/` (its own warehouse and sandbox state)."""
-    settings.apply_airflow_environment()
+    """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and sandbox state)."""
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.sandbox.server import SandboxServer
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop what it started, even when terminated
     report = DemoReport()
     started = time.monotonic()
+    settings.apply_airflow_environment()  # NO_PROXY for the loopback REST calls, among others
     say("SafePassage demo: replaying the 2022 Ukraine response (25 March – 31 October 2022)")
-    say("against the local ad-platform sandbox; every delivery figure it produces is simulated.\n")
+    say("through a real Airflow scheduler, against the local ad-platform sandbox;")
+    say("every delivery figure it produces is simulated.\n")
 
-    demo_dir = settings.data_dir() / "demo"
-    shutil.rmtree(demo_dir, ignore_errors=True)
-    shutil.rmtree(settings.data_dir() / "demo-logs", ignore_errors=True)
-    demo_dir.mkdir(parents=True)
-    with _environment(SAFEPASSAGE_WAREHOUSE_URL=f"sqlite:///{demo_dir / 'warehouse.sqlite'}"):
-        subprocess.run(
-            [sys.executable, "-m", "airflow", "db", "migrate"],
-            check=True,
-            capture_output=True,
-            env=os.environ.copy(),
-        )
-        from safepassage.orchestration.pools import ensure_pools
-
-        pools = ensure_pools()
+    shutil.rmtree(demo_dir(), ignore_errors=True)
+    shutil.rmtree(settings.data_dir() / "demo-logs", ignore_errors=True)  # the old demo's logs
+    demo_dir().mkdir(parents=True)
+    warehouse_url = f"sqlite:///{demo_dir() / 'warehouse.sqlite'}"
+    with _environment(SAFEPASSAGE_WAREHOUSE_URL=warehouse_url):
+        warehouse = Warehouse()
+        warehouse.migrate()
         report.add(
-            "Airflow",
-            f"metadata DB in {settings.airflow_environment()['AIRFLOW_HOME']}; pools {', '.join(pools)}",
+            "Warehouse",
+            f"schema at {warehouse.current_revision()} in {_shown(demo_dir() / 'warehouse.sqlite')}",
         )
-        _replay(report, demo_dir)
+        sandbox = SandboxServer(demo_dir() / "sandbox")
+        sandbox.start()
+        airflow: LocalAirflow | None = None
+        try:
+            descriptor = sandbox.write_descriptor()
+            report.add(
+                "Ad-platform sandbox",
+                f"Google Ads at {sandbox.descriptor['google_ads']['endpoint']}, Meta at "
+                f"{sandbox.descriptor['meta']['graph_url']} (simulated delivery)",
+            )
+            airflow = demo_airflow(
+                {
+                    "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(descriptor),
+                    # its own channel: the demo never wakes (or is woken by) another Airflow
+                    "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.demo.{uuid.uuid4().hex}",
+                },
+                users={DEMO_REVIEWER: "admin"},
+            )
+            up = time.monotonic()
+            airflow.start()
+            api = _demo_api(airflow)
+            wait_for_dags(airflow, api, DEMO_DAGS)
+            report.add(
+                "Airflow",
+                f"scheduler, dag-processor, triggerer, api-server (LocalExecutor) up in "
+                f"{time.monotonic() - up:.0f} s; home and metadata DB in {_shown(airflow.home)}; "
+                f"pools {', '.join(ensure_pools(api))}",
+            )
+            chain = Chain(api, review=_reviewer(api), report=report)
+            _replay(report, chain, sandbox, warehouse)
+        finally:
+            if airflow is not None:
+                airflow.stop()
+            sandbox.stop()
+            warehouse.dispose()
 
-    say(f"\nDone in {time.monotonic() - started:.0f} s. Where to look:")
-    say(
-        f"  warehouse:        {_shown(demo_dir / 'warehouse.sqlite')} (plans: push_plan, requests: apply_log)"
-    )
-    say(f"  DAG logs:         {_shown(settings.data_dir() / 'demo-logs')}/ (one file per DAG, every run)")
-    say("  Airflow runs:     .venv/bin/safepassage airflow dags list-runs push_campaigns")
-    say("  the Airflow UI:   make airflow   (then open http://127.0.0.1:8080; Browse → SafePassage pages)")
-    say("  ad previews:      .venv/bin/safepassage creatives preview --out out/gallery")
+    took = report.publish_to_ads_seconds
+    say(f"\nDone in {time.monotonic() - started:.0f} s.")
+    if took:
+        say(
+            f"Publish → updated ads: {min(took):.1f}–{max(took):.1f} s "
+            f"(median {sorted(took)[len(took) // 2]:.1f} s) over {len(took)} judgements."
+        )
+    say("Where to look:")
+    say("  the demo's runs, plans and pages:  make demo-ui   (then http://127.0.0.1:8080; no login)")
+    say(f"  warehouse:    {_shown(demo_dir() / 'warehouse.sqlite')} (plans: push_plan, requests: apply_log)")
+    say(f"  Airflow logs: {_shown(demo_dir() / 'airflow' / 'logs')}/ (task logs), process-logs/ (components)")
+    say("  ad previews:  .venv/bin/safepassage creatives preview --out out/gallery")
     return report
 
 
-def _replay(report: DemoReport, demo_dir: Path) -> None:
-    from safepassage.adapters.warehouse import Warehouse
-    from safepassage.sandbox.server import SandboxServer
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse) -> None:
     from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.intelligence import check_files, publish
+    from safepassage.services.intelligence import check_files
 
     config = load_campaign_config()
     report.add(
@@ -95,62 +271,113 @@ def _replay(report: DemoReport, demo_dir: Path) -> None:
         f"valid: {len(config.countries)} countries, {len(config.languages)} languages, "
         f"{len(config.organisations)} support organisations",
     )
-    warehouse = Warehouse()
-    log_dir = settings.data_dir() / "demo-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / "warehouse.log").open("a", encoding="utf-8") as log, _redirected_output(log):
-        warehouse.migrate()
-        revision = warehouse.current_revision()
-    report.add("Warehouse", f"schema at {revision} in {_shown(demo_dir / 'warehouse.sqlite')}")
-
-    sandbox = SandboxServer(demo_dir / "sandbox")
-    sandbox.start()
-    try:
-        with _environment(SAFEPASSAGE_SANDBOX_DESCRIPTOR=str(sandbox.write_descriptor())):
-            google = sandbox.descriptor["google_ads"]
-            report.add(
-                "Ad-platform sandbox",
-                f"Google Ads at {google['endpoint']}, Meta at "
-                f"{sandbox.descriptor['meta']['graph_url']} (simulated delivery)",
-            )
-            report.add("DAG sync_reference_data", _run_dag(report, "sync_reference_data").outcome)
-            creatives = _run_dag(report, "render_creatives")
-            report.add("DAG render_creatives", f"{creatives.outcome}; {_creative_counts(warehouse)}")
-
-            judgements = check_files([settings.intelligence_dir()], config)
-            publish(judgements, warehouse)
-            report.add("Key judgements", f"{len(judgements)} published to the judgement store (2022 series)")
-
-            for loaded in sorted(judgements, key=lambda item: item.judgement.valid_from):
-                _replay_month(report, sandbox, warehouse, loaded.judgement.valid_from)
-    finally:
-        sandbox.stop()
-        warehouse.dispose()
+    sync = chain.trigger("sync_reference_data")
+    report.add("DAG sync_reference_data", sync.outcome)
+    creatives = chain.woken_by(_required(chain.produced(sync, "reference_data"), sync), "render_creatives")
+    push = chain.woken_by(_required(chain.produced(creatives, "creatives"), creatives), "push_campaigns")
+    report.add(
+        "DAG render_creatives",
+        f"{creatives.outcome}; {_creative_counts(warehouse)}; the push it woke: "
+        + ("nothing to push before the first allocation" if push.skipped_all else push.outcome),
+    )
+    judgements = sorted(
+        check_files([settings.intelligence_dir()], config), key=lambda item: item.judgement.valid_from
+    )
+    report.add("Key judgements", f"{len(judgements)} valid (2022 series); each is published on its day")
+    for loaded in judgements:
+        _replay_judgement(report, chain, sandbox, warehouse, loaded)
 
 
-def _replay_month(report: DemoReport, sandbox: Any, warehouse: Warehouse, day: dt.date) -> None:
-    """One published judgement: targeting, budgets and a reviewed push, on the sandbox's clock."""
-    from safepassage.orchestration.approval import LocalReviewer
+def _replay_judgement(
+    report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, loaded: Any
+) -> None:
+    """Publish one judgement as an analyst does; the events drive targeting → budgets → push."""
+    from safepassage.orchestration.assets import KEY_JUDGEMENTS
+    from safepassage.orchestration.run_day import REPLAY_DAY
+    from safepassage.services.intelligence import publish
     from safepassage.services.push import recent_plans
 
+    day = loaded.judgement.valid_from
     sandbox.clock.set(dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC))
-    targeting = _run_dag(report, "refresh_targeting", as_of=day.isoformat())
-    report.add(f"{day} targeting", f"{targeting.outcome}; {_targeting_summary(warehouse)}")
-    budgets = _run_dag(report, "allocate_budgets", as_of=day.isoformat())
-    report.add(f"{day} budgets", f"{budgets.outcome}; {_budget_summary(warehouse)}")
-
-    reviewer = LocalReviewer(
-        "Approve",
-        note="make demo approves every plan it replays; a person does this in the UI",
-        user=DEMO_REVIEWER,
+    published_at = dt.datetime.now(dt.UTC)
+    ids = publish([loaded], warehouse)
+    event = chain.api.post_asset_event(
+        KEY_JUDGEMENTS.name,
+        {"judgement_ids": ids, "published_at": published_at.isoformat(), REPLAY_DAY: day.isoformat()},
     )
-    reviewer.start()
-    try:
-        push = _run_dag(report, "push_campaigns")
-    finally:
-        reviewer.stop()
+    targeting = chain.woken_by(event, "refresh_targeting")
+    report.add(f"{day} targeting", f"{targeting.outcome}; {_targeting_summary(warehouse)}")
+    targeting_event = chain.produced(targeting, "targeting")
+    if targeting_event is None:
+        return  # nothing changed: nothing downstream was woken
+    budgets = chain.woken_by(targeting_event, "allocate_budgets")
+    report.add(f"{day} budgets", f"{budgets.outcome}; {_budget_summary(warehouse)}")
+    budgets_event = chain.produced(budgets, "budgets")
+    if budgets_event is None:
+        return
+    push = chain.woken_by(budgets_event, "push_campaigns")
     plans = recent_plans(warehouse, dag_run_id=push.run_id)
-    report.add(f"{day} push", f"{push.outcome}; " + "; ".join(_plan_line(plan) for plan in plans))
+    seconds = (push.end_date - published_at).total_seconds() if push.end_date else float("nan")
+    report.publish_to_ads_seconds.append(seconds)
+    report.add(
+        f"{day} push",
+        f"{push.outcome}; "
+        + "; ".join(_plan_line(plan) for plan in plans)
+        + f"; {seconds:.1f} s from publish to updated ads",
+    )
+
+
+def _required(event: dict[str, Any] | None, run: Run) -> dict[str, Any]:
+    from safepassage.orchestration.local_airflow import NotWorthWaiting
+
+    if event is None:
+        raise NotWorthWaiting(f"{run.dag_id} run {run.run_id} emitted no event")
+    return event
+
+
+def _reviewer(api: AirflowApi) -> Callable[[str, str, dict[str, Any]], None]:
+    """Approves the pending reviews of the run the demo is waiting for: nothing else."""
+
+    def approve(dag_id: str, run_id: str, pending: dict[str, Any]) -> None:
+        task = pending["task_instance"]
+        api.answer_review(
+            dag_id, run_id, task["task_id"], int(task["map_index"]), "Approve", {"note": REVIEW_NOTE}
+        )
+
+    return approve
+
+
+def _demo_api(airflow: LocalAirflow) -> AirflowApi:
+    from safepassage.adapters.events import AirflowApi
+
+    return AirflowApi(airflow.api_url, airflow.token(DEMO_REVIEWER))
+
+
+def wait_for_dags(airflow: LocalAirflow, api: AirflowApi, dag_ids: list[str], timeout: float = 240) -> None:
+    """Until every DAG in `dag_ids` is parsed; fails at once on an import error."""
+    from safepassage.orchestration.local_airflow import NotWorthWaiting, wait_for
+
+    def parsed() -> bool:
+        airflow.assert_running()
+        found = {dag["dag_id"] for dag in api.call("GET", "/api/v2/dags", params={"limit": 100})["dags"]}
+        errors = api.call("GET", "/api/v2/importErrors")["import_errors"]
+        if errors:
+            raise NotWorthWaiting(f"DAG files failed to load: {errors}")
+        return set(dag_ids) <= found
+
+    wait_for("the DAGs to be parsed", parsed, timeout, 0.5)
+
+
+def ensure_pools(api: AirflowApi) -> list[str]:
+    from safepassage.orchestration.pools import POOLS
+
+    for name, (slots, description) in POOLS.items():
+        api.call(
+            "POST",
+            "/api/v2/pools",
+            json={"name": name, "slots": slots, "description": description, "include_deferred": False},
+        )
+    return sorted(POOLS)
 
 
 def _plan_line(plan: dict[str, Any]) -> str:
@@ -161,7 +388,7 @@ def _plan_line(plan: dict[str, Any]) -> str:
 
 @contextmanager
 def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the block (in-process DAG runs read them), then restore."""
+    """Set environment variables for the block, then restore."""
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
@@ -206,77 +433,19 @@ def _shown(path: Path) -> Path:
     return path.relative_to(settings.PROJECT_ROOT) if path.is_relative_to(settings.PROJECT_ROOT) else path
 
 
-@dataclass(frozen=True)
-class DagRunOutcome:
-    run_id: str
-    outcome: str
-
-
-def _run_dag(report: DemoReport, dag_id: str, **params: object) -> DagRunOutcome:
-    """Run one DAG for real; its Airflow log goes to a file, the outcome to the screen."""
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils.state import DagRunState
-
-    log_path = settings.data_dir() / "demo-logs" / f"{dag_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log, _redirected_output(log):
-        bag = DagBag(dag_folder=settings.airflow_environment()["AIRFLOW__CORE__DAGS_FOLDER"])
-        if bag.import_errors:
-            raise RuntimeError(f"DAG files failed to load: {bag.import_errors}")
-        run = bag.dags[dag_id].test(run_conf=dict(params) or None)
-    report.dag_runs.append((dag_id, str(run.state)))
-    if run.state != DagRunState.SUCCESS:
-        raise RuntimeError(f"{dag_id} finished {run.state}; its log is {_shown(log_path)}")
-    skipped = [ti.task_id for ti in run.get_task_instances() if str(ti.state) == "skipped"]
-    return DagRunOutcome(
-        run.run_id,
-        "run succeeded, nothing new"
-        if skipped and len(skipped) == len(run.get_task_instances())
-        else "run succeeded",
-    )
-
-
-class _LogSink:
-    """A stream Airflow's loggers can keep: writes go to the current log file, else to the terminal.
-
-    structlog holds on to the stream it first saw, so the demo hands it this sink rather than a
-    file that is closed after the run.
-    """
-
-    def __init__(self) -> None:
-        self.target: TextIO | None = None
-
-    def write(self, text: str) -> int:
-        return (self.target or sys.__stdout__ or sys.stdout).write(text)
-
-    def flush(self) -> None:
-        (self.target or sys.__stdout__ or sys.stdout).flush()
-
-    def isatty(self) -> bool:
-        return False
-
-
-_SINK = _LogSink()
-
-
-@contextmanager
-def _redirected_output(target: TextIO) -> Iterator[None]:
-    """Point the process's stdout/stderr (Python objects and file descriptors) at `target`."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    _SINK.target = target
+def serve_demo_ui(port: int = 8080) -> None:
+    """The demo's Airflow UI on 127.0.0.1:`port` (api-server only: nothing is scheduled or run)."""
+    airflow = demo_airflow(port=port)
+    if not (airflow.home / "airflow.db").exists():
+        raise FileNotFoundError("no demo has run yet: run `make demo` first")
+    airflow.start(components=("api-server",))
+    print(f"The demo's Airflow: http://127.0.0.1:{port} (everyone is admin; loopback only). Ctrl-C stops it.")
+    print("  DAG runs: Dags → push_campaigns; plans: Browse → SafePassage push plans; targeting, gallery.")
     try:
-        os.dup2(target.fileno(), 1)
-        os.dup2(target.fileno(), 2)
-        with redirect_stdout(_SINK), redirect_stderr(_SINK):
-            yield
+        while True:
+            airflow.assert_running()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
     finally:
-        for stream in (_SINK, sys.__stdout__, sys.__stderr__):
-            if stream is not None:
-                stream.flush()
-        _SINK.target = None
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
+        airflow.stop()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 GOOGLE_ADS_POOL = "google_ads_api"
+META_POOL = "meta_api"
 POOLS: dict[str, tuple[int, str]] = {
     GOOGLE_ADS_POOL: (4, "Concurrent Google Ads API calls: plan read-backs, mutates, the kill switch"),
+    META_POOL: (4, "Concurrent Meta Marketing API calls: insights report runs, the kill switch"),
 }
 
 

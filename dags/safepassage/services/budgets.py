@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse, push_store
+from safepassage.adapters.warehouse import Warehouse, performance_store, push_store
 from safepassage.domain.budgets import Allocation, AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput, Problem
+from safepassage.domain.performance import PerformanceSettings, shrunk_cost_per_click
 from safepassage.domain.push_settings import PushSettings
-from safepassage.services.push_inputs import budget_demands, latest_targeting
+from safepassage.services.performance import load_performance_settings
+from safepassage.services.push_inputs import budget_demands, effective_targeting
 
 PERFORMANCE_WINDOW_DAYS = 28  # Meta's insights settle after 28 days; the same window for both
 
@@ -51,13 +53,29 @@ def month_to_date_spend(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
     return {code: cost for code, (cost, _clicks) in spend.items()}
 
 
-def cost_per_signposting_click(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    spend = push_store.spend_by_country(warehouse, day - dt.timedelta(days=PERFORMANCE_WINDOW_DAYS), day)
-    return {code: cost // clicks for code, (cost, clicks) in spend.items() if clicks and cost}
+def cost_per_signposting_click(
+    warehouse: Warehouse, day: dt.date, performance: PerformanceSettings | None = None
+) -> dict[str, int]:
+    """Pulled cost per signposting click per country, shrunk toward the pooled rate for small counts
+    (`domain.performance.shrunk_cost_per_click`); empty until enough clicks exist overall."""
+    performance = performance or PerformanceSettings()
+    start = day - dt.timedelta(days=performance.weighting_window_days)
+    shrunk = shrunk_cost_per_click(
+        push_store.spend_by_country(warehouse, start, day),
+        prior_strength_clicks=performance.prior_strength_clicks,
+        min_total_clicks=performance.weighting_min_clicks,
+    )
+    return {code: entry.shrunk_minor for code, entry in shrunk.items()}
 
 
 def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
+    """The amounts in effect at the end of the day before `day`."""
     return push_store.allocation_amounts(warehouse, before=day)
+
+
+def current_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
+    """The amounts in effect now: an earlier allocation of `day` itself, else the previous day's."""
+    return push_store.allocation_amounts(warehouse, on_or_before=day)
 
 
 def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
@@ -66,14 +84,26 @@ def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
 
 
 def allocate_budgets(
-    warehouse: Warehouse, config: CampaignConfig, push: PushSettings, day: dt.date
+    warehouse: Warehouse,
+    config: CampaignConfig,
+    push: PushSettings,
+    day: dt.date,
+    performance: PerformanceSettings | None = None,
 ) -> StoredAllocation:
-    document = latest_targeting(warehouse)
-    if document is None:
+    targeting = effective_targeting(warehouse, day)
+    if targeting is None:
         raise InvalidInput(
-            [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
+            [
+                Problem(
+                    "warehouse targeting_snapshot",
+                    "",
+                    f"no targeting in effect on {day}: run refresh_targeting",
+                )
+            ]
         )
-    costs = cost_per_signposting_click(warehouse, day)
+    snapshot_id, document = targeting
+    performance = performance or load_performance_settings()
+    costs = cost_per_signposting_click(warehouse, day, performance)
     demands = budget_demands(document, push, costs)
     rules = push.allocation_rules(config)
     pacing = Pacing(
@@ -81,9 +111,14 @@ def allocate_budgets(
         month_to_date_minor=month_to_date_spend(warehouse, day),
     )
     previous = previous_amounts(warehouse, day)
-    allocation = allocate(demands, rules, pacing, previous)
-    inputs = _inputs_record(day, demands, rules, pacing, previous)
+    current = current_amounts(warehouse, day)
+    allocation = allocate(demands, rules, pacing, previous, current)
+    inputs = _inputs_record(day, snapshot_id, demands, rules, pacing, previous)
+    inputs["performance_data"] = _performance_data_used(warehouse, day, performance)
+    # `current` is recorded but not hashed: re-running an allocation that is already in effect must
+    # find it again rather than store a copy made against itself.
     inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    inputs["current_minor"] = dict(sorted(current.items()))
     allocation_id, created = push_store.store_allocation(
         warehouse,
         day,
@@ -95,8 +130,23 @@ def allocate_budgets(
     return StoredAllocation(allocation_id, created, allocation, inputs)
 
 
+def _performance_data_used(
+    warehouse: Warehouse, day: dt.date, performance: PerformanceSettings
+) -> dict[str, Any]:
+    """Which pulled data the allocation rests on, so the stored plan says it."""
+    newest, rows = performance_store.spend_month_to_date(warehouse, day - dt.timedelta(days=1))
+    return {
+        "pulled_through": newest.isoformat() if newest else None,
+        "month_to_date_rows": rows,
+        "weighting_window_days": performance.weighting_window_days,
+        "weighting_min_clicks": performance.weighting_min_clicks,
+        "prior_strength_clicks": performance.prior_strength_clicks,
+    }
+
+
 def _inputs_record(
     day: dt.date,
+    targeting_snapshot_id: int,
     demands: list[CountryDemand],
     rules: AllocationRules,
     pacing: Pacing,
@@ -104,6 +154,7 @@ def _inputs_record(
 ) -> dict[str, Any]:
     return {
         "for_date": day.isoformat(),
+        "targeting_snapshot_id": targeting_snapshot_id,
         "demands": [
             {
                 "country": d.country,

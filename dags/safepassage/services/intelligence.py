@@ -217,7 +217,7 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
     content = targeting.content_hash()
     document = targeting.as_json()
     with warehouse.session() as session:
-        latest = store.latest_snapshot(session)
+        latest = store.latest_snapshot(session, on)
         previous_document = latest.targeting if latest else None
         diff = diff_targeting(previous_document, document)
         table = render_diff(diff)
@@ -235,7 +235,7 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
                 "judgement_id": targeting.judgement_id or "baseline",
                 "judgement_hash": targeting.judgement_hash or content,
                 "content_hash": chained,
-                "valid_from": current.valid_from if current else on,
+                "valid_from": on,  # in effect from the day it was derived for (what "latest" orders by)
                 "targeting": document,
                 "diff_from_previous": diff,
             },
@@ -248,6 +248,6 @@ def _content_of(document: dict[str, Any]) -> str:
     return stable_hash({key: value for key, value in document.items() if key != "as_of"})
 
 
-def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
-    """The newest stored targeting document (what budgets and the push read)."""
-    return store.latest_targeting_document(warehouse)
+def latest_targeting(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
+    """The targeting document in effect (latest effective date, then newest; on `on` if given)."""
+    return store.latest_targeting_document(warehouse, on)

@@ -291,25 +291,25 @@ class WarehouseApplyLog:
 
 
 def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
-    """The desired tree from the newest targeting, creatives, allocation and kill-switch pauses."""
+    """The desired tree from the allocation in effect and the targeting it was derived from, the newest
+    creatives and the kill-switch pauses."""
     from safepassage.domain.campaign import Platform
     from safepassage.domain.errors import InvalidInput, Problem
     from safepassage.domain.push import desired_tree
     from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
+        allocation_with_targeting,
         current_google_creatives,
         google_targeting,
-        latest_allocation_micros,
-        latest_targeting,
     )
 
-    document = latest_targeting(warehouse)
+    # The targeting the allocation in effect was derived from: budgets and places always match.
+    budgets, document = allocation_with_targeting(warehouse, Platform.GOOGLE_ADS, config.budget.currency)
     if document is None:
         raise InvalidInput(
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
     targeting = [t for t in google_targeting(document, config) if serves(t.country)]
-    budgets = latest_allocation_micros(warehouse, Platform.GOOGLE_ADS, config.budget.currency)
     return desired_tree(targeting, current_google_creatives(warehouse), budgets, active_pauses(warehouse))
 
 

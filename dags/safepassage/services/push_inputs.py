@@ -7,6 +7,7 @@ and only here, so a change of their shapes is a change of this module.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,8 +24,13 @@ TARGETING_SOURCE = "warehouse targeting_snapshot"
 # --- targeting ------------------------------------------------------------------------------------
 
 
-def latest_targeting(warehouse: Warehouse) -> dict[str, Any] | None:
-    return targeting_store.latest_targeting_document(warehouse)
+def latest_targeting(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
+    return targeting_store.latest_targeting_document(warehouse, on)
+
+
+def effective_targeting(warehouse: Warehouse, on: dt.date | None = None) -> tuple[int, dict[str, Any]] | None:
+    """(snapshot id, document) of the targeting in effect on `on` (default: the latest)."""
+    return targeting_store.effective_targeting(warehouse, on)
 
 
 def _platform_entry(country: Mapping[str, Any], platform: Platform) -> Mapping[str, Any] | None:
@@ -126,5 +132,22 @@ def creatives_from_versions(
 
 def latest_allocation_micros(warehouse: Warehouse, platform: Platform, currency: str) -> dict[str, int]:
     """Country → daily micros for `platform` from the newest stored allocation (empty if none)."""
-    amounts = push_store.allocation_amounts(warehouse, platform=platform.value)
-    return {code: minor_to_micros(amount, currency) for code, amount in amounts.items()}
+    return allocation_with_targeting(warehouse, platform, currency)[0]
+
+
+def allocation_with_targeting(
+    warehouse: Warehouse, platform: Platform, currency: str
+) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """The allocation in effect (country → daily micros for `platform`) and the targeting document it
+    was derived from, so a push never pairs one targeting with budgets made for another.
+
+    Allocations stored before they recorded their snapshot fall back to the latest targeting.
+    """
+    inputs, amounts = push_store.latest_allocation(warehouse, platform=platform.value)
+    snapshot_id = (inputs or {}).get("targeting_snapshot_id")
+    document = (
+        targeting_store.targeting_document(warehouse, int(snapshot_id))
+        if snapshot_id is not None
+        else latest_targeting(warehouse)
+    )
+    return {code: minor_to_micros(amount, currency) for code, amount in amounts.items()}, document

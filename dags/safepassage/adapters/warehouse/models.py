@@ -150,6 +150,12 @@ class Ad(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     creative_version_id: Mapped[int | None] = mapped_column(ForeignKey("creative_version.id"))
     status: Mapped[str] = mapped_column(String(16), default="UNKNOWN")
+    # Attribution from the ad's tracked link (never from a tag on the organisation's site): where a
+    # click on this ad goes (organisation | app | other), which organisation, which theme.
+    final_url: Mapped[str | None] = mapped_column(String(2000))
+    link_destination: Mapped[str | None] = mapped_column(String(16))
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("dim_support_organisation.id"))
+    theme: Mapped[str | None] = mapped_column(String(64))
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -273,22 +279,30 @@ PERFORMANCE_GRAIN = (
     "country_code",
     "language_code",
     "device",
+    "placement",
 )
 
 
 class _PerformanceGrain:
-    """The columns of the daily performance grain, shared by the fact tables."""
+    """The columns of the daily performance grain, shared by the fact tables.
+
+    The dimension keys carry no FOREIGN KEY constraints: checking seven of them per row cost the bulk
+    load most of its time (PostgreSQL runs one trigger lookup per key and row). The only writer,
+    `performance_store.replace_window`, takes every id from the dimensions in the same transaction
+    and refuses unknown countries and languages, so the references hold by construction."""
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date)
-    platform_code: Mapped[str] = mapped_column(ForeignKey("dim_platform.code"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("dim_account.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("dim_campaign.id"))
-    ad_group_id: Mapped[int] = mapped_column(ForeignKey("dim_ad_group.id"))
-    ad_id: Mapped[int] = mapped_column(ForeignKey("dim_ad.id"))
-    country_code: Mapped[str] = mapped_column(ForeignKey("dim_country.code"))
-    language_code: Mapped[str] = mapped_column(ForeignKey("dim_language.code"))
+    platform_code: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[int] = mapped_column(Integer)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    ad_group_id: Mapped[int] = mapped_column(Integer)
+    ad_id: Mapped[int] = mapped_column(Integer)
+    country_code: Mapped[str] = mapped_column(String(2))
+    language_code: Mapped[str] = mapped_column(String(3))
     device: Mapped[str] = mapped_column(String(16))
+    # Google: "search"; Meta: the publisher platform (facebook, instagram, audience_network, messenger)
+    placement: Mapped[str] = mapped_column(String(24), server_default="")
     loaded_at: Mapped[dt.datetime] = _now()
 
 
@@ -315,7 +329,7 @@ class DailySignposting(_PerformanceGrain, Base):
     __table_args__ = (
         UniqueConstraint(*PERFORMANCE_GRAIN, "organisation_id", name="uq_fact_daily_signposting_grain"),
     )
-    organisation_id: Mapped[str] = mapped_column(ForeignKey("dim_support_organisation.id"))
+    organisation_id: Mapped[str] = mapped_column(String(64))
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -58,25 +58,41 @@ def spend_by_country(warehouse: Warehouse, start: dt.date, end: dt.date) -> dict
 
 
 def allocation_amounts(
-    warehouse: Warehouse, before: dt.date | None = None, platform: str | None = None
+    warehouse: Warehouse,
+    before: dt.date | None = None,
+    platform: str | None = None,
+    on_or_before: dt.date | None = None,
 ) -> dict[str, int]:
-    """Country → daily minor units of the newest allocation (for a date before `before`, if given)."""
+    """Country → daily minor units of the allocation in effect: the newest by date, then by id
+    (for a date before `before` / on or before `on_or_before`, if given)."""
+    return latest_allocation(warehouse, before, platform, on_or_before)[1]
+
+
+def latest_allocation(
+    warehouse: Warehouse,
+    before: dt.date | None = None,
+    platform: str | None = None,
+    on_or_before: dt.date | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    """(inputs record, country → daily minor units) of the allocation in effect (see allocation_amounts)."""
     with warehouse.session() as session:
         query = select(BudgetAllocation)
         if before is not None:
             query = query.where(BudgetAllocation.for_date < before)
+        if on_or_before is not None:
+            query = query.where(BudgetAllocation.for_date <= on_or_before)
         latest = session.scalars(
             query.order_by(BudgetAllocation.for_date.desc(), BudgetAllocation.id.desc()).limit(1)
         ).first()
         if latest is None:
-            return {}
+            return None, {}
         lines = select(
             BudgetAllocationLine.country_code, func.sum(BudgetAllocationLine.daily_amount_minor)
         ).where(BudgetAllocationLine.allocation_id == latest.id)
         if platform is not None:
             lines = lines.where(BudgetAllocationLine.platform_code == platform)
         rows = session.execute(lines.group_by(BudgetAllocationLine.country_code)).all()
-    return {code: int(total) for code, total in rows}
+        return dict(latest.inputs), {code: int(total) for code, total in rows}
 
 
 def store_allocation(

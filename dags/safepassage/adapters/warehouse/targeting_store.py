@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +25,17 @@ def upsert_judgements(warehouse: Warehouse, rows: Sequence[dict[str, Any]]) -> N
         upsert(session, KeyJudgementRecord, rows, key=["id"])
 
 
-def latest_snapshot(session: Session) -> TargetingSnapshot | None:
-    return session.scalars(select(TargetingSnapshot).order_by(TargetingSnapshot.id.desc()).limit(1)).first()
+def latest_snapshot(session: Session, on: dt.date | None = None) -> TargetingSnapshot | None:
+    """The snapshot in effect (on `on`, if given): the latest effective date, then the newest row.
+
+    Ordering by effective date first keeps a replay of a past day from becoming the live targeting.
+    """
+    query = select(TargetingSnapshot)
+    if on is not None:
+        query = query.where(TargetingSnapshot.valid_from <= on)
+    return session.scalars(
+        query.order_by(TargetingSnapshot.valid_from.desc(), TargetingSnapshot.id.desc()).limit(1)
+    ).first()
 
 
 def insert_snapshot(session: Session, row: dict[str, Any]) -> int:
@@ -38,7 +48,19 @@ def insert_snapshot(session: Session, row: dict[str, Any]) -> int:
     return snapshot_id
 
 
-def latest_targeting_document(warehouse: Warehouse) -> dict[str, Any] | None:
+def latest_targeting_document(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
+    found = effective_targeting(warehouse, on)
+    return found[1] if found else None
+
+
+def effective_targeting(warehouse: Warehouse, on: dt.date | None = None) -> tuple[int, dict[str, Any]] | None:
+    """(snapshot id, targeting document) in effect (on `on`, if given)."""
     with warehouse.session() as session:
-        latest = latest_snapshot(session)
-        return dict(latest.targeting) if latest else None
+        latest = latest_snapshot(session, on)
+        return (latest.id, dict(latest.targeting)) if latest else None
+
+
+def targeting_document(warehouse: Warehouse, snapshot_id: int) -> dict[str, Any] | None:
+    with warehouse.session() as session:
+        row = session.get(TargetingSnapshot, snapshot_id)
+        return dict(row.targeting) if row else None

@@ -3,9 +3,12 @@
 Supports what the project's pull needs: levels account/campaign/adset/ad, `time_range` or
 `date_preset`, `time_increment` (1, N days, monthly, all_days), breakdowns `country`,
 `device_platform`, `publisher_platform`, `actions` by action type, and `filtering` on
-`campaign.id` / `adset.id` / `ad.id`. Actions: `link_click` (clicks), `offsite_conversion.fb_pixel_lead`
-(people signposted to safety by the organisation the ad links to) and
-`offsite_conversion.fb_pixel_custom` (STOP APP download clicks).
+`campaign.id` / `adset.id` / `ad.id`. Actions: `link_click` only — clicks on the ad's link, which
+names where it goes (a support organisation or an app store). Nothing emulates a pixel or conversion
+tag on an organisation's site: people who reach out for help are never tracked there.
+
+Breakdowns split a row's figures exactly (largest remainder): the publisher platforms of a row add
+up to the row without the breakdown, as the account totals add up to the ad rows.
 """
 
 from __future__ import annotations
@@ -24,8 +27,7 @@ from safepassage.sandbox.meta.store import MetaStore, parse_value
 
 LEVELS = ("account", "campaign", "adset", "ad")
 BREAKDOWNS = ("country", "device_platform", "publisher_platform")
-SIGNPOSTED_ACTION = "offsite_conversion.fb_pixel_lead"
-APP_DOWNLOAD_ACTION = "offsite_conversion.fb_pixel_custom"
+LINK_CLICK_ACTION = "link_click"
 FIELDS = (
     "account_id",
     "account_name",
@@ -192,15 +194,13 @@ def compute(
             continue
         reach = simulation.reach(units, start, end, breakdown=reach_keys, rows=bucket, params=params)
         groups: dict[tuple[str, ...], dict[str, Any]] = defaultdict(
-            lambda: {"impressions": 0, "clicks": 0, "spend": 0, "signposted": 0, "app": 0, "reach": 0}
+            lambda: {"impressions": 0, "clicks": 0, "spend": 0, "reach": 0}
         )
         for row in bucket:
             totals = groups[_group_key(row, level_key, query.breakdowns)]
             totals["impressions"] += row.impressions
             totals["clicks"] += row.clicks
             totals["spend"] += row.spend_minor
-            totals["signposted"] += sum(row.conversions.values())
-            totals["app"] += row.app_download_clicks
         for key, value in reach.items():
             mapped = tuple(
                 _DEVICE_PLATFORM.get(part, part) if name == "device" else part
@@ -209,20 +209,13 @@ def compute(
             if mapped in groups:  # mobile and tablet segments both add to mobile_app
                 groups[mapped]["reach"] += value
         for group_key, totals in sorted(groups.items()):
-            for share, publisher in _publisher_split(group_key, query, units, publisher_shares):
+            split = _publisher_split(group_key, query, units, publisher_shares)
+            parts = {name: _split_exact(int(totals[name]), [share for share, _ in split]) for name in totals}
+            for index, (_, publisher) in enumerate(split):
+                part = {name: values[index] for name, values in parts.items()}
                 out.append(
                     _render(
-                        store,
-                        account_record,
-                        account,
-                        query,
-                        group_key,
-                        totals,
-                        share,
-                        publisher,
-                        start,
-                        end,
-                        minor,
+                        store, account_record, account, query, group_key, part, publisher, start, end, minor
                     )
                 )
     return out
@@ -261,25 +254,33 @@ def _publisher_split(
     return [(float(share), name) for name, share in shares.items()]
 
 
+def _split_exact(total: int, shares: Sequence[float]) -> list[int]:
+    """`total` in whole parts proportional to `shares`, adding up to `total` (largest remainder)."""
+    weight = sum(shares) or 1.0
+    raw = [total * share / weight for share in shares]
+    parts = [int(value) for value in raw]
+    by_remainder = sorted(range(len(raw)), key=lambda i: (raw[i] - parts[i], -i), reverse=True)
+    for index in by_remainder[: total - sum(parts)]:
+        parts[index] += 1
+    return parts
+
+
 def _render(
     store: MetaStore,
     account_record: Mapping[str, Any],
     account: str,
     query: InsightsQuery,
     group_key: tuple[str, ...],
-    totals: Mapping[str, Any],
-    share: float,
+    totals: Mapping[str, int],
     publisher: str | None,
     start: dt.date,
     end: dt.date,
     minor: float,
 ) -> dict[str, Any]:
-    impressions = int(totals["impressions"] * share)
-    clicks = int(totals["clicks"] * share)
-    spend_minor = int(totals["spend"] * share)
-    reach = min(impressions, int(totals["reach"] * share))
-    signposted = round(totals["signposted"] * share)
-    app = round(totals["app"] * share)
+    impressions = totals["impressions"]
+    clicks = totals["clicks"]
+    spend_minor = totals["spend"]
+    reach = min(impressions, totals["reach"])
     level_id = group_key[0] if query.level != "account" else None
     ids = _ids(store, query.level, level_id)
     values: dict[str, Any] = {
@@ -295,15 +296,7 @@ def _render(
         "cpm": f"{spend_minor / minor / impressions * 1000:.6f}" if impressions else "0",
         "cpc": f"{spend_minor / minor / clicks:.6f}" if clicks else "0",
         "ctr": f"{clicks / impressions * 100:.6f}" if impressions else "0",
-        "actions": [
-            {"action_type": action, "value": str(count)}
-            for action, count in (
-                ("link_click", clicks),
-                (SIGNPOSTED_ACTION, signposted),
-                (APP_DOWNLOAD_ACTION, app),
-            )
-            if count
-        ],
+        "actions": [{"action_type": LINK_CLICK_ACTION, "value": str(clicks)}] if clicks else [],
         "date_start": start.isoformat(),
         "date_stop": end.isoformat(),
         **ids,

@@ -1,0 +1,184 @@
+"""The live chain under the real scheduler, with nobody triggering anything downstream:
+
+* a new creative version wakes one push (skipped while no budget exists yet);
+* a published judgement → refresh_targeting → allocate_budgets → exactly one push_campaigns run,
+  which plans with the budgets allocated from that very targeting (the targeting event wakes no push);
+* a budgets-only change (config/push.yaml) and a creatives-only change (a translation) each wake
+  exactly one push.
+
+Every review is answered through Airflow's human-in-the-loop REST endpoint, for the followed run only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from safepassage import settings
+from safepassage.adapters.events import AirflowApi
+from safepassage.adapters.warehouse import Warehouse
+from safepassage.adapters.warehouse import models as m
+from safepassage.orchestration.assets import KEY_JUDGEMENTS
+from safepassage.orchestration.demo import Chain, ensure_pools, wait_for_dags
+from safepassage.services.campaign_config import load_campaign_config
+from safepassage.services.intelligence import check_files, publish
+from safepassage.services.reference_data import sync_reference_data
+from tests.creatives_helpers import set_translation
+from tests.e2e.airflow_cluster import AirflowCluster
+from tests.judgement_samples import write_judgement
+
+DAGS = ["render_creatives", "refresh_targeting", "allocate_budgets", "push_campaigns"]
+
+
+@pytest.fixture
+def chain(tmp_path: Path, sandbox: Any) -> Any:
+    config_dir, creatives_dir = tmp_path / "config", tmp_path / "creatives"
+    shutil.copytree(settings.config_dir(), config_dir)
+    shutil.copytree(settings.creatives_dir(), creatives_dir)
+    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    warehouse = Warehouse(warehouse_url)
+    warehouse.migrate()
+    sync_reference_data(load_campaign_config(), warehouse)
+    cluster = AirflowCluster(
+        tmp_path / "airflow",
+        [settings.PROJECT_ROOT / "dags" / f"{dag_id}.py" for dag_id in DAGS],
+        {
+            "SAFEPASSAGE_WAREHOUSE_URL": warehouse_url,
+            "SAFEPASSAGE_CONFIG_DIR": str(config_dir),
+            "SAFEPASSAGE_CREATIVES_DIR": str(creatives_dir),
+            "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(sandbox.write_descriptor(tmp_path / "descriptor.json")),
+            "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.test.{tmp_path.name}",
+        },
+    )
+    try:
+        cluster.start()
+        api = AirflowApi(cluster.api_url, cluster.token())
+        wait_for_dags(cluster, api, DAGS)
+        ensure_pools(api)
+
+        def approve(dag_id: str, run_id: str, pending: dict[str, Any]) -> None:
+            task = pending["task_instance"]
+            api.answer_review(
+                dag_id, run_id, task["task_id"], int(task["map_index"]), "Approve", {"note": "test"}
+            )
+
+        yield Chain(api, review=approve), cluster, warehouse, config_dir, creatives_dir, tmp_path
+    finally:
+        cluster.dispose()
+        cluster.stop()
+        warehouse.dispose()
+
+
+def woken(chain: Chain, event: dict[str, Any]) -> set[str]:
+    """The DAGs an event woke, read back after its consumers ran."""
+    (found,) = [
+        e
+        for e in chain.api.asset_events(asset_id=event["asset_id"], timestamp_gte=event["timestamp"])
+        if e["id"] == event["id"]
+    ]
+    return {run["dag_id"] for run in found["created_dagruns"]}
+
+
+def push_runs(cluster: AirflowCluster) -> int:
+    return int(cluster.query("SELECT count(*) AS n FROM dag_run WHERE dag_id = 'push_campaigns'")[0]["n"])
+
+
+def plan_of(warehouse: Warehouse, run_id: str) -> m.PushPlan:
+    with warehouse.session() as session:
+        (plan,) = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run_id)).all()
+        session.expunge(plan)
+        return plan
+
+
+def planned_budgets(plan: m.PushPlan) -> dict[str, int]:
+    return {
+        node["country"]: int(node["fields"]["amount_micros"])
+        for node in plan.summary["desired"]
+        if node["kind"] == "campaign_budget"
+    }
+
+
+def allocation(warehouse: Warehouse, allocation_id: int) -> tuple[dict[str, Any], dict[str, int]]:
+    with warehouse.session() as session:
+        row = session.get(m.BudgetAllocation, allocation_id)
+        assert row is not None
+        lines = session.scalars(
+            select(m.BudgetAllocationLine).where(
+                m.BudgetAllocationLine.allocation_id == allocation_id,
+                m.BudgetAllocationLine.platform_code == "google_ads",
+            )
+        ).all()
+        return dict(row.inputs), {line.country_code: line.daily_amount_minor * 10_000 for line in lines}
+
+
+@pytest.mark.scheduler
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_each_change_reaches_the_platform_in_exactly_one_push(chain: Any) -> None:
+    follow, cluster, warehouse, config_dir, creatives_dir, tmp_path = chain
+
+    # Creatives first: the push they wake has no budget to plan with yet, and says so.
+    rendered = follow.trigger("render_creatives")
+    creatives_event = follow.produced(rendered, "creatives")
+    assert creatives_event is not None
+    first_push = follow.woken_by(creatives_event, "push_campaigns")
+    assert first_push.skipped_all and push_runs(cluster) == 1
+
+    # A judgement published as an analyst does: store, then the REST event. Nothing else is triggered.
+    today = dt.datetime.now(dt.UTC).date()
+    judgement = write_judgement(
+        tmp_path, start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=30)
+    )
+    ids = publish(check_files([judgement], load_campaign_config()), warehouse)
+    published = follow.api.post_asset_event(KEY_JUDGEMENTS.name, {"judgement_ids": ids})
+    targeting = follow.produced(follow.woken_by(published, "refresh_targeting"), "targeting")
+    assert targeting is not None
+    allocated = follow.woken_by(targeting, "allocate_budgets")
+    budgets = follow.produced(allocated, "budgets")
+    assert budgets is not None
+    push = follow.woken_by(budgets, "push_campaigns")
+    assert woken(follow, targeting) == {"allocate_budgets"}, "targeting must reach the push only via budgets"
+    assert push_runs(cluster) == 2, "one judgement, one push"
+
+    plan = plan_of(warehouse, push.run_id)
+    assert plan.status == "applied" and plan.decided_by is not None  # a first push is reviewed
+    inputs, allocated_micros = allocation(warehouse, int(budgets["extra"]["allocation_id"]))
+    assert inputs["targeting_snapshot_id"] == targeting["extra"]["snapshot_id"]
+    assert planned_budgets(plan) == {code: micros for code, micros in allocated_micros.items() if micros}
+    assert "PL" in planned_budgets(plan)
+
+    # Budgets only: a new daily budget, allocated by hand; one push applies it.
+    push_yaml = config_dir / "push.yaml"
+    push_yaml.write_text(
+        push_yaml.read_text(encoding="utf-8").replace("daily_budget: 1500.00", "daily_budget: 1300.00"),
+        "utf-8",
+    )
+    reallocated = follow.trigger("allocate_budgets")
+    new_budgets = follow.produced(reallocated, "budgets")
+    assert new_budgets is not None
+    budget_push = follow.woken_by(new_budgets, "push_campaigns")
+    budget_plan = plan_of(warehouse, budget_push.run_id)
+    assert budget_plan.status == "applied" and budget_plan.summary["counts"].get("update")
+    _, reallocated_micros = allocation(warehouse, int(new_budgets["extra"]["allocation_id"]))
+    assert planned_budgets(budget_plan) == {
+        code: micros for code, micros in reallocated_micros.items() if micros
+    }
+    assert push_runs(cluster) == 3
+
+    # Creatives only: one corrected translation; one push ships the new version.
+    set_translation(creatives_dir, "pl", "Job offer abroad? Check first", "Praca za granicą? Sprawdź to")
+    rerendered = follow.trigger("render_creatives")
+    new_creatives = follow.produced(rerendered, "creatives")
+    assert new_creatives is not None and new_creatives["extra"]["new_versions"] > 0
+    creative_push = follow.woken_by(new_creatives, "push_campaigns")
+    creative_plan = plan_of(warehouse, creative_push.run_id)
+    assert creative_plan.status == "applied"
+    assert any(op["kind"] == "ad_group_ad" for op in creative_plan.operations), creative_plan.summary[
+        "counts"
+    ]
+    assert push_runs(cluster) == 4
