@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-ui test lint typecheck pytest bench fmt lock venv clean airflow
+.PHONY: demo demo-ui test lint typecheck pytest bench fmt lock venv clean airflow cluster
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: lint typecheck pytest
 airflow: $(STAMP)  ## the Airflow UI and scheduler on http://127.0.0.1:8080 (password printed at start)
 	$(BIN)/safepassage airflow standalone
 
+cluster: $(STAMP)  ## the production shape here: 2 Celery workers run the judgement chain, one is lost; prints the time
+	$(BIN)/pytest -m cluster tests/e2e/test_celery_cluster.py -s -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,7 +38,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not cluster" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,5 +1,6 @@
 """The package's LocalAirflow for one test: a temp AIRFLOW_HOME holding only the DAG files the test
-names, its own PostgreSQL metadata database (dropped afterwards), everyone admin, no UI plugin."""
+names, its own PostgreSQL metadata database (dropped afterwards), everyone admin, no UI plugin.
+`executor="CeleryExecutor"` runs it in the production shape (LocalAirflow: Celery workers)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,33 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from safepassage.orchestration.local_airflow import LocalAirflow, free_port, wait_for
+from safepassage.orchestration.local_airflow import COMPONENTS, LocalAirflow, free_port, wait_for
 
-__all__ = ["AirflowCluster", "free_port", "wait_for"]
+__all__ = ["COMPONENTS", "AirflowCluster", "free_port", "wait_for"]
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
 class AirflowCluster(LocalAirflow):
-    def __init__(self, home: Path, dag_files: list[Path], extra_env: dict[str, str]):
+    def __init__(
+        self,
+        home: Path,
+        dag_files: list[Path],
+        extra_env: dict[str, str],
+        executor: str = "LocalExecutor",
+        celery_workers: int = 2,
+        setup: tuple[tuple[str, ...], ...] = (),
+    ):
         self.database = f"sp_airflow_{uuid.uuid4().hex[:12]}"
         super().__init__(
             home,
             metadata_url=f"{POSTGRES}/{self.database}",
             dags_folder=home / "dags",
             extra_env={"AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"), **extra_env},
+            executor=executor,
+            celery_workers=celery_workers,
+            setup=setup,
+            name=self.database,
         )
         self.dag_files = dag_files
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from safepassage.domain.errors import InvalidInput
 from safepassage.sandbox.clock import SandboxClock
-from safepassage.sandbox.faults import FaultKind, FaultPlan, RequestLog
+from safepassage.sandbox.faults import FaultKind, FaultPlan, FaultPlanError, RequestLog
 
 MARCH = dt.datetime(2022, 3, 25, 9, tzinfo=dt.UTC)
 
@@ -99,7 +98,7 @@ def test_fault_carries_its_kind_and_params() -> None:
     ],
 )
 def test_bad_plans_are_refused_naming_the_field(rule: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(FaultPlanError) as raised:
         FaultPlan.from_dict({"faults": [rule]})
     assert raised.value.problems[0].field == field
 
@@ -109,7 +108,7 @@ def test_plan_file_errors_name_file_and_line(tmp_path: Path) -> None:
     path.write_text(
         "seed: 1\nfaults:\n  - platform: meta\n    kind: not_a_fault\n    nth: [1]\n", encoding="utf-8"
     )
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(FaultPlanError) as raised:
         FaultPlan.load(path)
     problem = raised.value.problems[0]
     assert (problem.field, problem.line) == ("faults[0].kind", 4)

@@ -186,6 +186,8 @@ def test_creative_in_another_language_gets_fewer_clicks() -> None:
         ("https://www.stopthetraffik.org/stop-app/?utm_source=meta", "stop-the-traffik", True),
         ("https://apps.apple.com/app/stop-app/id1", None, True),
         ("https://unknown.example/", None, False),
+        # the id the ad's link carries is taken from the request, known to the emulator or not
+        ("https://unknown.example/help?sp_org=new-helpline&utm_content=v1", "new-helpline", False),
     ],
 )
 def test_links_are_credited_to_the_right_organisation(url: str, organisation: str | None, app: bool) -> None:
@@ -254,7 +256,7 @@ def brief_like_campaign() -> list[ServingUnit]:
                     platform="meta" if index % 2 == 0 else "google_ads",
                     ad_id=f"{country.code}-{language}",
                     budget_id=f"{pool}-{index % 2}",
-                    final_url=f"{org.url}?utm_content={org.id}",
+                    final_url=f"{org.url}?sp_org={org.id}",  # as the creatives build links
                     history=(
                         UnitState(MARCH_25, True, daily_minor // 2, Targeting((country.code,), (language,))),
                     ),
@@ -267,7 +269,7 @@ def brief_like_campaign() -> list[ServingUnit]:
                 platform="meta",
                 ad_id=f"{country.code}-stop-app",
                 budget_id=f"{pool}-0",
-                final_url="https://www.stopthetraffik.org/stop-app/?utm_content=stop-the-traffik",
+                final_url="https://www.stopthetraffik.org/stop-app/?sp_org=stop-the-traffik",
                 history=(
                     UnitState(MARCH_25, True, daily_minor // 2, Targeting((country.code,), ("uk", "ru"))),
                 ),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,31 +53,13 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from safepassage.domain.errors import InvalidInput
-    from safepassage.sandbox.faults import FaultPlan
-    from safepassage.sandbox.server import SandboxServer
+    from safepassage.sandbox.__main__ import serve
+    from safepassage.sandbox.faults import FaultPlanError
 
-    state_dir = args.state or _default_state_dir()
     try:
-        faults = FaultPlan.load(args.faults) if args.faults else None
-    except InvalidInput as error:
+        serve(args.state or _default_state_dir(), args.faults, args.descriptor)
+    except FaultPlanError as error:
         raise UserError(str(error)) from None
-    except FileNotFoundError:
-        raise UserError(f"fault plan {args.faults} does not exist") from None
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    server = SandboxServer(state_dir, faults=faults)
-    server.start()
-    path: Path | None = None
-    try:
-        path = server.write_descriptor(args.descriptor)
-        print(path, flush=True)
-        stop.wait()
-    finally:
-        server.stop()
-        if path is not None:  # its ports are closed now
-            path.unlink(missing_ok=True)
     return 0
 
 

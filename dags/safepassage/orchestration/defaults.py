@@ -1,9 +1,11 @@
-"""Defaults every SafePassage DAG shares (owner, retries with backoff, daily schedules)."""
+"""Defaults every SafePassage DAG shares (owner, retries with backoff, failure alerts, daily schedules)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+
+from safepassage.orchestration.alerts import send_failure_alert
 
 DEFAULT_ARGS = {
     "owner": "safepassage-ops",
@@ -15,6 +17,7 @@ DEFAULT_ARGS = {
     # Quota waits are rescheduled (orchestration/retries.py) and a review's wait for its person is
     # bounded by its own response_timeout, so neither counts against this.
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": send_failure_alert,  # webhook / e-mail from the safepassage_alerts Connection
 }
 
 

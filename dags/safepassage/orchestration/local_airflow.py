@@ -5,6 +5,10 @@ run the chain through it, so they see what production sees: schedules, asset con
 Every component is started in its own session, so that it and the workers it forks are stopped
 together by their process-group id: SIGTERM, then SIGKILL after a grace period. Airflow 3's
 LocalExecutor runs tasks through the api-server's execution API, so all four are needed.
+
+`executor="CeleryExecutor"` adds `celery_workers` Celery workers (the production shape of
+docker-compose.yml) with Redis as the broker: its own database number and a key prefix unique to
+this Airflow, so parallel clusters never take each other's tasks.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from safepassage import settings
 
@@ -27,6 +34,9 @@ COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 # Their log servers bind every interface on fixed ports; task logs are local files the api-server
 # reads itself, so they are not started.
 COMPONENT_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
+CELERY_WORKER = "celery-worker"  # components celery-worker-1, celery-worker-2, ...
+# The Celery broker: Redis, a database number of its own (db 0 carries the judgement channel).
+CELERY_BROKER_URL = os.environ.get("SAFEPASSAGE_TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/2")
 
 
 def free_port() -> int:
@@ -58,7 +68,9 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
 
 class LocalAirflow:
     """One Airflow for one purpose. `users` (simple auth manager, e.g. "make-demo:admin") get random
-    passwords kept in the home's passwords file; without users, everyone is admin (tests)."""
+    passwords kept in the home's passwords file; without users, everyone is admin (tests).
+    `setup` commands (scripts of this environment, e.g. ("safepassage", "init")) run after
+    `airflow db migrate`, before the components start; `name` keeps its Celery keys apart."""
 
     def __init__(
         self,
@@ -68,14 +80,27 @@ class LocalAirflow:
         extra_env: dict[str, str] | None = None,
         users: dict[str, str] | None = None,
         port: int | None = None,
+        executor: str = "LocalExecutor",
+        celery_workers: int = 2,
+        setup: tuple[tuple[str, ...], ...] = (),
+        name: str | None = None,
     ) -> None:
         self.home = home
+        self.name = name or f"sp_airflow_{uuid.uuid4().hex[:12]}"
         self.dags = dags_folder
         self.logs = home / "process-logs"
         self.port = port or free_port()
         self.metadata_url = metadata_url
         self.api_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.killed: set[str] = set()  # components lost on purpose (`kill`): not a failure
+        self.executor = executor
+        self.workers = (
+            [f"{CELERY_WORKER}-{n}" for n in range(1, celery_workers + 1)]
+            if executor == "CeleryExecutor"
+            else []
+        )
+        self.setup = setup
         self.airflow = str(Path(sys.executable).parent / "airflow")
         self.users = users or {}
         self.passwords_file = home / "passwords.json"
@@ -87,7 +112,7 @@ class LocalAirflow:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.PROJECT_ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",  # this Airflow runs its DAGs at once
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": executor,
             "AIRFLOW__CORE__PARALLELISM": "4",  # a small machine: a few task processes at a time
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
             "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.1",  # DESIGN.md: 1 s → 0.3 s per hop
@@ -99,6 +124,10 @@ class LocalAirflow:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # log servers on free ports: the defaults (8793, 8794) would collide between clusters
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **(self.celery_env() if self.workers else {}),
             **(
                 {
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
@@ -115,6 +144,14 @@ class LocalAirflow:
             # psycopg 3 is async-capable; without this Airflow would look for asyncpg
             self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = metadata_url
 
+    def celery_env(self) -> dict[str, str]:
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": CELERY_BROKER_URL,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{self.metadata_url}",
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX": f"{self.name}:",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+        }
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def migrate(self, timeout: float = 240) -> None:
@@ -130,7 +167,8 @@ class LocalAirflow:
             )
 
     def start(self, timeout: float = 240, components: tuple[str, ...] = COMPONENTS) -> None:
-        """Migrate the metadata DB, start the components, return once the API answers."""
+        """Migrate the metadata DB, run the setup commands, start the components (Celery workers
+        last), return once the API answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         if self.users and not self.passwords_file.exists():
             self.passwords_file.write_text(
@@ -139,6 +177,16 @@ class LocalAirflow:
             )
             self.passwords_file.chmod(0o600)
         self.migrate(timeout)
+        for command in self.setup:
+            with (self.logs / f"setup-{command[0]}.log").open("ab") as log:
+                subprocess.run(
+                    [str(Path(sys.executable).parent / command[0]), *command[1:]],
+                    env=self.env,
+                    check=True,
+                    timeout=timeout,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
         # The api-server first: task processes report through its execution API, so a task started
         # before it answers would fail its first try.
         ordered = sorted(components, key=lambda name: name != "api-server")
@@ -152,6 +200,17 @@ class LocalAirflow:
             )
             if component == "api-server":
                 wait_for("the Airflow API server", self._healthy, timeout, interval=0.2)
+        # Workers after the API server, as compose's depends_on has it: a task a worker takes sooner
+        # fails to reach the Execution API and waits for a retry.
+        for worker in self.workers:
+            self.processes[worker] = subprocess.Popen(
+                [self.airflow, "celery", "worker", "--celery-hostname", f"{worker}-{self.name}@%h"],
+                # each worker serves its task logs on a port of its own
+                env={**self.env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},
+                stdout=(self.logs / f"{worker}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _healthy(self) -> bool:
         import httpx
@@ -159,7 +218,17 @@ class LocalAirflow:
         self.assert_running()
         return httpx.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).status_code == 200
 
+    def descendants(self) -> list[int]:
+        """Every process the components started. Airflow puts each task process in a process group of
+        its own (the task supervisor calls setpgid), so killing the components' groups misses them."""
+        found: list[int] = []
+        for process in self.processes.values():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found += [child.pid for child in psutil.Process(process.pid).children(recursive=True)]
+        return found
+
     def stop(self, grace: float = 20) -> None:
+        stragglers = self.descendants()
         for process in self.processes.values():
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -174,10 +243,39 @@ class LocalAirflow:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=5)
+        for pid in stragglers:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         self.processes.clear()
 
+    def kill(self, component: str) -> None:
+        """SIGKILL a component and every process it started (task processes included): a machine lost
+        mid-task."""
+        process = self.processes[component]
+        self.killed.add(component)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def component_running(self, pid: int) -> str | None:
+        """The component that started `pid` (e.g. the Celery worker running a task process)."""
+        leaders = {p.pid: name for name, p in self.processes.items()}
+        try:
+            ancestors = [pid, *(parent.pid for parent in psutil.Process(pid).parents())]
+        except psutil.NoSuchProcess:
+            return None
+        return next((leaders[a] for a in ancestors if a in leaders), None)
+
     def assert_running(self) -> None:
-        dead = {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+        dead = {
+            name: p.returncode
+            for name, p in self.processes.items()
+            if p.poll() is not None and name not in self.killed
+        }
         if dead:
             tails = {name: self.log_tail(name) for name in dead}
             raise NotWorthWaiting(f"Airflow components exited: {dead}\n{tails}")

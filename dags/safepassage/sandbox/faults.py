@@ -42,11 +42,63 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from safepassage.domain.errors import InvalidInput, Problem, field_path
-
 PlatformName = Literal["google_ads", "meta"]
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One thing wrong with a fault plan: where (file, line, field) and what."""
+
+    file: str
+    field: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class FaultPlanError(ValueError):
+    """A fault plan that cannot be used; lists every problem. The sandbox's own error: it imports
+    nothing of the project it emulates the platforms for."""
+
+    def __init__(self, problems: list[PlanProblem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(["bad fault plan:", *(f"  {problem}" for problem in self.problems)]))
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the YAML node at `loc` (or of its nearest parent that exists)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _problems(error: ValidationError, source: str, node: yaml.Node | None = None) -> list[PlanProblem]:
+    return [
+        PlanProblem(source, _field_path(tuple(item["loc"])), item["msg"], _line_of(node, tuple(item["loc"])))
+        for item in error.errors(include_url=False)
+    ]
 
 
 class FaultKind(StrEnum):
@@ -154,22 +206,28 @@ class FaultPlan:
         try:
             model = _PlanModel.model_validate(data)
         except ValidationError as error:
-            raise InvalidInput(
-                Problem(file=source, field=field_path(item["loc"]), message=item["msg"])
-                for item in error.errors(include_url=False)
-            ) from None
+            raise FaultPlanError(_problems(error, source)) from None
         return cls(model.faults, model.seed)
 
     @classmethod
     def load(cls, path: Path) -> FaultPlan:
         """Read a YAML or JSON plan; problems name the file, line and field."""
-        from safepassage.adapters.files import load_document
-
-        document = load_document(Path(path))
+        source = str(path)
         try:
-            model = _PlanModel.model_validate(document.data or {})
+            text = Path(path).read_text(encoding="utf-8")
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            data = yaml.safe_load(text) if node is not None else None
+        except (OSError, UnicodeDecodeError) as error:
+            raise FaultPlanError([PlanProblem(source, "", f"cannot read it ({error})")]) from None
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            reason = getattr(error, "problem", None) or str(error)
+            raise FaultPlanError([PlanProblem(source, "", f"not valid YAML: {reason}", line)]) from None
+        try:
+            model = _PlanModel.model_validate(data or {})
         except ValidationError as error:
-            raise InvalidInput(document.problems_from(error)) from None
+            raise FaultPlanError(_problems(error, source, node)) from None
         return cls(model.faults, model.seed)
 
     def check(self, platform: str, target: str) -> Fault | None:

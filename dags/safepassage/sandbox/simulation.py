@@ -159,22 +159,18 @@ class LinkTarget:
     is_app_link: bool
 
 
-def organisation_urls() -> dict[str, str]:
-    """Support organisations from the campaign config (id -> url); empty if the config is unavailable."""
-    try:
-        from safepassage.services.campaign_config import load_campaign_config
-
-        return {org.id: str(org.url) for org in load_campaign_config().organisations}
-    except Exception:  # the emulators must run without a project config (e.g. in a bare state dir)
-        return {}
-
-
 def resolve_link(url: str, organisations: Mapping[str, str], params: SimulationParameters) -> LinkTarget:
-    """Which organisation a link signposts to: a query parameter naming its id, else the best URL match."""
+    """Which organisation a link signposts to, from the request itself: a parameter carrying the id
+    (`organisation_id_parameters`), a parameter naming a known id, else the best URL match among the
+    known `organisations` (id -> url; none by default: the emulator reads no project config)."""
     lowered = url.lower()
     is_app = any(pattern.lower() in lowered for pattern in params.raw["app_link_patterns"])
     parts = urlsplit(url)
     query = parse_qs(parts.query)
+    for name in params.raw["organisation_id_parameters"]:
+        for value in query.get(name, []):
+            if value.strip():
+                return LinkTarget(value.strip(), is_app)
     for name in params.raw["organisation_query_parameters"]:
         for value in query.get(name, []):
             if value in organisations:
@@ -549,7 +545,7 @@ def daily_rows(
     Conversions are those reported by `as_of` (they arrive up to 28 days late); `as_of=None` = final.
     """
     params = params or load_parameters()
-    organisations = organisation_urls() if organisations is None else organisations
+    organisations = {} if organisations is None else organisations
     links = {unit.final_url: resolve_link(unit.final_url, organisations, params) for unit in units}
     as_of = as_utc(as_of) if as_of is not None else None
     rows: list[DailyRow] = []

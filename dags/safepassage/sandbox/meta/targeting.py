@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from safepassage.sandbox import simulation
@@ -17,8 +16,9 @@ DISTANCE_UNITS = {"mile": 1.609344, "kilometer": 1.0}
 # Meta's limits on a radius around a city / a custom location, in km.
 CITY_RADIUS_KM = (16.0, 80.0)
 CUSTOM_RADIUS_KM = (0.63, 80.0)
-# Fallback when no campaign config is available: Meta ad locale key -> campaign language code.
-DEFAULT_LOCALES = {
+# Meta ad locale key -> language code (Meta's Targeting Search, type=adlocale). The emulator's own
+# table: it never reads the project's config, so it cannot share the client's assumptions.
+AD_LOCALES = {
     52: "uk",
     17: "ru",
     6: "en",
@@ -122,20 +122,6 @@ def targets_eu(spec: Mapping[str, Any]) -> bool:
     return bool(countries & EU_COUNTRIES) or "worldwide" in geo.get("country_groups", [])
 
 
-@lru_cache(maxsize=1)
-def locale_languages() -> dict[int, str]:
-    try:
-        from safepassage.services.campaign_config import load_campaign_config
-
-        return {
-            locale: language.code
-            for language in load_campaign_config().languages
-            for locale in language.meta_locale_ids
-        }
-    except Exception:  # the emulator runs without a project config too
-        return dict(DEFAULT_LOCALES)
-
-
 def to_simulation(spec: Mapping[str, Any]) -> simulation.Targeting:
     geo = spec.get("geo_locations", {})
     whole = list(geo.get("countries", []))
@@ -154,9 +140,7 @@ def to_simulation(spec: Mapping[str, Any]) -> simulation.Targeting:
                     float(place.get("radius", 25)) * DISTANCE_UNITS[place.get("distance_unit", "mile")]
                 )
     languages = tuple(
-        dict.fromkeys(
-            locale_languages().get(locale, f"locale-{locale}") for locale in spec.get("locales", [])
-        )
+        dict.fromkeys(AD_LOCALES.get(locale, f"locale-{locale}") for locale in spec.get("locales", []))
     )
     devices: tuple[str, ...] = ()
     if spec.get("device_platforms"):

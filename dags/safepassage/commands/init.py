@@ -1,0 +1,33 @@
+"""`safepassage init`: a deployment's set-up step after `airflow db migrate` (idempotent)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="migrate the warehouse to the newest schema and create or resize the Airflow pools",
+        description="Run after `airflow db migrate`, on every deployment and upgrade; safe to repeat. "
+        "The warehouse is the Connection safepassage_warehouse (or SAFEPASSAGE_WAREHOUSE_URL); the pools "
+        "go to Airflow's metadata DB.",
+    )
+    parser.set_defaults(handler=_init)
+
+
+def _init(_args: argparse.Namespace) -> int:
+    from safepassage import settings
+    from safepassage.orchestration.connections import open_warehouse
+    from safepassage.orchestration.pools import POOLS, ensure_pools
+
+    settings.apply_airflow_environment()
+    warehouse = open_warehouse()
+    try:
+        warehouse.migrate()
+        print(f"Warehouse {warehouse.safe_url}: schema at {warehouse.current_revision()}")
+    finally:
+        warehouse.dispose()
+    for name in ensure_pools():
+        print(f"Pool {name}: {POOLS[name][0]} slots")
+    return 0
