@@ -42,6 +42,13 @@ def warehouse_url() -> str:
     return f"sqlite:///{data_dir() / 'warehouse.sqlite'}"
 
 
+def review_approvers() -> tuple[str, ...] | None:
+    """Who may decide a waiting plan on this deployment (comma-separated Airflow user ids), in place
+    of `review.approvers` in config/push.yaml; unset: the file decides."""
+    value = os.environ.get("SAFEPASSAGE_REVIEW_APPROVERS")
+    return None if value is None else tuple(user.strip() for user in value.split(",") if user.strip())
+
+
 def redis_url() -> str:
     """The message broker judgement events go through (Redis pub/sub); no secret in the default."""
     return os.environ.get("SAFEPASSAGE_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -90,3 +90,11 @@ def test_a_new_creative_version_needs_approval(config: CampaignConfig) -> None:
 def test_rules_can_be_switched_off(config: CampaignConfig) -> None:
     relaxed = THRESHOLDS.model_copy(update={"new_creative_version": False, "new_country": False})
     assert approval_reasons(plan(config, edition="2", drop="LT"), relaxed) == []
+
+
+def test_a_deployment_names_its_own_approvers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safepassage.services.push_settings import load_push_settings
+
+    assert load_push_settings().review.approvers == ("admin",)  # config/push.yaml
+    monkeypatch.setenv("SAFEPASSAGE_REVIEW_APPROVERS", "make-demo, anna")
+    assert load_push_settings().review.approvers == ("make-demo", "anna")

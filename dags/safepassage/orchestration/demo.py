@@ -234,6 +234,8 @@ def run_demo(say: Callable[[str], None] = print) -> DemoReport:
                     "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(descriptor),
                     # its own channel: the demo never wakes (or is woken by) another Airflow
                     "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.demo.{uuid.uuid4().hex}",
+                    # the demo's reviewer is the one approver of its own Airflow
+                    "SAFEPASSAGE_REVIEW_APPROVERS": DEMO_REVIEWER,
                 },
                 users={DEMO_REVIEWER: "admin"},
             )

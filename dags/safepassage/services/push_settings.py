@@ -25,4 +25,7 @@ def load_push_settings(config_dir: Path | None = None) -> PushSettings:
     findings = cross_check_push(push, load_campaign_config(directory))
     if findings:
         raise InvalidInput(document.problem(finding.loc, finding.message) for finding in findings)
+    approvers = settings.review_approvers()
+    if approvers is not None:
+        push = push.model_copy(update={"review": push.review.model_copy(update={"approvers": approvers})})
     return push
