@@ -29,7 +29,7 @@ def campaign_tree(
     descriptions: tuple[str, ...] = DESCRIPTIONS,
     temporary_base: int = 1,
     eu_political: bool | None = False,
-    final_url: str = "https://strada.org.pl/?utm_content=la-strada-poland",
+    final_url: str = "https://strada.org.pl/?sp_org=la-strada-poland&utm_content=la-strada-poland",
     budget_label: str | None = None,
 ) -> list[Any]:
     """Budget, campaign, ad group, responsive search ad and criteria, linked by temporary ids."""
