@@ -45,6 +45,7 @@ DEMO_DAGS = [
 REPLAY_FROM, REPLAY_TO = dt.date(2022, 3, 25), dt.date(2022, 10, 31)
 DEMO_REVIEWER = "make-demo"
 PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
+REVIEW_SETTLE_SECONDS = 3.0
 REVIEW_NOTE = "make demo approves every plan it replays; a person does this in the UI"
 FINISHED = {"success", "failed"}
 
@@ -371,14 +372,22 @@ def _required(event: dict[str, Any] | None, run: Run) -> dict[str, Any]:
     return event
 
 
-def _reviewer(api: AirflowApi) -> Callable[[str, str, dict[str, Any]], None]:
-    """Approves the pending reviews of the run the demo is waiting for: nothing else."""
+def _reviewer(
+    api: AirflowApi, settle_seconds: float = REVIEW_SETTLE_SECONDS
+) -> Callable[[str, str, dict[str, Any]], None]:
+    """Approves the pending reviews of the run the demo is waiting for: nothing else.
+
+    It answers a review only once it has waited `settle_seconds`, as a person would: an answer in
+    the same second the task parks itself races the executor's report of that first try (Airflow
+    3.3.2 then sees a "success" for a queued task and marks it up for retry)."""
+    first_seen: dict[tuple[str, str, int], float] = {}
 
     def approve(dag_id: str, run_id: str, pending: dict[str, Any]) -> None:
         task = pending["task_instance"]
-        api.answer_review(
-            dag_id, run_id, task["task_id"], int(task["map_index"]), "Approve", {"note": REVIEW_NOTE}
-        )
+        key = (run_id, str(task["task_id"]), int(task["map_index"]))
+        if time.monotonic() - first_seen.setdefault(key, time.monotonic()) < settle_seconds:
+            return
+        api.answer_review(dag_id, run_id, key[1], key[2], "Approve", {"note": REVIEW_NOTE})
 
     return approve
 
