@@ -24,7 +24,7 @@ from safepassage.adapters.events import AirflowApi
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.orchestration.assets import KEY_JUDGEMENTS
-from safepassage.orchestration.demo import Chain, ensure_pools, wait_for_dags
+from safepassage.orchestration.demo import Chain, ensure_pools, settled_reviewer, wait_for_dags
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.intelligence import check_files, publish
 from safepassage.services.reference_data import sync_reference_data
@@ -61,13 +61,14 @@ def chain(tmp_path: Path, sandbox: Any) -> Any:
         wait_for_dags(cluster, api, DAGS)
         ensure_pools(api)
 
-        def approve(dag_id: str, run_id: str, pending: dict[str, Any]) -> None:
-            task = pending["task_instance"]
-            api.answer_review(
-                dag_id, run_id, task["task_id"], int(task["map_index"]), "Approve", {"note": "test"}
-            )
-
-        yield Chain(api, review=approve), cluster, warehouse, config_dir, creatives_dir, tmp_path
+        yield (
+            Chain(api, review=settled_reviewer(api, note="test")),
+            cluster,
+            warehouse,
+            config_dir,
+            creatives_dir,
+            tmp_path,
+        )
     finally:
         cluster.dispose()
         cluster.stop()

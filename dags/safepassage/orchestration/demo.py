@@ -250,7 +250,7 @@ def run_demo(say: Callable[[str], None] = print) -> DemoReport:
                 f"{time.monotonic() - up:.0f} s; home and metadata DB in {_shown(airflow.home)}; "
                 f"pools {', '.join(ensure_pools(api))}",
             )
-            chain = Chain(api, review=_reviewer(api), report=report)
+            chain = Chain(api, review=settled_reviewer(api), report=report)
             _replay(report, chain, sandbox, warehouse)
         finally:
             if airflow is not None:
@@ -372,8 +372,8 @@ def _required(event: dict[str, Any] | None, run: Run) -> dict[str, Any]:
     return event
 
 
-def _reviewer(
-    api: AirflowApi, settle_seconds: float = REVIEW_SETTLE_SECONDS
+def settled_reviewer(
+    api: AirflowApi, note: str = REVIEW_NOTE, settle_seconds: float = REVIEW_SETTLE_SECONDS
 ) -> Callable[[str, str, dict[str, Any]], None]:
     """Approves the pending reviews of the run the demo is waiting for: nothing else.
 
@@ -387,7 +387,7 @@ def _reviewer(
         key = (run_id, str(task["task_id"]), int(task["map_index"]))
         if time.monotonic() - first_seen.setdefault(key, time.monotonic()) < settle_seconds:
             return
-        api.answer_review(dag_id, run_id, key[1], key[2], "Approve", {"note": REVIEW_NOTE})
+        api.answer_review(dag_id, run_id, key[1], key[2], "Approve", {"note": note})
 
     return approve
 
