@@ -47,10 +47,15 @@ def _alembic_config(url: str) -> Config:
     return config
 
 
+SQLITE_BUSY_TIMEOUT_MS = 15 * 60 * 1000
+
+
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # SQLite has one writer at a time: a task waits its turn behind a long load (a 7-month backfill
+    # holds the write lock for minutes) instead of failing with "database is locked".
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
