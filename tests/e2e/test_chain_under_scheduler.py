@@ -89,9 +89,12 @@ def push_runs(cluster: AirflowCluster) -> int:
     return int(cluster.query("SELECT count(*) AS n FROM dag_run WHERE dag_id = 'push_campaigns'")[0]["n"])
 
 
-def plan_of(warehouse: Warehouse, run_id: str) -> m.PushPlan:
+def plan_of(warehouse: Warehouse, run_id: str, platform: str = "google_ads") -> m.PushPlan:
+    """The run's plan for one platform (a push plans every Google Ads and Meta account)."""
     with warehouse.session() as session:
-        (plan,) = session.scalars(select(m.PushPlan).where(m.PushPlan.dag_run_id == run_id)).all()
+        (plan,) = session.scalars(
+            select(m.PushPlan).where(m.PushPlan.dag_run_id == run_id, m.PushPlan.platform_code == platform)
+        ).all()
         session.expunge(plan)
         return plan
 
