@@ -43,6 +43,7 @@ DEMO_DAGS = [
     "impact_report",
 ]
 REPLAY_FROM, REPLAY_TO = dt.date(2022, 3, 25), dt.date(2022, 10, 31)
+BACKFILL_TIMEOUT_SECONDS = 1800
 DEMO_REVIEWER = "make-demo"
 PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
 REVIEW_SETTLE_SECONDS = 3.0
@@ -123,8 +124,8 @@ class Chain:
     ) -> None:
         self.api, self.review, self.timeout, self.report = api, review, timeout, report
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> Run:
-        return self.wait(dag_id, str(self.api.trigger_dag(dag_id, conf)["dag_run_id"]))
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, timeout: float | None = None) -> Run:
+        return self.wait(dag_id, str(self.api.trigger_dag(dag_id, conf)["dag_run_id"]), timeout)
 
     def woken_by(self, event: dict[str, Any], dag_id: str) -> Run:
         """The one run of `dag_id` that `event` created (there is exactly one, or this fails)."""
@@ -162,7 +163,7 @@ class Chain:
         found = [event for event in events if event.get("name") == asset]
         return found[-1] if found else None
 
-    def wait(self, dag_id: str, run_id: str) -> Run:
+    def wait(self, dag_id: str, run_id: str, timeout: float | None = None) -> Run:
         from safepassage.orchestration.local_airflow import NotWorthWaiting, wait_for
 
         def finished() -> dict[str, Any] | None:
@@ -172,7 +173,7 @@ class Chain:
             found = self.api.dag_run(dag_id, run_id)
             return found if found["state"] in FINISHED else None
 
-        found = wait_for(f"{dag_id} run {run_id} to finish", finished, self.timeout, 0.2)
+        found = wait_for(f"{dag_id} run {run_id} to finish", finished, timeout or self.timeout, 0.2)
         states = [
             ti["state"]
             for ti in self.api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")[
@@ -312,7 +313,11 @@ def _pull_and_report(report: DemoReport, chain: Chain, sandbox: Any, warehouse: 
     from safepassage.services.impact_report import write_2022_report
 
     sandbox.clock.set(dt.datetime.combine(REPLAY_TO + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
-    pull = chain.trigger("pull_performance", {"from": REPLAY_FROM.isoformat(), "to": REPLAY_TO.isoformat()})
+    pull = chain.trigger(
+        "pull_performance",
+        {"from": REPLAY_FROM.isoformat(), "to": REPLAY_TO.isoformat()},
+        timeout=BACKFILL_TIMEOUT_SECONDS,  # seven months of rows; SQLite loads one account at a time
+    )
     held = "; ".join(
         f"{platform}: {rows:,} daily rows {first} – {last}"
         for platform, (rows, first, last) in sorted(daily_rows_by_platform(warehouse).items())
