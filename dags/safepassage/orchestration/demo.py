@@ -15,6 +15,7 @@ line on screen; Airflow's own logs stay in its home. `safepassage demo ui` opens
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import shutil
 import signal
@@ -325,6 +326,8 @@ def _pull_and_report(report: DemoReport, chain: Chain, sandbox: Any, warehouse: 
     report.add("DAG pull_performance", f"{pull.outcome} (backfill {REPLAY_FROM} – {REPLAY_TO}); {held}")
     reported = chain.woken_by(_required(chain.produced(pull, "performance"), pull), "impact_report")
     report.add("DAG impact_report", f"{reported.outcome}: report, partner export, intelligence products")
+    for noisy in ("weasyprint", "fontTools", "matplotlib"):  # their progress notes are not the demo's
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     written = write_2022_report(warehouse, demo_dir() / "report")
     report.add("2022 impact report", f"{_shown(written.html)} and {_shown(written.pdf)}")
     print(written.summary(), flush=True)
