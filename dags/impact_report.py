@@ -71,63 +71,36 @@ def impact_report() -> None:
 
     @task
     def write_report(**context: object) -> dict[str, object]:
-        from safepassage.orchestration.connections import open_warehouse
-        from safepassage.services.impact_report import make_report, report_period, reports_dir
+        from safepassage.orchestration.reporting import report_run
+        from safepassage.services.impact_report import make_report
 
-        params = context["params"]
-        assert isinstance(params, dict)
-        warehouse = open_warehouse()
-        try:
-            period = report_period(warehouse, params.get("from"), *_to_day(context))
-            written = make_report(warehouse, period, reports_dir(period), load_partner_outcomes=False)
-        finally:
-            warehouse.dispose()
+        with report_run(context) as (warehouse, period, out_dir):
+            written = make_report(warehouse, period, out_dir, load_partner_outcomes=False)
         print(written.summary())
         return {"html": str(written.html), "pdf": str(written.pdf), "headline": written.headline}
 
     @task
     def export_for_partners(**context: object) -> str:
-        from safepassage.orchestration.connections import open_warehouse
-        from safepassage.services.impact_report import report_period, reports_dir
+        from safepassage.orchestration.reporting import report_run
         from safepassage.services.partner_export import export_for_partners as export
 
-        params = context["params"]
-        assert isinstance(params, dict)
-        warehouse = open_warehouse()
-        try:
-            period = report_period(warehouse, params.get("from"), *_to_day(context))
-            written = export(warehouse, period, reports_dir(period) / "partner-export.csv")
-        finally:
-            warehouse.dispose()
+        with report_run(context) as (warehouse, period, out_dir):
+            written = export(warehouse, period, out_dir / "partner-export.csv")
         print(written.summary())
         return str(written.path)
 
     @task
     def intelligence_products(**context: object) -> str:
-        from safepassage.orchestration.connections import open_warehouse
-        from safepassage.services.impact_report import report_period, reports_dir
+        from safepassage.orchestration.reporting import report_run
         from safepassage.services.intel_products import write_products
 
-        params = context["params"]
-        assert isinstance(params, dict)
-        warehouse = open_warehouse()
-        try:
-            period = report_period(warehouse, params.get("from"), *_to_day(context))
-            written = write_products(warehouse, period, reports_dir(period) / "products")
-        finally:
-            warehouse.dispose()
+        with report_run(context) as (warehouse, period, out_dir):
+            written = write_products(warehouse, period, out_dir / "products")
         print(written.summary())
         return written.summary()
 
     loaded = load_partner_outcomes()
     loaded >> [write_report(), export_for_partners(), intelligence_products()]
-
-
-def _to_day(context: object) -> tuple[pendulum.Date, bool]:
-    """The report's last day, and whether a person gave it (else the run's day, capped by the data)."""
-    assert isinstance(context, dict)
-    to = context["params"].get("to")
-    return (pendulum.Date.fromisoformat(to), True) if to else (context["dag_run"].run_after.date(), False)
 
 
 impact_report()
