@@ -71,7 +71,12 @@ alert_drill()
 
 @pytest.fixture
 def drill_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """dag.test() syncs the DAG's bundle: the drill gets a DAGs folder of its own."""
+    """dag.test() syncs the DAG's bundle: the drill gets a bundle of its own. The bundle names its
+    path, since the default bundle reads `settings.DAGS_FOLDER` once per process (an earlier test
+    that imported airflow.settings would otherwise point it at the project's dags/)."""
+    bundle = {"name": "alert-drill", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle"}
+    bundle["kwargs"] = {"path": str(tmp_path), "refresh_interval": 0}  # type: ignore[assignment]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
     monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))
     return tmp_path
 
