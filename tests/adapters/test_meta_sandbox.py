@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -593,3 +594,33 @@ def test_project_client_factory_drives_the_shared_sandbox(sandbox: Any, meta_api
     assert int(rows[0]["impressions"]) > 0
     assert 0 < float(rows[0]["spend"]) <= 7 * 20.00
     assert sandbox.log.entries(platform="meta", target_contains=f"/{account_id}/campaigns")
+
+
+def test_a_client_that_hangs_up_before_the_answer_leaves_no_traceback(
+    server: MetaGraphServer, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SDK call that times out under load closes its socket; the emulator must not print a
+    traceback over the demo's screen (it did, in a backfill) and must go on answering."""
+    import socket
+    import struct
+    import threading
+
+    client_gone = threading.Event()
+    answer = server.handle
+
+    def after_the_client_left(*args: Any) -> Any:
+        client_gone.wait(5)
+        time.sleep(0.2)  # the reset reaches the server's socket
+        return answer(*args)
+
+    monkeypatch.setattr(server, "handle", after_the_client_left)
+    client = socket.create_connection(("127.0.0.1", server.port))
+    client.sendall(b"GET /v26.0/act_4242?fields=name HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # reset, as a timed-out client does
+    client_gone.set()
+    time.sleep(0.5)
+    monkeypatch.setattr(server, "handle", answer)
+
+    assert account().api_get(fields=["name"])["id"] == "act_4242"
+    assert "Traceback" not in capfd.readouterr().err
