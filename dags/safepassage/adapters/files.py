@@ -124,16 +124,16 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
     except FileNotFoundError:
         raise InvalidInput([Problem(file=name, field="", message="file not found")]) from None
     except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
+        at = raw.count(b"\n", 0, error.start) + 1
         raise InvalidInput(
-            [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})", line=line)]
+            [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})", line=at)]
         ) from None
     try:
         loader = _NoAliasLoader(text)
     except yaml.reader.ReaderError as error:  # a control character (NUL, ESC…) anywhere in the text
-        line = text.count("\n", 0, error.position) + 1
+        at = text.count("\n", 0, error.position) + 1
         message = f"not valid YAML: character #x{error.character:02x} is not allowed ({error.reason})"
-        raise InvalidInput([Problem(file=name, field="", message=message, line=line)]) from None
+        raise InvalidInput([Problem(file=name, field="", message=message, line=at)]) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -155,6 +155,8 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
     duplicates: list[Problem] = []
     if node is not None:
         _record_lines(node, (), document, duplicates)
+    else:  # an empty file: "line 1" is still the place to write what is missing
+        document.lines[()] = 1
     if duplicates:
         raise InvalidInput(duplicates)
     return document

@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from safepassage.domain.creatives import LANGUAGE_PARAMETER, ORG_PARAMETER, host_of, link_parameters
 
@@ -23,7 +23,16 @@ from safepassage.domain.creatives import LANGUAGE_PARAMETER, ORG_PARAMETER, host
 APP_LINK_PATTERNS = ("apps.apple.com", "play.google.com", "stopthetraffik.org/stop-app")
 
 
-PlatformName = Literal["google_ads", "meta"]
+PLATFORM_NAMES = ("google_ads", "meta")
+
+
+def _known_platform(name: str) -> str:
+    if name not in PLATFORM_NAMES:
+        raise ValueError(f"unknown platform {name!r}: use {' or '.join(PLATFORM_NAMES)}")
+    return name
+
+
+PlatformName = Annotated[str, AfterValidator(_known_platform)]
 
 
 class PerformanceSettings(BaseModel):
