@@ -453,6 +453,23 @@ def catalogue_text(data: bytes, display_name: str) -> str:
     return text
 
 
+_PO_STRING_LINE = re.compile(r'^(?:#~\s*)?(?:msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)?\s*"')
+_PO_CLOSED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"\s*$')
+
+
+def _unterminated_string_line(text: str) -> int | None:
+    """The first line whose quoted string has no closing quote. Babel reads `msgstr "Sprawdź za`
+    as `Sprawdź z` (it drops the last character as if it were the quote), so a cut-off
+    translation would ship shortened without a word."""
+    for number, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if (match := _PO_STRING_LINE.match(stripped)) and not _PO_CLOSED_STRING.fullmatch(
+            stripped[match.end() - 1 :]
+        ):
+            return number
+    return None
+
+
 def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
     try:
         if too_large := file_too_large(path, MAX_CATALOGUE_BYTES):
@@ -462,6 +479,10 @@ def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
         raise CatalogueError(
             display_name, None, f"no {language} catalogue (create it from messages.pot)"
         ) from None
+    if (line := _unterminated_string_line(text)) is not None:
+        raise CatalogueError(
+            display_name, line, 'not a valid .po file: a quoted string is not closed (add the final ")'
+        )
     try:
         catalog: Catalog = read_po(io.StringIO(text), locale=None, abort_invalid=True)
     except (PoFileError, ValueError) as error:
