@@ -33,7 +33,8 @@ class JudgementTrigger(BaseEventTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return self.classpath, dict(self.kwargs)
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:  # only if run in-process; the triggerer builds the real one
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Only if run in-process: the triggerer builds the broker's trigger from `serialize()`."""
         from airflow.utils.module_loading import import_string
 
         async for event in import_string(self.classpath)(**self.kwargs).run():
