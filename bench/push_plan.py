@@ -149,11 +149,24 @@ def allocation_figures(config: CampaignConfig) -> dict[str, Any]:
     return figures
 
 
-def growth_figures(name: str, cpu_seconds: dict[int, float], **context: Any) -> list[dict[str, Any]]:
+GC_WHY = (
+    "the planning's own work grows linearly (see planning_first_push_without_gc_growth); the rest is "
+    "CPython's cyclic garbage collector: a first push at 100x allocates ~580k tracked container "
+    "objects (nodes, operations, their dicts) that stay alive, and each full collection walks all "
+    "of them, so the collector costs more per object the bigger the live tree; a re-run allocates "
+    "less and stays linear"
+)
+
+
+def growth_figures(
+    name: str, cpu_seconds: dict[int, float], why_if_missed: str = "", **context: Any
+) -> list[dict[str, Any]]:
     """CPU time at each scale, and its ratio to 1×: linear growth is 10× at 10× and 100× at 100×."""
     out = [figure(f"{name}_cpu_seconds_{s}x", cpu_seconds[s], "s", scale=s, **context) for s in SCALES]
     for scale in SCALES[1:]:
         ratio = cpu_seconds[scale] / cpu_seconds[1]
+        missed = ratio > scale * 1.25
+        why = {"why": why_if_missed} if missed and why_if_missed else {}
         out.append(
             figure(
                 f"{name}_growth_{scale}x",
@@ -161,7 +174,8 @@ def growth_figures(name: str, cpu_seconds: dict[int, float], **context: Any) -> 
                 "× the 1× CPU time",
                 aim=f"≤ ~{scale}× (linear)",
                 scale=scale,
-                meets_aim=ratio <= scale * 1.25,
+                meets_aim=not missed,
+                **why,
                 **context,
             )
         )
@@ -250,6 +264,7 @@ def main() -> dict[str, Any]:
             *growth_figures(
                 "planning_first_push",
                 {s: planning[f"{s}x"]["planning_cpu_seconds_first_push_median"] for s in SCALES},
+                why_if_missed=GC_WHY,
                 what="desired tree + diff + approval rules + request packing, everything to create",
             ),
             *growth_figures(
