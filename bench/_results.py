@@ -61,7 +61,7 @@ def record(module: str, figures: list[dict[str, Any]]) -> Path:
     """Write bench/results/<module>.json: every figure stamped with date, commit and CPU count."""
     stamp = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": COMMIT_MEASURED,
         "cpu_count": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
@@ -81,3 +81,7 @@ def _commit() -> str:
     head = git("rev-parse", "--short=12", "HEAD") or "unknown"
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results")
     return f"{head}+dirty" if dirty else head
+
+
+# Taken when the benchmark starts, not when it ends: the code measured is the code at the start.
+COMMIT_MEASURED = _commit()
