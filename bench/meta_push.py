@@ -80,7 +80,7 @@ def main() -> dict[str, Any]:
         rerun_seconds = time.perf_counter() - started
         second = requests_by_kind(log)
     operations = len(plan.operations)
-    figures = {
+    figures: dict[str, Any] = {
         "full_tree": {
             "operations": operations,
             "objects_by_kind": dict(Counter(op.kind for op in plan.operations)),
