@@ -98,3 +98,4 @@ def test_pages_and_docs_need_the_airflow_login(api_server: AirflowCluster) -> No
         assert {view["href"] for view in ours["external_views"]} == {p.lstrip("/") for p in PAGES}
         assert {view["destination"] for view in ours["external_views"]} == {"nav"}
     api_server.assert_running()
+    api_server.assert_listens_on_loopback_only()
