@@ -12,8 +12,6 @@ to bench/results/celery_cluster.json.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bench._results import flatten, record
 
 from safepassage import settings
 from safepassage.adapters.warehouse import Warehouse
@@ -30,7 +29,6 @@ from tests.e2e.airflow_cluster import AirflowCluster, wait_for
 from tests.e2e.test_judgement_event_latency import publish
 from tests.judgement_samples import write_judgement
 
-RESULTS = settings.PROJECT_ROOT / "bench" / "results" / "celery_cluster.json"
 # Run once at start so every input of the chain exists (reference data → creatives).
 SETUP_DAGS = ("sync_reference_data", "render_creatives")
 # A published judgement flows through these, in order; each must finish successfully after it.
@@ -311,21 +309,16 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     assert_account_matches_the_warehouse(sandbox, warehouse_url)
 
     report = {
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "setup": "scheduler + dag-processor + triggerer + api-server + 2 Celery workers (concurrency 2), "
         "CeleryExecutor, Redis broker, PostgreSQL metadata DB and warehouse, sandbox Google Ads; "
         "judgement published over REST, plan reviews approved at once; seconds from the publisher's "
         "timestamp to the campaigns asset event. The lost-worker round includes the 20 s heartbeat "
         "timeout, the retry delay (30 s) and a 14 s simulated Google Ads back-off.",
-        "cpu_count": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 1),  # the machine is shared: read figures with it
-        "chain": list(CHAIN),
         **figures,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    written = record("celery_cluster", flatten(report, chain=list(CHAIN)))
     print(
         f"\nCelery cluster, judgement published → updated ads: {figures['judgement_to_updated_ads_s']:.1f} s"
     )
     print(f"  with a worker killed mid-push and the task retried: {figures['with_a_lost_worker_s']:.1f} s")
-    print(f"  written to {RESULTS.relative_to(settings.PROJECT_ROOT)}")
+    print(f"  written to {written.relative_to(settings.PROJECT_ROOT)}")

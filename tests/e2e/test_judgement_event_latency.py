@@ -8,8 +8,6 @@ figures and writes them to bench/results/judgement_event_latency.json.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 import statistics
 import subprocess
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from bench._results import flatten, record
 from sqlalchemy import select
 
 from safepassage import settings
@@ -27,7 +26,6 @@ from safepassage.adapters.warehouse import models as m
 from tests.e2e.airflow_cluster import AirflowCluster, wait_for
 from tests.judgement_samples import write_judgement
 
-RESULTS = settings.PROJECT_ROOT / "bench" / "results" / "judgement_event_latency.json"
 REDIS_EVENTS = 3
 REST_EVENTS = 2
 
@@ -214,27 +212,24 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
     snapshot_ids = [s["snapshot_id"] for path in ("redis", "rest") for s in samples[path]]
     assert len(set(snapshot_ids)) == len(snapshot_ids), "each published version made its own snapshot"
 
-    report = {
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "setup": "scheduler + dag-processor + triggerer + api-server (LocalExecutor), PostgreSQL "
-        "metadata DB, scheduler_idle_sleep_time=0.1, watcher poll_interval=0.1 s; "
-        "seconds from the publisher's timestamp",
-        "cpu_count": os.cpu_count(),
-        "redis_messages_lost": lost,
-        "samples": samples,
-        "median": {
-            via: {key: statistics.median(s[key] for s in runs) for key in runs[0] if key != "snapshot_id"}
-            for via, runs in samples.items()
-        },
+    medians = {
+        via: {key: statistics.median(s[key] for s in runs) for key in runs[0] if key != "snapshot_id"}
+        for via, runs in samples.items()
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    setup = (
+        "scheduler + dag-processor + triggerer + api-server (LocalExecutor), PostgreSQL metadata DB, "
+        "scheduler_idle_sleep_time=0.1, watcher poll_interval=0.1 s; seconds from the publisher's timestamp"
+    )
+    written = record(
+        "judgement_event_latency",
+        flatten({"redis_messages_lost": lost, "median": medians}, setup=setup, samples=samples),
+    )
     print("\nJudgement published → refresh_targeting (seconds, median):")
     print(f"  {'path':<6} {'woken':>7} {'queued':>7} {'task':>7} {'targeting':>10}")
-    for via, median in report["median"].items():
+    for via, median in medians.items():
         print(
             f"  {via:<6} {median['key_judgements_event_s']:>7.2f} {median['run_queued_s']:>7.2f} "
             f"{median['task_started_s']:>7.2f} {median['targeting_event_s']:>10.2f}"
         )
     print(f"  Redis messages lost and re-sent: {lost}")
-    print(f"  written to {RESULTS.relative_to(settings.PROJECT_ROOT)}")
+    print(f"  written to {written.relative_to(settings.PROJECT_ROOT)}")
