@@ -30,6 +30,9 @@ from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.intelligence import check_files, publish
 
 RERUNS = 3
+# When the pull last observed a campaign and fetched a reach figure: wall-clock observation stamps
+# that every pull refreshes by design (not the data it loads). Nothing else is left out.
+OBSERVATION_STAMPS = {"dim_campaign": ("last_seen_at",), "fact_period_reach": ("retrieved_at",)}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +151,7 @@ def row_changes(before: list[str], after: list[str]) -> list[str]:
 def unchanged(
     before: dict[str, list[str]], warehouse: Warehouse, objects: dict[str, list[str]], sandbox: Any, what: str
 ) -> None:
-    after = table_rows(warehouse)
+    after = table_rows(warehouse, OBSERVATION_STAMPS)
     changed = {
         table: row_changes(rows, after[table]) for table, rows in before.items() if rows != after[table]
     }
@@ -158,6 +161,7 @@ def unchanged(
     assert now == objects, f"{what} changed the sandbox; new objects: {extra}"
 
 
+@pytest.mark.slow
 def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchanged(
     dagbag: Any,
     warehouse_url: str,
@@ -181,17 +185,18 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
         dag = dagbag.dags[step.dag_id]
         first = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=step.conf)
         assert first.state == DagRunState.SUCCESS, (step.dag_id, states(first))
-        before, objects = table_rows(warehouse), sandbox_objects(sandbox)
-        checksums[step.dag_id] = warehouse_checksum(warehouse)
+        before, objects = table_rows(warehouse, OBSERVATION_STAMPS), sandbox_objects(sandbox)
+        checksums[step.dag_id] = warehouse_checksum(warehouse, OBSERVATION_STAMPS)
         for attempt in range(1, RERUNS + 1):
             state, tasks = clear_and_run(dag, first.run_id)
             assert state == DagRunState.SUCCESS, (step.dag_id, attempt, tasks)
             unchanged(before, warehouse, objects, sandbox, f"{step.dag_id} re-run {attempt}")
-        for task_id in dag.task_ids:
+        # A one-task DAG's task re-run is its run re-run, done above.
+        for task_id in dag.task_ids if len(dag.task_ids) > 1 else ():
             state, tasks = clear_and_run(dag, first.run_id, {task_id})
             assert state == DagRunState.SUCCESS, (step.dag_id, task_id, tasks)
             unchanged(before, warehouse, objects, sandbox, f"{step.dag_id} task {task_id} re-run")
-        assert warehouse_checksum(warehouse) == checksums[step.dag_id]
+        assert warehouse_checksum(warehouse, OBSERVATION_STAMPS) == checksums[step.dag_id]
     assert reviewer.answered.is_set(), "the first push waited for a person"
     assert sandbox_objects(sandbox)["meta/campaign"], "the chain pushed campaigns"
     assert len(set(checksums.values())) == len(CHAIN), "every DAG wrote to the warehouse"
