@@ -19,7 +19,7 @@ from safepassage.domain.approval import ApprovalThresholds, approval_reasons
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.push_google import desired_tree
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.kill_switch import active_pauses, pause_country, resume_country
+from safepassage.services.kill_switch import PauseFailed, active_pauses, pause_country, resume_country
 from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
 from tests.push_support import budgets, creatives, targeting
 
@@ -226,6 +226,28 @@ def test_a_retried_pause_keeps_one_record(warehouse: Warehouse, account: GoogleA
     assert retried.platforms[f"google_ads {account.customer_id}"] == "0 campaign(s) paused"  # already
     with warehouse.session() as session:
         rows = session.scalars(select(m.CountryPause)).all()
-    assert [(r.country_code, r.platform_results) for r in rows] == [("MD", retried.platforms)]
+    # The record keeps what the first attempt paused: the retry's "0 paused" does not erase it.
+    assert [(r.country_code, r.platform_results) for r in rows] == [("MD", first.platforms)]
     other = pause_country(warehouse, "MD", "A second, separate concern", "anna", [account])
     assert other.pause_id != first.pause_id  # a different request is its own record
+
+
+def test_a_retry_records_what_the_failed_attempt_could_not_pause(
+    warehouse: Warehouse, account: GoogleAdsAccount
+) -> None:
+    def unreachable(*_args: Any, **_kwargs: Any) -> str:
+        raise ConnectionError("Google Ads did not answer")
+
+    with pytest.raises(PauseFailed):
+        pause_country(
+            warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account], pause_google=unreachable
+        )
+    retried = pause_country(warehouse, "MD", "Scam wave reported by partners", "ops-duty", [account])
+    key = f"google_ads {account.customer_id}"
+    assert (
+        retried.platforms[key].endswith("campaign(s) paused")
+        and retried.platforms[key] != "0 campaign(s) paused"
+    )
+    with warehouse.session() as session:
+        (row,) = session.scalars(select(m.CountryPause)).all()
+    assert row.platform_results == {key: retried.platforms[key]}  # the failure was replaced, not kept

@@ -190,3 +190,23 @@ def sandbox_descriptor_env(sandbox: Any, tmp_path: Path, monkeypatch: pytest.Mon
     path = sandbox.write_descriptor(tmp_path / "descriptor.json")
     monkeypatch.setenv(SANDBOX_DESCRIPTOR_ENV, str(path))
     return path
+
+
+def sandbox_objects(server: Any) -> dict[str, list[str]]:
+    """Every object both emulators hold, by platform and kind: sorted resource names (Google Ads, removed
+    ones included) and object ids (Meta). Equal before and after a re-run means nothing was added.
+    Meta's insights report jobs (`adreportrun`) are left out: every async insights query starts one,
+    on the real API too; they are requests, not campaign objects."""
+    found: dict[str, list[str]] = {}
+    google = server.google.store
+    with google.lock:
+        for customer_id, state in google.customers.items():
+            for kind, resources in state.resources.items():
+                found.setdefault(f"google_ads/{kind}", []).extend(f"{customer_id}:{n}" for n in resources)
+    meta = server.meta.store
+    with meta.lock:
+        for object_id, record in meta.data["objects"].items():
+            if record["type"] == "adreportrun":
+                continue
+            found.setdefault(f"meta/{record['type']}", []).append(object_id)
+    return {kind: sorted(names) for kind, names in sorted(found.items()) if names}

@@ -188,7 +188,12 @@ def pause_country(
             result.platforms[f"meta {meta.account_id}"] = f"{FAILED}: {scrub(error)[:1000]}"
     if warehouse is not None and result.pause_id is not None:
         try:
-            push_store.set_pause_results(warehouse, result.pause_id, dict(result.platforms))
+            push_store.set_pause_results(
+                warehouse,
+                result.pause_id,
+                dict(result.platforms),
+                keep=lambda r: not str(r).startswith(FAILED),
+            )
         except Exception as error:
             result.record_problem = f"{FAILED}: results not stored: {scrub(error)[:500]}"
             result.platforms["warehouse (country_pause)"] = result.record_problem

@@ -402,7 +402,7 @@ def record_expiry(warehouse: Any, dag_run_id: str, note: str) -> list[int]:
 
 
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
-    """Apply a stored plan if it may be applied; None when there was nothing to do."""
+    """Apply a stored plan if it may be applied; None when there was nothing to do (or it was applied)."""
     from safepassage.adapters.warehouse import push_store
     from safepassage.domain.push import tree_from_json
 
@@ -422,6 +422,8 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
         raise ApplyFailed(
             f"plan {plan_id} is superseded: plan {newer} for the same account was applied since"
         )
+    if status == "applied":  # converged once: its outcome and apply log stand, a re-run sends nothing
+        return None
     approved = plan_from_row(row)
     # `applying` until it converged: a worker that dies mid-way leaves it so, and the next try
     # carries on with the same plan; the apply log continues its sequence.

@@ -4,7 +4,7 @@ services.budgets, services.push and services.kill_switch)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -306,11 +306,16 @@ def insert_pause(warehouse: Warehouse, country: str, reason: str, by: str) -> in
         return pause.id
 
 
-def set_pause_results(warehouse: Warehouse, pause_id: int, results: dict[str, Any]) -> None:
+def set_pause_results(
+    warehouse: Warehouse, pause_id: int, results: dict[str, Any], keep: Callable[[Any], bool]
+) -> None:
+    """Record each platform's result; a retried kill switch leaves the results an earlier attempt
+    recorded and `keep` accepts (what was paused then), so a retry's "0 paused" cannot erase them."""
     with warehouse.session() as session:
         row = session.get(CountryPause, pause_id)
         if row is not None:
-            row.platform_results = results
+            earlier = {name: result for name, result in (row.platform_results or {}).items() if keep(result)}
+            row.platform_results = {**results, **earlier}
 
 
 def resume_pauses(warehouse: Warehouse, country: str, by: str) -> int:
