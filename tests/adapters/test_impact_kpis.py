@@ -153,6 +153,44 @@ def test_reloading_outcomes_replaces_the_file_s_rows(hand_built: Warehouse, tmp_
     assert compute_impact(hand_built, PERIOD, simulated=True).people_signposted_to_safety == 15
 
 
+def test_reloading_outcomes_writes_only_the_cells_that_changed(hand_built: Warehouse, tmp_path: Path) -> None:
+    """An unchanged reload (every impact_report run reloads) leaves the rows as they were, ids and
+    `loaded_at` included; a changed figure is stamped anew, a cell dropped from the file is gone."""
+    from sqlalchemy import select
+
+    from safepassage.adapters.warehouse.models import PartnerOutcome
+
+    def held() -> dict[tuple[str, str, int], tuple[int, int, dt.datetime]]:
+        with hand_built.session() as session:
+            return {
+                (o.organisation_id, o.country_code, o.month.month): (
+                    o.id,
+                    o.people_signposted_to_safety,
+                    o.loaded_at,
+                )
+                for o in session.scalars(select(PartnerOutcome))
+            }
+
+    path = tmp_path / "outcomes" / "hand-built.yaml"
+    before = held()
+    load_outcomes(hand_built, load_campaign_config(), [path])
+    assert held() == before
+
+    text = path.read_text()
+    path.write_text(text.replace("people_signposted_to_safety: 7", "people_signposted_to_safety: 8"))
+    load_outcomes(hand_built, load_campaign_config(), [path])
+    after = held()
+    changed = {cell for cell in before if after.get(cell) != before[cell]}
+    assert changed == {("la-strada-poland", "PL", 4)}
+    assert after[("la-strada-poland", "PL", 4)][1] == 8
+    assert after[("la-strada-poland", "PL", 4)][2] > before[("la-strada-poland", "PL", 4)][2]
+    assert after[("la-strada-poland", "PL", 4)][0] == before[("la-strada-poland", "PL", 4)][0]
+
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if "homo-faber" not in line))
+    load_outcomes(hand_built, load_campaign_config(), [path])
+    assert set(held()) == set(after) - {("homo-faber", "PL", 5)}
+
+
 def test_bad_outcome_file_names_file_line_and_field(warehouse: Warehouse, tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(

@@ -32,12 +32,9 @@ from safepassage.services.intelligence import check_files, publish
 RERUNS = 3
 # When the pull last observed a campaign and fetched a reach figure: wall-clock observation stamps
 # that every pull refreshes by design (not the data it loads). Nothing else is left out.
-# The impact report's reload of unchanged partner outcomes re-stamps `loaded_at` too (left out here
-# for now; stamping only changed rows would let it stay in).
 OBSERVATION_STAMPS = {
     "dim_campaign": ("last_seen_at",),
     "fact_period_reach": ("retrieved_at",),
-    "fact_partner_outcome": ("loaded_at",),
 }
 
 

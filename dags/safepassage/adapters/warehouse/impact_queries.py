@@ -160,16 +160,32 @@ def reach_windows(warehouse: Warehouse) -> list[tuple[dt.date, dt.date]]:
 # --- partner-reported outcomes ------------------------------------------------------------------
 
 
+OUTCOME_CELL = ("organisation_id", "country_code", "month")
+
+
 def replace_outcomes(warehouse: Warehouse, source_name: str, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Make the table hold exactly `rows` for this source file (one transaction: all or nothing)."""
+    """Make the table hold exactly `rows` for this source file (one transaction: all or nothing).
+
+    Only cells that changed are written (and stamped `loaded_at`): reloading an unchanged file leaves
+    the table byte-identical, and `loaded_at` says when a partner's figure last changed."""
+    wanted = {tuple(row[name] for name in OUTCOME_CELL): {**row, "source_name": source_name} for row in rows}
     with warehouse.session() as session:
-        session.execute(delete(PartnerOutcome).where(PartnerOutcome.source_name == source_name))
-        upsert(
-            session,
-            PartnerOutcome,
-            [{**row, "source_name": source_name} for row in rows],
-            key=("organisation_id", "country_code", "month"),
-        )
+        held = {
+            tuple(getattr(outcome, name) for name in OUTCOME_CELL): outcome
+            for outcome in session.scalars(
+                select(PartnerOutcome).where(PartnerOutcome.source_name == source_name)
+            )
+        }
+        gone = [outcome.id for cell, outcome in held.items() if cell not in wanted]
+        if gone:
+            session.execute(delete(PartnerOutcome).where(PartnerOutcome.id.in_(gone)))
+        now = dt.datetime.now(dt.UTC)
+        changed = [
+            {**row, "loaded_at": now}
+            for cell, row in wanted.items()
+            if cell not in held or any(getattr(held[cell], name) != value for name, value in row.items())
+        ]
+        upsert(session, PartnerOutcome, changed, key=OUTCOME_CELL)
     return len(rows)
 
 
