@@ -157,3 +157,25 @@ def test_two_concurrent_loads_of_one_window_leave_one_copy(warehouse: Warehouse)
 
     assert errors == []
     assert window_checksum(warehouse) == expected
+
+
+def test_a_re_pull_keeps_each_reach_row_in_place_and_drops_cells_no_longer_reported(
+    warehouse: Warehouse,
+) -> None:
+    """Reach is replaced per window by natural key, not deleted and re-inserted: on PostgreSQL a
+    delete-then-insert gave every row a new id on each re-pull (the idempotency suite caught it)."""
+
+    def reach() -> dict[str, tuple[int, int]]:
+        with warehouse.session() as session:
+            rows = session.execute(select(m.PeriodReach.country_code, m.PeriodReach.id, m.PeriodReach.reach))
+            return {country: (row_id, value) for country, row_id, value in rows}
+
+    both = [ReachRow("account", "act_1", "PL", 900, 12000), ReachRow("account", "act_1", "ALL", 950, 12000)]
+    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
+    first = reach()
+    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
+    assert reach() == first
+
+    revised = [ReachRow("account", "act_1", "PL", 910, 12000)]
+    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=revised, platform_totals=_totals())
+    assert reach() == {"PL": (first["PL"][0], 910)}

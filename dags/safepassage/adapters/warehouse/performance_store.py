@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from safepassage.adapters.warehouse.engine import Warehouse, upsert
@@ -523,35 +523,49 @@ def _count_signposting(session: Session, platform: str, account_id: int, window:
     return int(session.scalar(counted) or 0)
 
 
+REACH_CELL = ("scope_level", "scope_external_id", "country_code")
+
+
 def _replace_reach(
     session: Session, platform: str, account_id: int, window: Window, reach: Sequence[ReachRow]
 ) -> int:
-    session.execute(
-        delete(PeriodReach).where(
-            PeriodReach.platform_code == platform,
-            PeriodReach.account_id == account_id,
-            PeriodReach.window_start == window.start,
-            PeriodReach.window_end == window.end,
-        )
+    """The window's reach becomes exactly `reach`: cells the platform no longer reports go, the rest
+    are upserted on their natural key, so a re-pull keeps each row (and its id) in place."""
+    in_window = (
+        PeriodReach.platform_code == platform,
+        PeriodReach.account_id == account_id,
+        PeriodReach.window_start == window.start,
+        PeriodReach.window_end == window.end,
     )
-    if reach:
-        session.execute(
-            insert(PeriodReach),
-            [
-                {
-                    "platform_code": platform,
-                    "account_id": account_id,
-                    "scope_level": r.scope_level,
-                    "scope_external_id": r.scope_external_id,
-                    "country_code": r.country_code,
-                    "window_start": window.start,
-                    "window_end": window.end,
-                    "reach": r.reach,
-                    "impressions": r.impressions,
-                }
-                for r in reach
-            ],
-        )
+    retrieved_at = dt.datetime.now(dt.UTC)
+    rows = [
+        {
+            "platform_code": platform,
+            "account_id": account_id,
+            "scope_level": r.scope_level,
+            "scope_external_id": r.scope_external_id,
+            "country_code": r.country_code,
+            "window_start": window.start,
+            "window_end": window.end,
+            "reach": r.reach,
+            "impressions": r.impressions,
+            "retrieved_at": retrieved_at,
+        }
+        for r in reach
+    ]
+    wanted = {tuple(row[name] for name in REACH_CELL) for row in rows}
+    held = session.execute(
+        select(PeriodReach.id, *(getattr(PeriodReach, name) for name in REACH_CELL)).where(*in_window)
+    )
+    gone = [row[0] for row in held if tuple(row[1:]) not in wanted]
+    if gone:
+        session.execute(delete(PeriodReach).where(PeriodReach.id.in_(gone)))
+    upsert(
+        session,
+        PeriodReach,
+        rows,
+        key=("platform_code", "account_id", *REACH_CELL, "window_start", "window_end"),
+    )
     return len(reach)
 
 
