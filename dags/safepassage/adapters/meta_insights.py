@@ -95,6 +95,7 @@ class MetaPerformanceReader:
     organisation_urls: Mapping[str, str]
     report_timeout_seconds: float = 300
     poll_seconds: float = 5
+    retry_seconds: float = 2  # first back-off when the platform names no wait; doubles per attempt
     max_attempts: int = 6
     max_wait_seconds: float = 900
     sleep: Callable[[float], None] = time.sleep
@@ -122,7 +123,7 @@ class MetaPerformanceReader:
                 if not transient or attempt == self.max_attempts:
                     raise MetaPullError(f"{self.account_id} {what}: {_safe(error)}") from None
                 wait = regain_seconds(error.http_headers() or {}) if throttled else None
-                delay = min(self.max_wait_seconds, wait if wait is not None else 2.0**attempt)
+                delay = min(self.max_wait_seconds, wait if wait is not None else self._backoff(attempt))
                 log.warning("Meta %s %s: %s; retrying in %.0fs", self.account_id, what, _safe(error), delay)
                 self.sleep(delay)
             except (
@@ -132,7 +133,7 @@ class MetaPerformanceReader:
                     raise MetaPullError(
                         f"{self.account_id} {what}: no answer ({type(error).__name__})"
                     ) from None
-                delay = min(self.max_wait_seconds, 2.0**attempt)
+                delay = min(self.max_wait_seconds, self._backoff(attempt))
                 log.warning(
                     "Meta %s %s: no answer (%s); retrying in %.0fs",
                     self.account_id,
@@ -142,6 +143,9 @@ class MetaPerformanceReader:
                 )
                 self.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.retry_seconds * 2 ** (attempt - 1))
 
     def _each(self, what: str, cursor: Any) -> Iterator[Any]:
         """Iterate an SDK cursor page by page, retrying a failed page fetch (the cursor keeps its place)."""
