@@ -259,13 +259,39 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
             killer.join(timeout=5)
             result.killed = list(killer.done)
         airflow.stop()
+    try:
+        _requests(result, sandbox.log.entries())
+        _end_state(result, sandbox, warehouse, data_dir)
+    finally:
         sandbox.stop()
-    _requests(result, sandbox)
+        warehouse.dispose()
+    return result
+
+
+def _end_state(result: ChainRun, sandbox: Any, warehouse: Any, data_dir: Path) -> None:
     labels = _sandbox_state(result, sandbox)
     result.warehouse = warehouse_state(warehouse, labels)
-    warehouse.dispose()
     exports = sorted(data_dir.glob("reports/*/partner-export.csv"))
     result.export = "".join(hashlib.sha256(path.read_bytes()).hexdigest() for path in exports)
+
+
+def finished_run(work: Path, tls_dir: Path, label: str) -> ChainRun:
+    """The end state of a chain run kept in `work` (its sandbox state, warehouse and reports)."""
+    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.sandbox.faults import RequestRecord
+    from safepassage.sandbox.server import SandboxServer
+
+    result = ChainRun(label)
+    sandbox = SandboxServer(work / "sandbox", tls_dir=tls_dir)
+    sandbox.start()
+    warehouse = Warehouse(f"sqlite:///{work / 'warehouse.sqlite'}")
+    try:
+        lines = (work / "sandbox" / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+        _requests(result, [RequestRecord(**json.loads(line)) for line in lines])
+        _end_state(result, sandbox, warehouse, work / "data")
+    finally:
+        sandbox.stop()
+        warehouse.dispose()
     return result
 
 
@@ -283,8 +309,7 @@ def _task_tries(airflow: Any) -> dict[str, int]:
     return {f"{d}.{t}[{m}]": int(n) for d, t, m, n in rows}
 
 
-def _requests(result: ChainRun, sandbox: Any) -> None:
-    entries = sandbox.log.entries()
+def _requests(result: ChainRun, entries: list[Any]) -> None:
     result.requests = len(entries)
     result.faults = Counter(f"{entry.platform}:{entry.fault}" for entry in entries if entry.fault)
     # adapter-level retries: a request sent again to the same target right after a fault on it
@@ -455,14 +480,21 @@ def _commit() -> str:
     ).stdout.strip()
 
 
-def main() -> dict[str, Any]:
+def main(reuse_fault_free: bool = False) -> dict[str, Any]:
+    """`reuse_fault_free`: compare with the fault-free run kept in data/chaos/clean instead of
+    running it again (the sandbox is deterministic: it ends the same way each time)."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop the Airflow and sandbox it started
     settings.apply_airflow_environment()
     started = time.monotonic()
     root = settings.data_dir() / "chaos"  # kept until the next run: Airflow logs, sandboxes, warehouses
-    shutil.rmtree(root, ignore_errors=True)
-    print(f"fault-free run (in {root}/clean) …", flush=True)
-    clean = run_chain(root / "clean", root / "tls", "fault-free", None, kill=False)
+    shutil.rmtree(root / "faulty", ignore_errors=True)
+    if reuse_fault_free:
+        print(f"fault-free run: the one kept in {root}/clean", flush=True)
+        clean = finished_run(root / "clean", root / "tls", "fault-free")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"fault-free run (in {root}/clean) …", flush=True)
+        clean = run_chain(root / "clean", root / "tls", "fault-free", None, kill=False)
     print(f"  done in {clean.seconds:.0f} s, {clean.requests} requests", flush=True)
     print(f"run under faults, two task processes killed mid-task (in {root}/faulty) …", flush=True)
     faulty = run_chain(root / "faulty", root / "tls", "faults", chaos_plan(), kill=True)
