@@ -79,6 +79,11 @@ CHAOS_PLAN: dict[str, Any] = {
         {"platform": GOOGLE, "match": "*", "kind": "transient", "rate": 0.02},
         {"platform": GOOGLE, "match": "*", "kind": "internal", "rate": 0.02},
         {"platform": GOOGLE, "match": "*", "kind": "unavailable", "rate": 0.02},
+        *(  # and each at least once, whatever the draw: Google sends few requests
+            {"platform": GOOGLE, "match": "*/SearchStream", "kind": kind, "nth": [nth]}
+            for kind, nth in (("resource_exhausted", 2), ("transient", 5), ("internal", 8),
+                              ("unavailable", 11))
+        ),
         {"platform": GOOGLE, "match": "*/Mutate*", "kind": "partial_failure", "rate": 0.15},
         {"platform": GOOGLE, "match": "*/Mutate*", "kind": "response_lost_after_commit", "rate": 0.15},
         {"platform": META, "match": "POST /act_*/insights", "kind": "async_report_stall", "nth": [1, 2]},
