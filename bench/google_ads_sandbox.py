@@ -5,17 +5,16 @@ bench/results/. Run: `.venv/bin/python -m bench.google_ads_sandbox` (or `make be
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
+from bench._results import flatten, record
 from safepassage.sandbox.clock import SandboxClock
 from safepassage.sandbox.google_ads import GoogleAdsSandbox
 from safepassage.services.campaign_config import load_campaign_config
 
-RESULTS = Path(__file__).with_name("results") / "google_ads_sandbox.json"
 ADS_PER_GROUP = 3
 GROUPS_PER_CAMPAIGN = 3
 
@@ -160,8 +159,7 @@ def main() -> dict:
             figures["lookback_28_days_seconds"] = round(time.perf_counter() - started, 3)
         finally:
             sandbox.stop()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"measured_at": dt.datetime.now(dt.UTC).isoformat(), **figures}, indent=2))
+    record("google_ads_sandbox", flatten(figures))
     for key, value in figures.items():
         print(f"{key:32} {value}")
     return figures

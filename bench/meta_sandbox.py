@@ -6,13 +6,11 @@ bench/results/. Run: `.venv/bin/python -m bench.meta_sandbox` (or `make bench`).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("results") / "meta_sandbox.json"
+from bench._results import flatten, record
 
 
 def main() -> dict[str, Any]:
@@ -129,8 +127,7 @@ def main() -> dict[str, Any]:
         server.stop()
     for name, value in figures.items():
         print(f"{name:32} {value}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"measured_at": dt.datetime.now(dt.UTC).isoformat(), **figures}, indent=2))
+    record("meta_sandbox", flatten(figures))
     return figures
 
 

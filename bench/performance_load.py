@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("results") / "performance_load.json"
+from bench._results import figure, record
+
 ADMIN_URL = os.environ.get(
     "SAFEPASSAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -338,18 +339,49 @@ def api_requests() -> dict[str, Any]:
     }
 
 
+def as_figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The load ratio (aim ≥ 0.8× the raw load), peak memory per size (aim flat), requests vs minimum."""
+    out = []
+    for row in figures["throughput"]:
+        out.append(
+            figure(
+                f"load_vs_raw_{row['database']}",
+                row["reload_vs_raw"],
+                "× raw rows/s",
+                aim="≥ 0.8×",
+                meets_aim=row["reload_vs_raw"] >= 0.8,
+                **row,
+            )
+        )
+    smallest = min(figures["peak_memory"], key=lambda row: row["rows"])
+    for row in figures["peak_memory"]:
+        out.append(
+            figure(
+                f"load_peak_rss_{row['database']}_{row['rows']}_rows",
+                row["peak_rss_mib"],
+                "MiB",
+                aim=f"flat (= {smallest['peak_rss_mib']} MiB at {smallest['rows']} rows)",
+                **row,
+            )
+        )
+    for size, why in figures.get("skipped_sizes", {}).items():
+        out.append(figure(f"load_peak_rss_postgresql_{size}_rows", None, "MiB", aim="flat", skipped=why))
+    for platform, row in figures["api_requests"].items():
+        if isinstance(row, dict):
+            ratio = round(row["requests"] / row["minimum"], 2)
+            out.append(figure(f"pull_requests_vs_minimum_{platform}", ratio, "ratio", **row))
+    return out
+
+
 def main() -> dict[str, Any]:
     sizes = [int(s) for s in os.environ.get("BENCH_PERFORMANCE_ROWS", "1000000,5000000").split(",") if s]
-    figures: dict[str, Any] = {
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": "2 cores, shared",
-    }
+    figures: dict[str, Any] = {}
     figures["throughput"] = [throughput("postgresql", sizes[0]), throughput("sqlite", sizes[0])]
     figures["peak_memory"] = [peak_memory("postgresql", size) for size in sizes]
     figures["api_requests"] = api_requests()
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    path = record("performance_load", as_figures(figures))
     print(json.dumps(figures, indent=2))
+    print(f"saved to {path}")
     return figures
 
 

@@ -63,12 +63,12 @@ def push_campaigns() -> None:
         """The accounts pushed to on one platform, as {platform, account_id} (one pool per platform)."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from safepassage.adapters.warehouse import Warehouse
+        from safepassage.orchestration.connections import open_warehouse
         from safepassage.orchestration.push_accounts import account_settings
         from safepassage.services.budgets import latest_amounts
         from safepassage.services.push_settings import load_push_settings
 
-        warehouse = Warehouse()
+        warehouse = open_warehouse()  # the safepassage_warehouse Connection, as the other tasks
         warehouse.migrate()
         try:
             if not latest_amounts(warehouse):

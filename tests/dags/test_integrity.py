@@ -118,3 +118,52 @@ def test_parsing_imports_no_ad_sdk_and_opens_no_connection() -> None:
     assert report["dags"], "no DAGs parsed"
     assert report["sdk_modules"] == [], f"parsing imported {report['sdk_modules']}"
     assert report["connections"] == []
+
+
+# Modules too slow to import at parse time (DESIGN.md: no heavy import at DAG top level); each
+# costs tens to hundreds of ms per parse. refresh_targeting once pulled in redis and OpenTelemetry
+# through the messaging providers (~250 ms). Times are `make bench` figures (bench/dag_parse.py);
+# this only checks which modules a DAG file adds over a bare `import airflow.sdk`.
+HEAVY_MODULES = (
+    *FORBIDDEN_TOP_LEVEL_IMPORTS,
+    "airflow.providers.common.messaging",
+    "airflow.providers.redis",
+    "opentelemetry.sdk",
+    "jinja2",
+    "pandas",
+    "numpy",
+    "altair",
+    "matplotlib",
+    "weasyprint",
+    "babel",
+    "yaml",
+)
+HEAVY_PROBE = """
+import importlib.util, json, sys
+sys.path.insert(0, sys.argv[1])
+heavy = tuple(sys.argv[2].split(","))
+import airflow.sdk
+seen = set(sys.modules)
+added = {}
+for index, path in enumerate(sys.argv[3:]):
+    spec = importlib.util.spec_from_file_location(f"dag_file_{index}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    new = set(sys.modules) - seen
+    added[path] = sorted(m for m in new if any(m == h or m.startswith(h + ".") for h in heavy))
+    seen |= new
+print(json.dumps(added))
+"""
+
+
+def test_parsing_a_dag_file_imports_nothing_heavy_beyond_the_sdk() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HEAVY_PROBE, str(DAGS_DIR), ",".join(HEAVY_MODULES), *map(str, DAG_FILES)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+    )
+    added = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(added) == {str(path) for path in DAG_FILES}
+    assert {Path(path).name: modules for path, modules in added.items() if modules} == {}

@@ -53,6 +53,18 @@ def test_dag_imports_and_is_wired_as_designed(dagbag):
     assert task.owner == "safepassage-ops" and task.retries >= 1
 
 
+def test_the_watcher_serializes_as_the_common_messaging_trigger_would():
+    """The parse-time stand-in hands the triggerer exactly what MessageQueueTrigger resolves to."""
+    from airflow.providers.common.messaging.triggers.msg_queue import MessageQueueTrigger
+
+    from safepassage.orchestration.triggers import judgement_trigger_kwargs, judgement_watchers
+
+    (watcher,) = judgement_watchers()
+    reference = MessageQueueTrigger(scheme="redis+pubsub", **judgement_trigger_kwargs())
+    assert watcher.trigger.serialize() == reference.serialize()
+    assert watcher.trigger.serialize()[1]["redis_conn_id"] == settings.REDIS_CONN_ID
+
+
 def asset_events(run_id: str) -> list[dict]:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session

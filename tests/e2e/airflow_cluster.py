@@ -61,6 +61,15 @@ class AirflowCluster(LocalAirflow):
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
         admin.dispose()
 
+    def assert_listens_on_loopback_only(self) -> list[tuple[str, str, int]]:
+        """Every component (and child process) listens on loopback only; the API server among them."""
+        from tests.reliability.loopback import listening_addresses, not_on_loopback
+
+        listening = listening_addresses(*(process.pid for process in self.processes.values()))
+        assert any(port == self.port for _, _, port in listening), listening
+        assert not_on_loopback(listening) == [], listening
+        return listening
+
     # --- reading the metadata database ----------------------------------------------------------
 
     def query(self, sql: str, **params: Any) -> list[Any]:

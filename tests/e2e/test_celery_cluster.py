@@ -73,6 +73,7 @@ def cluster(tmp_path: Path, postgres_url: str, sandbox: Any, sandbox_descriptor_
     try:
         running.start()
         yield running
+        running.assert_listens_on_loopback_only()  # the workers too: no log server on every interface
     finally:
         running.dispose()
         running.stop()

@@ -60,6 +60,7 @@ def chain(tmp_path: Path, sandbox: Any) -> Any:
         api = AirflowApi(cluster.api_url, cluster.token())
         wait_for_dags(cluster, api, DAGS)
         ensure_pools(api)
+        cluster.assert_listens_on_loopback_only()  # scheduler, dag-processor, triggerer, api-server
 
         yield (
             Chain(api, review=settled_reviewer(api, note="test")),

@@ -11,12 +11,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 
 from safepassage import settings
+from safepassage.orchestration import ui
 from tests.e2e.airflow_cluster import AirflowCluster
 
-PAGES = ["/safepassage/creatives", "/safepassage/targeting", "/safepassage/plans", "/safepassage/impact"]
+# Derived from the app, so a page or data endpoint added later is checked without editing this list.
+PAGES = [f"{ui.URL_PREFIX}{page.path}" for page in ui.PAGES]
 DOCS = ["/safepassage/docs", "/safepassage/openapi.json"]
+SERVED = [f"{ui.URL_PREFIX}{route.path}" for route in ui.create_app().routes if isinstance(route, APIRoute)]
+# The same routes reached another way: a query (the impact page's period), a trailing slash.
+VARIANTS = [f"{path}?from=2022-01-01&to=2022-12-31" for path in PAGES] + [f"{path}/" for path in PAGES]
 USER, PASSWORD = "reviewer", uuid.uuid4().hex
 
 
@@ -64,8 +70,12 @@ def test_pages_and_docs_need_the_airflow_login(api_server: AirflowCluster) -> No
     base = api_server.api_url
     token = _login(api_server)
     forged = token[:-8] + ("A" * 8 if not token.endswith("A" * 8) else "B" * 8)
+    assert sorted(SERVED) == sorted(PAGES + DOCS)  # every route the app serves is checked below
     with httpx.Client(base_url=base, timeout=60) as client:
-        for path in PAGES + DOCS:
+        for path in VARIANTS:
+            anonymous = client.get(path, follow_redirects=True)
+            assert anonymous.status_code == 401, (path, anonymous.status_code, anonymous.text[:200])
+        for path in SERVED:
             anonymous = client.get(path)
             assert anonymous.status_code == 401, (path, anonymous.status_code, anonymous.text[:200])
             bad = client.get(path, headers={"Authorization": f"Bearer {forged}"})
@@ -88,3 +98,4 @@ def test_pages_and_docs_need_the_airflow_login(api_server: AirflowCluster) -> No
         assert {view["href"] for view in ours["external_views"]} == {p.lstrip("/") for p in PAGES}
         assert {view["destination"] for view in ours["external_views"]} == {"nav"}
     api_server.assert_running()
+    api_server.assert_listens_on_loopback_only()

@@ -13,7 +13,9 @@ The sandbox stops escapes, not work, so every render is also bounded (docs/creat
   done, and intercepted operators are never folded at compile time (`optimized=False` too);
   `%` on text (printf formatting, e.g. `'%999999999d' % 1`) is refused outright;
 - `join` and `replace` check the size of their result before building it; every filter and
-  call result is size-checked;
+  call result is size-checked; calls whose result size an argument sets (`'a'.ljust(10**10)`,
+  `center`, `zfill`, `expandtabs`) are checked before they run, and no method of a number or of
+  bytes can be called at all (`encode`, `to_bytes`: no ad needs bytes);
 - the output stops at `MAX_OUTPUT_CHARS`;
 - a work budget: at most `MAX_TEMPLATE_STEPS` template lines executed (loop iterations, macro
   calls) and `MAX_RENDER_SECONDS` per render. It is counted by a trace function on the template's
@@ -116,7 +118,7 @@ class CreativeLoader(BaseLoader):
 
 
 def _size_problem(value: Any) -> str | None:
-    if isinstance(value, str) and len(value) > MAX_TEXT_CHARS:
+    if isinstance(value, str | bytes | bytearray) and len(value) > MAX_TEXT_CHARS:
         return f"text of {len(value):,} characters (at most {MAX_TEXT_CHARS:,})"
     if isinstance(value, list | tuple | dict | set) and len(value) > MAX_ITEMS:
         return f"a list of {len(value):,} items (at most {MAX_ITEMS:,})"
@@ -134,14 +136,14 @@ def _refuse_if_too_large(value: Any, what: str) -> Any:
 
 def _projected_size(operator: str, left: Any, right: Any) -> str | None:
     """Why `left <operator> right` would be too large, judged from the operands alone."""
-    sized = (str, list, tuple)
+    sized = (str, bytes, bytearray, list, tuple)
     if operator == "%" and isinstance(left, str):
         return "text formatting with % (use _('… %(name)s …', name=…) or ~)"
     if operator == "*":
         if isinstance(left, int) and isinstance(right, sized):
             left, right = right, left
         if isinstance(left, sized) and isinstance(right, int):
-            limit = MAX_TEXT_CHARS if isinstance(left, str) else MAX_ITEMS
+            limit = MAX_ITEMS if isinstance(left, list | tuple) else MAX_TEXT_CHARS
             if len(left) * max(right, 0) > limit:
                 return f"{len(left):,} × {right:,} items or characters (at most {limit:,})"
         elif (
@@ -154,9 +156,37 @@ def _projected_size(operator: str, left: Any, right: Any) -> str | None:
     if powered and right > 0 and left.bit_length() * right > MAX_INT_BITS:
         return f"a power of about {left.bit_length() * right:,} bits (at most {MAX_INT_BITS})"
     if operator == "+" and isinstance(left, sized) and isinstance(right, sized):
-        limit = MAX_TEXT_CHARS if isinstance(left, str) else MAX_ITEMS
+        limit = MAX_ITEMS if isinstance(left, list | tuple) else MAX_TEXT_CHARS
         if len(left) + len(right) > limit:
             return f"{len(left) + len(right):,} items or characters (at most {limit:,})"
+    return None
+
+
+_WIDTH_METHODS = frozenset({"ljust", "rjust", "center", "zfill"})
+
+
+def _call_problem(function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """Why calling `function` is refused before it runs: its result size is set by an argument
+    (checked after the call, `'a'.ljust(10**10)` would already have taken 10 GB), or it is a method
+    of a number or of bytes, which no ad needs and whose results (`encode`, `to_bytes`) escape
+    the text limits."""
+    owner = getattr(function, "__self__", None)
+    name = getattr(function, "__name__", "")
+    if isinstance(owner, int | float | complex | bytes | bytearray):
+        return f"calling {type(owner).__name__}.{name}() is not allowed: templates work with text"
+    if not isinstance(owner, str):
+        return None
+    if name in _WIDTH_METHODS:
+        width = args[0] if args else kwargs.get("width", 0)
+    elif name == "expandtabs":
+        tabsize = args[0] if args else kwargs.get("tabsize", 8)
+        width = len(owner) + owner.count("\t") * tabsize if isinstance(tabsize, int) else 0
+    elif name == "encode":
+        return "calling str.encode() is not allowed: templates work with text"
+    else:
+        return None
+    if isinstance(width, int) and width > MAX_TEXT_CHARS:
+        return f"{name}() would build text of {width:,} characters (at most {MAX_TEXT_CHARS:,})"
     return None
 
 
@@ -186,6 +216,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return _refuse_if_too_large(super().call_binop(context, operator, left, right), repr(operator))
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        problem = _call_problem(__obj, args, kwargs)
+        if problem:
+            raise TemplateTooCostly(problem)
         result = super().call(__context, __obj, *args, **kwargs)
         return _refuse_if_too_large(result, f"calling {getattr(__obj, '__name__', 'a function')}()")
 
@@ -359,7 +392,9 @@ def render(environment: ImmutableSandboxedEnvironment, name: str, context: Mappi
         raise TemplateFailure(
             _template_line(error, template.filename), "not allowed: a macro calls itself too deeply"
         ) from None
-    except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as error:
+    except MemoryError:  # a limit above missed a way to build something huge: still name the line
+        raise TemplateFailure(None, "not allowed: the template ran out of memory") from None
+    except (LookupError, ValueError, TypeError, AttributeError, ArithmeticError) as error:
         raise TemplateFailure(
             _template_line(error, template.filename), f"{type(error).__name__}: {error}"
         ) from None
@@ -453,6 +488,23 @@ def catalogue_text(data: bytes, display_name: str) -> str:
     return text
 
 
+_PO_STRING_LINE = re.compile(r'^(?:#~\s*)?(?:msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)?\s*"')
+_PO_CLOSED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"\s*$')
+
+
+def _unterminated_string_line(text: str) -> int | None:
+    """The first line whose quoted string has no closing quote. Babel reads `msgstr "Sprawdź za`
+    as `Sprawdź z` (it drops the last character as if it were the quote), so a cut-off
+    translation would ship shortened without a word."""
+    for number, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if (match := _PO_STRING_LINE.match(stripped)) and not _PO_CLOSED_STRING.fullmatch(
+            stripped[match.end() - 1 :]
+        ):
+            return number
+    return None
+
+
 def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
     try:
         if too_large := file_too_large(path, MAX_CATALOGUE_BYTES):
@@ -462,6 +514,10 @@ def load_catalogue(path: Path, language: str, display_name: str) -> Catalogue:
         raise CatalogueError(
             display_name, None, f"no {language} catalogue (create it from messages.pot)"
         ) from None
+    if (line := _unterminated_string_line(text)) is not None:
+        raise CatalogueError(
+            display_name, line, 'not a valid .po file: a quoted string is not closed (add the final ")'
+        )
     try:
         catalog: Catalog = read_po(io.StringIO(text), locale=None, abort_invalid=True)
     except (PoFileError, ValueError) as error:

@@ -35,6 +35,25 @@ class _NoAliasLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date-shaped value that is no date (`2022-02-30`) stays text, so the field's own
+        validation names it; PyYAML would raise a bare ValueError with no line."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """An integer beyond Python's digit limit stays text (the field then says it is no number)."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _NoAliasLoader.construct_yaml_timestamp)
+_NoAliasLoader.add_constructor("tag:yaml.org,2002:int", _NoAliasLoader.construct_yaml_int)
+
 
 def file_too_large(path: Path, limit: int) -> str | None:
     """Why `path` is too large to read (checked before reading it), or None."""
@@ -57,13 +76,30 @@ class SourceDocument:
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Line of the deepest part of `loc` that exists in the file."""
+        loc = self.located(loc)
         for end in range(len(loc), -1, -1):
             line = self.lines.get(tuple(loc[:end]))
             if line is not None:
                 return line
         return None
 
+    def located(self, loc: Sequence[str | int]) -> Loc:
+        """`loc` with a number that is a mapping key in the file (`7: x`) as the key's text, not an index."""
+        parts: list[str | int] = []
+        for part in loc:
+            if part == "[key]":  # pydantic's marker for "the key itself": the key's own path says it
+                continue
+            if (
+                isinstance(part, int)
+                and (*parts, part) not in self.lines
+                and (*parts, str(part)) in self.lines
+            ):
+                part = str(part)
+            parts.append(part)
+        return tuple(parts)
+
     def problem(self, loc: Sequence[str | int], message: str) -> Problem:
+        loc = self.located(loc)
         return Problem(file=self.name, field=field_path(loc), message=message, line=self.line_of(loc))
 
     def problems_from(self, error: ValidationError, prefix: Loc = ()) -> list[Problem]:
@@ -83,21 +119,28 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
     try:
         if too_large := file_too_large(path, MAX_INPUT_BYTES):
             raise InvalidInput([Problem(file=name, field="", message=too_large)])
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InvalidInput([Problem(file=name, field="", message="file not found")]) from None
     except UnicodeDecodeError as error:
+        at = raw.count(b"\n", 0, error.start) + 1
         raise InvalidInput(
-            [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})")]
+            [Problem(file=name, field="", message=f"not UTF-8 text ({error.reason})", line=at)]
         ) from None
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)
+    except yaml.reader.ReaderError as error:  # a control character (NUL, ESC…) anywhere in the text
+        at = text.count("\n", 0, error.position) + 1
+        message = f"not valid YAML: character #x{error.character:02x} is not allowed ({error.reason})"
+        raise InvalidInput([Problem(file=name, field="", message=message, line=at)]) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except RecursionError:
         message = "not valid YAML: nested too deeply"
         raise InvalidInput([Problem(file=name, field="", message=message)]) from None
-    except ValueError as error:  # e.g. an integer beyond Python's digit limit
+    except ValueError as error:  # any other value PyYAML cannot build
         raise InvalidInput([Problem(file=name, field="", message=f"not valid YAML: {error}")]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -112,6 +155,8 @@ def load_document(path: Path, display_name: str = "") -> SourceDocument:
     duplicates: list[Problem] = []
     if node is not None:
         _record_lines(node, (), document, duplicates)
+    else:  # an empty file: "line 1" is still the place to write what is missing
+        document.lines[()] = 1
     if duplicates:
         raise InvalidInput(duplicates)
     return document

@@ -52,6 +52,7 @@ DEVICES = {"mobile_app": "mobile", "desktop": "desktop"}
 ROW_FIELDS = ["ad_id", "impressions", "clicks", "inline_link_clicks", "spend", "date_start"]
 BREAKDOWNS = ["country", "device_platform", "publisher_platform"]
 PAGE_LIMIT = 500
+MAX_COUNT = 10**15  # far above any real count; a bigger one is a corrupt reply
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -312,20 +313,21 @@ class MetaPerformanceReader:
             self.sleep(self.poll_seconds)
 
     def _row(self, item: Mapping[str, Any]) -> PulledRow:
-        ad = str(item["ad_id"])
+        field_of = partial(reported, item, f"{self.account_id} report row")
+        ad = field_of("ad_id", str)
         _, language = self._ads.get(ad, ("", None))
-        clicks = int(item.get("clicks", 0))
+        clicks = field_of("clicks", count, "0")
         return PulledRow(
-            dt.date.fromisoformat(item["date_start"]),
+            field_of("date_start", dt.date.fromisoformat),
             ad,
             str(item.get("country", "")).upper(),
             language or "",
             DEVICES.get(str(item.get("device_platform")), "other"),
             str(item.get("publisher_platform") or "all"),
-            int(item.get("impressions", 0)),
+            field_of("impressions", count, "0"),
             clicks,
-            to_minor(item.get("spend", "0")),
-            int(item.get("inline_link_clicks", clicks)),
+            field_of("spend", to_minor, "0"),
+            field_of("inline_link_clicks", count, clicks),
         )
 
     # -- account totals and reach ---------------------------------------------------------------------
@@ -343,15 +345,17 @@ class MetaPerformanceReader:
                 fields=["impressions", "clicks", "spend", "date_start"], params=params
             ),
         )
-        return {
-            dt.date.fromisoformat(r["date_start"]): {
-                "impressions": int(r.get("impressions", 0)),
-                "clicks": int(r.get("clicks", 0)),
-                "cost_minor": to_minor(r.get("spend", "0")),
+        totals: dict[dt.date, dict[str, int]] = {}
+        for r in self._each("daily totals", cursor):
+            field_of = partial(reported, r, f"{self.account_id} daily totals")
+            day = {
+                "impressions": field_of("impressions", count, "0"),
+                "clicks": field_of("clicks", count, "0"),
+                "cost_minor": field_of("spend", to_minor, "0"),
             }
-            for r in self._each("daily totals", cursor)
-            if int(r.get("impressions", 0)) or to_minor(r.get("spend", "0"))
-        }
+            if day["impressions"] or day["cost_minor"]:
+                totals[field_of("date_start", dt.date.fromisoformat)] = day
+        return totals
 
     def period_reach(self, window: Window) -> list[ReachRow]:
         """Unique reach over the whole window, per country and for the account (country ALL)."""
@@ -370,13 +374,14 @@ class MetaPerformanceReader:
                 "reach", partial(account.get_insights, fields=["reach", "impressions"], params=params)
             )
             for r in self._each("reach", cursor):
+                field_of = partial(reported, r, f"{self.account_id} reach")
                 out.append(
                     ReachRow(
                         "account",
                         self.account_id,
                         str(r.get("country", "ALL")).upper(),
-                        int(r.get("reach", 0)),
-                        int(r.get("impressions", 0)),
+                        field_of("reach", count, "0"),
+                        field_of("impressions", count, "0"),
                     )
                 )
         return out
@@ -398,7 +403,38 @@ class _CountingApi:
 
 def to_minor(amount: Any, exponent: int = 2) -> int:
     """Meta's decimal spend string ("12.34") → minor units, exactly."""
-    return int(Decimal(str(amount or "0")).scaleb(exponent).to_integral_value())
+    minor = int(Decimal(str(amount or "0")).scaleb(exponent).to_integral_value())
+    if minor < 0:
+        raise ValueError("negative")
+    return minor
+
+
+def count(value: Any) -> int:
+    """A count Meta reports ("123", or 123): a whole number, not negative, not absurdly large."""
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    number = Decimal(str(value))
+    if not number.is_finite() or number != number.to_integral_value() or not 0 <= number < MAX_COUNT:
+        raise ValueError(f"not a whole number from 0 to {MAX_COUNT:,}")
+    return int(number)
+
+
+_ABSENT = object()
+
+
+def reported(
+    item: Mapping[str, Any], where: str, name: str, convert: Callable[[Any], T], default: Any = _ABSENT
+) -> T:
+    """One field of a row Meta returned, converted; a missing or malformed one is a MetaPullError
+    naming the field (the pull stops and its transaction stores nothing), never a bare KeyError."""
+    value = item.get(name, default) if default is not _ABSENT else item.get(name, _ABSENT)
+    if value is _ABSENT:
+        raise MetaPullError(f"{where}: Meta's reply has no {name!r}")
+    try:
+        return convert(value)
+    except (TypeError, ValueError, ArithmeticError) as error:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise MetaPullError(f"{where}: field {name!r} is {shown}, not usable ({error})") from None
 
 
 def _theme(url: str) -> str | None:

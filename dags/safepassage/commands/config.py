@@ -18,9 +18,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Every file in config/ the DAGs read, so a broken push.yaml fails here, not mid-push."""
+    from safepassage.domain.errors import InvalidInput, Problem
     from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.impact import load_reporting_settings
+    from safepassage.services.performance import load_performance_settings
+    from safepassage.services.push_settings import load_push_settings
 
-    config = load_campaign_config(args.config_dir)
+    problems: list[Problem] = []
+    config: CampaignConfig | None = None
+    try:
+        config = load_campaign_config(args.config_dir)
+    except InvalidInput as error:
+        problems.extend(error.problems)
+    # push.yaml is checked against the campaign config, so only once that is valid.
+    loaders = [load_performance_settings, load_reporting_settings]
+    for load in ([load_push_settings] if config is not None else []) + loaders:
+        try:
+            load(args.config_dir)
+        except InvalidInput as error:
+            problems.extend(error.problems)
+    if problems or config is None:
+        raise InvalidInput(problems)
     print(summarise(config))
     return 0
 

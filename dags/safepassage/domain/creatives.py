@@ -163,25 +163,32 @@ def placeholders(text: str) -> set[str]:
     return set(_PLACEHOLDER.findall(text))
 
 
-def interpolate(text: str, params: Mapping[str, object]) -> str:
+def interpolate(text: str, params: Mapping[str, object], max_chars: int | None = None) -> str:
     """Fill `%(name)s` placeholders (and `%%`) without printf: no widths, no other conversions.
 
     `text % params` would let a translation such as `%(name)999999999s` build a gigabyte string,
-    and raise on any stray `%`. Without params the text is returned as written.
+    and raise on any stray `%`. Without params the text is returned as written. With `max_chars`,
+    a result longer than that is refused before it is built: a translation repeating one
+    placeholder thousands of times would otherwise multiply a parameter's length.
     """
     if not params:
         return text
     if _BROKEN_PLACEHOLDER.search(text.replace("%%", "")):
         raise ValueError(f"«{text}» has a malformed placeholder (write it exactly as %(name)s, and % as %%)")
-
-    def fill(match: re.Match[str]) -> str:
-        if match.group(0) == "%%":
-            return "%"
-        if match.group(1) not in params:
-            raise ValueError(f"«{text}» needs placeholder %({match.group(1)})s passed in")
-        return str(params[match.group(1)])
-
-    return _PLACEHOLDER_OR_PERCENT.sub(fill, text)
+    values: dict[str, str] = {}
+    size = len(text)
+    for match in _PLACEHOLDER_OR_PERCENT.finditer(text):
+        name = match.group(1)
+        if name is None:  # %%
+            size -= 1
+            continue
+        if name not in params:
+            raise ValueError(f"«{text[:200]}» needs placeholder %({name})s passed in")
+        value = values.setdefault(name, str(params[name]))
+        size += len(value) - len(match.group(0))
+    if max_chars is not None and size > max_chars:
+        raise ValueError(f"«{text[:80]}…» would build text of {size:,} characters (at most {max_chars:,})")
+    return _PLACEHOLDER_OR_PERCENT.sub(lambda match: values[match.group(1)] if match.group(1) else "%", text)
 
 
 _MARKUP = re.compile(r"\{\{|\{%|\{#|\}\}|%\}|<\s*/?\s*[a-zA-Z!][^<>]*>?|&#?\w+;", re.IGNORECASE)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+MAX_PROBLEMS_SHOWN = 100
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -30,7 +32,11 @@ class InvalidInput(ValueError):
     def render(self) -> str:
         count = len(self.problems)
         header = f"{count} problem{'s' if count != 1 else ''} found:"
-        return "\n".join([header, *(f"  {problem}" for problem in self.problems)])
+        # A generated or pasted file can hold thousands of the same mistake: show enough to fix it.
+        shown = [f"  {problem}" for problem in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if count > MAX_PROBLEMS_SHOWN:
+            shown.append(f"  … and {count - MAX_PROBLEMS_SHOWN} more")
+        return "\n".join([header, *shown])
 
 
 def field_path(loc: Iterable[str | int]) -> str:

@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from safepassage.domain.creatives import LANGUAGE_PARAMETER, ORG_PARAMETER, host_of, link_parameters
 
@@ -22,13 +23,30 @@ from safepassage.domain.creatives import LANGUAGE_PARAMETER, ORG_PARAMETER, host
 APP_LINK_PATTERNS = ("apps.apple.com", "play.google.com", "stopthetraffik.org/stop-app")
 
 
+PLATFORM_NAMES = ("google_ads", "meta")
+
+
+def _known_platform(name: str) -> str:
+    if name not in PLATFORM_NAMES:
+        raise ValueError(f"unknown platform {name!r}: use {' or '.join(PLATFORM_NAMES)}")
+    return name
+
+
+PlatformName = Annotated[str, AfterValidator(_known_platform)]
+
+
 class PerformanceSettings(BaseModel):
     """`config/performance.yaml`: how far back each pull re-reads, and the quality-check tolerances."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    lookback_days: dict[str, int] = Field(default_factory=lambda: {"google_ads": 14, "meta": 28})
-    overdelivery_factor: dict[str, float] = Field(default_factory=lambda: {"google_ads": 2.0, "meta": 1.25})
+    # Keyed by platform name: a misspelt platform would otherwise silently fall back to the default.
+    lookback_days: dict[PlatformName, Annotated[int, Field(ge=1, le=400)]] = Field(
+        default_factory=lambda: {"google_ads": 14, "meta": 28}
+    )
+    overdelivery_factor: dict[PlatformName, Annotated[float, Field(ge=1, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: {"google_ads": 2.0, "meta": 1.25}
+    )
     report_timeout_seconds: float = Field(default=300, gt=0)
     report_poll_seconds: float = Field(default=5, ge=0)
     # first back-off after a failed call (doubling with each attempt) when the platform names no wait

@@ -81,9 +81,12 @@ class DemoReport:
     steps: list[tuple[str, str]] = field(default_factory=list)
     dag_runs: list[tuple[str, str]] = field(default_factory=list)
     publish_to_ads_seconds: list[float] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    step_finished_after: dict[str, float] = field(default_factory=dict)  # seconds since `started`
 
     def add(self, step: str, outcome: str) -> None:
         self.steps.append((step, outcome))
+        self.step_finished_after[step] = time.monotonic() - self.started
         print(f"  ✓ {step}: {outcome}", flush=True)
 
 

@@ -204,9 +204,17 @@ class LocalAirflow:
         # fails to reach the Execution API and waits for a retry.
         for worker in self.workers:
             self.processes[worker] = subprocess.Popen(
-                [self.airflow, "celery", "worker", "--celery-hostname", f"{worker}-{self.name}@%h"],
-                # each worker serves its task logs on a port of its own
-                env={**self.env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())},
+                # No log server: it binds every interface (like the scheduler's, above); the workers
+                # share this home, so the api-server reads their task logs as local files.
+                [
+                    self.airflow,
+                    "celery",
+                    "worker",
+                    "--skip-serve-logs",
+                    "--celery-hostname",
+                    f"{worker}-{self.name}@%h",
+                ],
+                env=self.env,
                 stdout=(self.logs / f"{worker}.log").open("wb"),
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

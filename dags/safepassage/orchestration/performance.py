@@ -56,8 +56,7 @@ def meta_accounts() -> list[dict[str, str]]:
 def pull(platform: str, account: dict[str, str], context: Any) -> dict[str, Any]:
     """Pull one account over this run's window into the warehouse; returns what was loaded."""
     from safepassage.adapters.platform_clients import google_ads_client, meta_api
-    from safepassage.adapters.warehouse import Warehouse
-    from safepassage.orchestration.connections import google_ads_settings, meta_settings
+    from safepassage.orchestration.connections import google_ads_settings, meta_settings, open_warehouse
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.performance import (
         load_performance_settings,
@@ -69,7 +68,7 @@ def pull(platform: str, account: dict[str, str], context: Any) -> dict[str, Any]
     config, performance = load_campaign_config(), load_performance_settings()
     since, until = requested_range(context)
     window = window_for(platform, interval_end(context), performance, since=since, until=until)
-    warehouse = Warehouse()
+    warehouse = open_warehouse()  # the safepassage_warehouse Connection, as every other task
     warehouse.migrate()
     try:
         if platform == "google_ads":

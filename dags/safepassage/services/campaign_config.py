@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from safepassage import settings
 from safepassage.adapters.files import SourceDocument, load_document
 from safepassage.domain.campaign import CampaignConfig, cross_check
-from safepassage.domain.errors import InvalidInput, Problem, field_path
+from safepassage.domain.errors import InvalidInput, Problem
 
 # section -> (file, key holding the list in that file, or None when the whole file is the section)
 CONFIG_FILES: dict[str, tuple[str, str | None]] = {
@@ -51,6 +51,12 @@ def _load(config_dir: Path) -> CampaignConfig:
             raw[section] = data
         elif isinstance(data, dict) and key in data:
             raw[section] = data[key]
+            # A misspelt or stray top-level key would otherwise be ignored without a word.
+            problems.extend(
+                documents[section].problem((other,), f"unknown top-level key: this file holds only {key!r}")
+                for other in data
+                if other != key
+            )
         else:
             problems.append(documents[section].problem((key,), f"missing the top-level list {key!r}"))
     if problems:
@@ -81,8 +87,5 @@ def _locate(error: ValidationError, documents: dict[str, SourceDocument]) -> lis
         document = _document_for(str(section), documents)
         key = CONFIG_FILES[_SECTION_ALIASES.get(str(section), str(section))][1]
         loc = (key, *rest) if key else tuple(rest)
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(
-            Problem(file=document.name, field=field_path(loc), message=message, line=document.line_of(loc))
-        )
+        problems.append(document.problem(loc, str(item["msg"]).removeprefix("Value error, ")))
     return problems

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from safepassage import settings
 from safepassage.adapters.creative_templates import (
+    MAX_TEXT_CHARS,
     Catalogue,
     CatalogueError,
     TemplateFailure,
@@ -412,7 +413,7 @@ def render_ad(
         else:
             translated = entry.text
         try:
-            return interpolate(translated, params)
+            return interpolate(translated, params, max_chars=MAX_TEXT_CHARS)
         except ValueError as error:
             raise ValueError(f"_() text {error}") from None
 

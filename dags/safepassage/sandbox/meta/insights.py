@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,11 +167,16 @@ def compute(
     *,
     as_of: dt.datetime,
     seed: int,
+    store_lock: AbstractContextManager[Any] | None = None,
 ) -> list[dict[str, Any]]:
-    units = [unit for unit in store.serving_units(account) if _selected(unit, node, query)]
+    """The report's rows. `store_lock` is held only while the store is read, not while the
+    simulation runs: a report job computing months of delivery must not stop every other call."""
+    store_lock = store_lock or nullcontext()
+    with store_lock:
+        units = [unit for unit in store.serving_units(account) if _selected(unit, node, query)]
+        account_record = dict(store.data["accounts"][account])
     rows = simulation.daily_rows(units, query.since, query.until, as_of=as_of, seed=seed)
     params = simulation.load_parameters()
-    account_record = store.data["accounts"][account]
     currency = account_record["currency"]
     minor = float(params.currency(currency)["minor"])
     level_key = _LEVEL_KEY[query.level]
@@ -208,16 +214,28 @@ def compute(
             )
             if mapped in groups:  # mobile and tablet segments both add to mobile_app
                 groups[mapped]["reach"] += value
-        for group_key, totals in sorted(groups.items()):
-            split = _publisher_split(group_key, query, units, publisher_shares)
-            parts = {name: _split_exact(int(totals[name]), [share for share, _ in split]) for name in totals}
-            for index, (_, publisher) in enumerate(split):
-                part = {name: values[index] for name, values in parts.items()}
-                out.append(
-                    _render(
-                        store, account_record, account, query, group_key, part, publisher, start, end, minor
+        with store_lock:
+            for group_key, totals in sorted(groups.items()):
+                split = _publisher_split(group_key, query, units, publisher_shares)
+                parts = {
+                    name: _split_exact(int(totals[name]), [share for share, _ in split]) for name in totals
+                }
+                for index, (_, publisher) in enumerate(split):
+                    part = {name: values[index] for name, values in parts.items()}
+                    out.append(
+                        _render(
+                            store,
+                            account_record,
+                            account,
+                            query,
+                            group_key,
+                            part,
+                            publisher,
+                            start,
+                            end,
+                            minor,
+                        )
                     )
-                )
     return out
 
 

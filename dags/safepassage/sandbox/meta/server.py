@@ -29,6 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -134,9 +135,16 @@ class MetaGraphServer:
         self._thread: threading.Thread | None = None
         self._calls: collections.deque[float] = collections.deque()
         self._insights_cache: collections.OrderedDict[str, list[dict[str, Any]]] = collections.OrderedDict()
+        self._cache_lock = threading.Lock()
+        # As on Graph, an async report run computes while the client polls; its rows wait here.
+        self._report_jobs: collections.OrderedDict[str, Future[list[dict[str, Any]]]] = (
+            collections.OrderedDict()
+        )
+        self._report_workers: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> MetaGraphServer:
+        self._report_workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="meta-report-run")
         handler = type("MetaGraphHandler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
         self._httpd.daemon_threads = True
@@ -154,12 +162,16 @@ class MetaGraphServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self._report_workers is not None:
+            self._report_workers.shutdown(wait=False, cancel_futures=True)
+            self._report_workers = None
 
     def reset(self) -> None:
         """Forget every entity and report run (accounts, credentials, clock and fault plan stay)."""
         with self.store.lock:
             self.store.reset(self._accounts)
             self._insights_cache.clear()
+            self._report_jobs.clear()
 
     def __enter__(self) -> MetaGraphServer:
         return self.start()
@@ -553,21 +565,50 @@ class MetaGraphServer:
             "versions": [],
         }
         self.store.save()
+        if state == "ok" and self._report_workers is not None:
+            self._report_jobs[run_id] = self._report_workers.submit(
+                self._insights_rows, account, node, query, now, self.store.lock
+            )
+            while len(self._report_jobs) > 16:
+                self._report_jobs.popitem(last=False)
         return 200, {"report_run_id": run_id}
 
     def _insights_rows(
-        self, account: str, node: Mapping[str, Any] | None, query: insights.InsightsQuery, as_of: dt.datetime
+        self,
+        account: str,
+        node: Mapping[str, Any] | None,
+        query: insights.InsightsQuery,
+        as_of: dt.datetime,
+        store_lock: Any = None,
     ) -> list[dict[str, Any]]:
         key = insights.cache_key(account, node["id"] if node else None, query, as_of, self.store.version)
-        cached = self._insights_cache.get(key)
+        with self._cache_lock:
+            cached = self._insights_cache.get(key)
         if cached is None:
-            cached = insights.compute(self.store, account, node, query, as_of=as_of, seed=self.seed)
-            self._insights_cache[key] = cached
-            while len(self._insights_cache) > 16:
-                self._insights_cache.popitem(last=False)
+            cached = insights.compute(
+                self.store, account, node, query, as_of=as_of, seed=self.seed, store_lock=store_lock
+            )
+            with self._cache_lock:
+                self._insights_cache[key] = cached
+                while len(self._insights_cache) > 16:
+                    self._insights_cache.popitem(last=False)
         return cached
 
-    def _run_status(self, fields: Mapping[str, Any]) -> tuple[str, int]:
+    def _finished_rows(self, run_id: str) -> list[dict[str, Any]] | None:
+        """The rows the run's job computed (None: no job here, e.g. after a restart, or it failed)."""
+        job = self._report_jobs.get(run_id)
+        if job is None or not job.done() or job.exception() is not None:
+            return None
+        return job.result()
+
+    def _run_status(self, run_id: str, fields: Mapping[str, Any]) -> tuple[str, int]:
+        status, percent = self._scripted_status(fields)
+        job = self._report_jobs.get(run_id)
+        if status == "Job Completed" and job is not None and not job.done():
+            return "Job Running", 90  # complete once the rows exist, however many polls that takes
+        return status, percent
+
+    def _scripted_status(self, fields: Mapping[str, Any]) -> tuple[str, int]:
         polls = int(fields["polls"])
         if fields["state"] == "fail":
             return ("Job Started", 0) if polls < 2 else ("Job Failed", 0)
@@ -597,7 +638,7 @@ class MetaGraphServer:
         if edge is None:
             fields["polls"] = int(fields["polls"]) + 1
             self.store.save()
-            status, percent = self._run_status(fields)
+            status, percent = self._run_status(record["id"], fields)
             as_of = dt.datetime.fromisoformat(fields["as_of"])
             values = {
                 "id": record["id"],
@@ -613,15 +654,17 @@ class MetaGraphServer:
             return 200, {name: values[name] for name in {*requested, "id"} if name in values}
         if edge != "insights":
             raise unsupported_request(method, "/".join(segments))
-        status, _ = self._run_status(fields)
+        status, _ = self._run_status(record["id"], fields)
         if status != "Job Completed":
             raise GraphError(f"(#100) The report run is not complete (async_status: {status}).", code=100)
-        node = self.store.data["objects"].get(fields["node_id"]) if fields["node_id"] else None
-        as_of = dt.datetime.fromisoformat(fields["as_of"])
-        query = insights.parse_query(
-            fields["params"], fields["node_level"], as_of.date(), self._earliest(record["account_id"])
-        )
-        rows = self._insights_rows(record["account_id"], node, query, as_of)
+        rows = self._finished_rows(record["id"])
+        if rows is None:
+            node = self.store.data["objects"].get(fields["node_id"]) if fields["node_id"] else None
+            as_of = dt.datetime.fromisoformat(fields["as_of"])
+            query = insights.parse_query(
+                fields["params"], fields["node_level"], as_of.date(), self._earliest(record["account_id"])
+            )
+            rows = self._insights_rows(record["account_id"], node, query, as_of)
         return 200, _page(rows, params, self.url_for(segments))
 
     # ------------------------------------------------------------ sandbox control (no auth; loopback only)
@@ -718,13 +761,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client stopped waiting (its own timeout): nothing to say
 
     def do_GET(self) -> None:
         self._serve("GET")
