@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-ui test lint typecheck pytest bench fmt lock venv clean airflow cluster
+.PHONY: demo demo-ui test lint typecheck pytest bench chaos fmt lock venv clean airflow cluster
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+chaos: $(STAMP)  ## the whole chain under 500+ sandbox faults and killed tasks equals the fault-free run; figures in bench/results/chaos.json
+	$(BIN)/python -m bench chaos
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

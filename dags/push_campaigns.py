@@ -85,8 +85,10 @@ def push_campaigns() -> None:
     @task(task_id=PLAN_TASK_ID, pool=GOOGLE_ADS_POOL)
     def plan_account(account: dict[str, str], **context: object) -> dict[str, object]:
         from safepassage.orchestration.push_accounts import plan_for
+        from safepassage.orchestration.retries import reschedule_when_asked
 
-        stored = plan_for(account["platform"], account["account_id"], str(context["run_id"]))
+        with reschedule_when_asked():  # a long quota delay on the plan's reads frees the pool slot
+            stored = plan_for(account["platform"], account["account_id"], str(context["run_id"]))
         print(stored["markdown"])
         return stored
 

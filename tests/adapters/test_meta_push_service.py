@@ -15,9 +15,10 @@ from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.orchestration.push_accounts import budget_guard
+from safepassage.sandbox.faults import FaultPlan
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import apply_stored_plan, plan_and_store, record_decision
+from safepassage.services.push import RetryLater, apply_stored_plan, plan_and_store, record_decision
 from safepassage.services.push_meta import budget_rule, desired_for_meta_account
 from safepassage.services.push_settings import load_push_settings
 from tests.push_support import store_inputs, targeting_document
@@ -100,3 +101,47 @@ def test_before_the_policy_date_every_country_is_pushed_on_meta_with_its_allocat
 
     again = push_meta(warehouse, account, config, "run-again")
     assert (again.status, again.operation_count) == ("nothing_to_do", 0)
+
+
+def plan_meta(warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig) -> Any:
+    push = load_push_settings()
+    desired, left_out = desired_for_meta_account(warehouse, config, push.accounts_for(Platform.META)[0])
+    adjust = budget_rule(warehouse, account.customer_id, left_out)
+    return plan_and_store(warehouse, account, desired, push.approval_thresholds("EUR"), "run-1", adjust)
+
+
+def one_fault_on_the_campaign_read(kind: str, **params: Any) -> FaultPlan:
+    rule = {"platform": "meta", "match": "GET /act_*/campaigns", "kind": kind, "nth": [1]}
+    return FaultPlan.from_dict({"faults": [{**rule, "params": params}]})
+
+
+def test_a_server_error_on_the_plans_read_is_retried_and_the_plan_succeeds_in_one_try(
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, sandbox: Any
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocate_budgets(warehouse, config, load_push_settings(), dt.date(2022, 3, 25))
+    sandbox.meta.log.clear()
+    sandbox.faults = one_fault_on_the_campaign_read("server_error")
+
+    stored = plan_meta(warehouse, account, config)  # one plan_meta_account try
+
+    assert stored.status in ("needs_approval", "auto_approved") and stored.operation_count > 0
+    reads = sandbox.meta.log.entries(target_contains="/campaigns", method="GET")
+    assert [entry.fault for entry in reads[:2]] == ["server_error", None]  # the same read, sent again
+    assert sandbox.meta.log.entries(method="POST") == []  # planning only reads
+
+
+def test_a_throttle_asking_for_minutes_on_the_plans_read_hands_the_wait_to_airflow(
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, sandbox: Any
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocate_budgets(warehouse, config, load_push_settings(), dt.date(2022, 3, 25))
+    sandbox.faults = one_fault_on_the_campaign_read("account_rate_limit", estimated_time_to_regain_access=5)
+
+    with pytest.raises(RetryLater) as later:  # the plan task turns this into a reschedule
+        plan_meta(warehouse, account, config)
+
+    assert later.value.seconds >= 300  # five minutes, not slept through in the worker
+    with warehouse.session() as session:
+        assert session.scalars(select(m.PushPlan)).all() == []  # nothing half-stored
+    assert plan_meta(warehouse, account, config).operation_count > 0  # the rescheduled try plans

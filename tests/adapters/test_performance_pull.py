@@ -291,3 +291,43 @@ def test_meta_throttling_and_server_errors_are_survived(
     assert window_checksum(warehouse) == expected and again.rows > 0
     assert 180.0 in waits  # three minutes, as X-Business-Use-Case-Usage said
     assert len(sandbox.log.entries(platform="meta", outcome="fault")) == 3
+
+
+def test_meta_reads_whose_response_is_lost_are_sent_again(
+    sandbox: Any, meta_api: Any, warehouse: Warehouse
+) -> None:
+    """A dropped connection on a read (the chaos suite's `response_lost_after_commit` on GETs) is a
+    transient failure like a 500: the pull retries the call instead of failing the whole task."""
+    account = _meta(sandbox)
+    meta_campaigns(account)
+    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    window = Window(START, dt.date(2022, 4, 4))
+    config = load_campaign_config()
+    pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
+    expected = window_checksum(warehouse)
+    sandbox.faults = FaultPlan.from_dict(
+        {
+            "faults": [
+                {
+                    "platform": "meta",
+                    "match": "GET /*/insights",
+                    "kind": "response_lost_after_commit",
+                    "nth": [1, 3],
+                },
+                {
+                    "platform": "meta",
+                    "match": f"GET /{account}/ads",
+                    "kind": "response_lost_after_commit",
+                    "nth": [1],
+                },
+            ]
+        }
+    )
+    waits: list[float] = []
+    quick = SETTINGS.model_copy(update={"retry_seconds": 0.25})  # config/performance.yaml retry_seconds
+    again = pull_meta(warehouse, meta_api, account, config, quick, window, sleep=waits.append)
+
+    assert window_checksum(warehouse) == expected and again.rows > 0
+    assert len(sandbox.log.entries(platform="meta", fault="response_lost_after_commit")) == 3
+    # each lost answer: one back-off, then the call sent again (the zero waits are report polls)
+    assert [w for w in waits if w] == [0.25] * 3

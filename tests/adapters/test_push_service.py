@@ -217,6 +217,36 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
     ]
 
 
+def test_a_quota_error_on_the_plans_read_is_retried_and_the_plan_succeeds_in_one_try(
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
+) -> None:
+    store_inputs(warehouse, config, targeting_document(config))
+    allocate_budgets(warehouse, config, load_push_settings(), DAY)
+    sandbox.google.log.clear()
+    sandbox.faults = FaultPlan.from_dict(
+        {
+            "faults": [
+                {
+                    "platform": "google_ads",
+                    "match": "*GoogleAdsService/SearchStream",
+                    "kind": "resource_exhausted",
+                    "nth": [1],
+                    "params": {"retry_delay_seconds": 1},
+                }
+            ]
+        }
+    )
+
+    stored = plan(warehouse, account, config)  # one plan_account try: no exception reaches Airflow
+
+    assert stored.status == "needs_approval" and stored.operation_count > 0
+    reads = sandbox.google.log.entries(target_contains="GoogleAdsService/SearchStream")
+    assert reads[0].fault == "resource_exhausted"
+    assert reads[1].outcome == "ok" and reads[1].extra == reads[0].extra  # the same read, sent again
+    assert all(entry.outcome == "ok" for entry in reads[1:])
+    assert mutates(sandbox) == []  # planning only reads
+
+
 def test_a_long_quota_delay_frees_the_worker_and_the_next_run_finishes_the_plan(
     warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
 ) -> None:

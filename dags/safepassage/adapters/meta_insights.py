@@ -10,8 +10,9 @@ A report run that fails, or is still not complete when its deadline passes, is a
 rows are read) and the work is split one level down: account → its campaigns → a campaign's ad sets.
 The pieces are disjoint, so nothing is counted twice. Throttling (codes 4, 17, 32, 613, 80000–80014)
 waits as long as `X-Business-Use-Case-Usage` / `X-Ad-Account-Usage` say access returns, then retries
-the same call; 5xx and Meta's transient codes back off and retry. Errors raised from here carry the
-code and Meta's message only, never the request (whose query string holds the access token).
+the same call; 5xx, Meta's transient codes and a call left without an answer back off and retry.
+Errors raised from here carry the code and Meta's message only, never the request (whose query
+string holds the access token).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from facebook_business.adobjects.adset import AdSet
 from facebook_business.adobjects.campaign import Campaign
 from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
+from requests import RequestException
 
 from safepassage.adapters.warehouse.performance_store import (
     AccountTree,
@@ -94,6 +96,7 @@ class MetaPerformanceReader:
     organisation_urls: Mapping[str, str]
     report_timeout_seconds: float = 300
     poll_seconds: float = 5
+    retry_seconds: float = 2  # first back-off when the platform names no wait; doubles per attempt
     max_attempts: int = 6
     max_wait_seconds: float = 900
     sleep: Callable[[float], None] = time.sleep
@@ -121,10 +124,29 @@ class MetaPerformanceReader:
                 if not transient or attempt == self.max_attempts:
                     raise MetaPullError(f"{self.account_id} {what}: {_safe(error)}") from None
                 wait = regain_seconds(error.http_headers() or {}) if throttled else None
-                delay = min(self.max_wait_seconds, wait if wait is not None else 2.0**attempt)
+                delay = min(self.max_wait_seconds, wait if wait is not None else self._backoff(attempt))
                 log.warning("Meta %s %s: %s; retrying in %.0fs", self.account_id, what, _safe(error), delay)
                 self.sleep(delay)
+            except (
+                RequestException
+            ) as error:  # no answer (connection dropped, timed out): a read is safe to resend
+                if attempt == self.max_attempts:
+                    raise MetaPullError(
+                        f"{self.account_id} {what}: no answer ({type(error).__name__})"
+                    ) from None
+                delay = min(self.max_wait_seconds, self._backoff(attempt))
+                log.warning(
+                    "Meta %s %s: no answer (%s); retrying in %.0fs",
+                    self.account_id,
+                    what,
+                    type(error).__name__,
+                    delay,
+                )
+                self.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.retry_seconds * 2 ** (attempt - 1))
 
     def _each(self, what: str, cursor: Any) -> Iterator[Any]:
         """Iterate an SDK cursor page by page, retrying a failed page fetch (the cursor keeps its place)."""

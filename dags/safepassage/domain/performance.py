@@ -49,6 +49,8 @@ class PerformanceSettings(BaseModel):
     )
     report_timeout_seconds: float = Field(default=300, gt=0)
     report_poll_seconds: float = Field(default=5, ge=0)
+    # first back-off after a failed call (doubling with each attempt) when the platform names no wait
+    retry_seconds: float = Field(default=2, gt=0)
     weighting_window_days: int = Field(default=28, ge=1)
     weighting_min_clicks: int = Field(default=30, ge=0)
     prior_strength_clicks: float = Field(default=20, ge=0)

@@ -73,6 +73,19 @@ class ServingUnit:
     campaign_id: str = ""
     group_id: str = ""
     currency: str = "EUR"
+    # What the random draws are keyed by, when the platform's ids are not stable: Meta numbers its
+    # objects in creation order, so the same campaign created in another order (a retry after a
+    # lost answer) would otherwise deliver differently. Empty: the ids.
+    ad_key: str = ""
+    budget_key: str = ""
+
+    @property
+    def draw_key(self) -> str:
+        return self.ad_key or self.ad_id
+
+    @property
+    def budget_draw_key(self) -> str:
+        return self.budget_key or self.budget_id
 
 
 @dataclass(frozen=True)
@@ -350,7 +363,7 @@ def _simulate_day(
             pools[(unit.platform, unit.budget_id)].append(unit_day)
 
     rows: list[DailyRow] = []
-    for (platform, budget_id), members in sorted(pools.items()):
+    for (platform, _budget), members in sorted(pools.items()):
         currency = params.currency(members[0].unit.currency)
         eur_per_minor = float(currency["eur"]) / float(currency["minor"])
         budget_eur = max(member.budget_minor for member in members) * eur_per_minor
@@ -358,7 +371,7 @@ def _simulate_day(
         if not cells or budget_eur <= 0:
             continue
         pacing = params.raw["pacing"]
-        pool_rng = _rng(seed, day, platform, budget_id, "pacing")
+        pool_rng = _rng(seed, day, platform, members[0].unit.budget_draw_key, "pacing")
         spendable = min(budget_eur, sum(cell.demand_eur for cell in cells))
         spendable *= pool_rng.uniform(pacing["low"], pacing["high"])
         _allocate(cells, spendable)
@@ -439,7 +452,7 @@ def _cell_rows(
 ) -> list[DailyRow]:
     unit = cell.unit_day.unit
     targeting = cell.targeting
-    rng = _rng(seed, day, unit.platform, unit.ad_id, cell.country, cell.language)
+    rng = _rng(seed, day, unit.platform, unit.draw_key, cell.country, cell.language)
     impressions = math.floor(cell.allocated_eur / cell.cpm_eur * 1000 * rng.uniform(0.97, 1.0))
     if impressions <= 0:
         return []

@@ -128,7 +128,7 @@ def pull_google_ads(
             result.requests += reader.requests
             if not failure.retryable or attempt == attempts:
                 raise
-            delay = failure.quota_delay or 2.0**attempt
+            delay = failure.quota_delay or performance.retry_seconds * 2 ** (attempt - 1)
             log.warning("Google Ads %s pull %s: %s; retrying in %.1fs", customer_id, window, failure, delay)
             sleep(delay)
             continue
@@ -159,6 +159,7 @@ def pull_meta(
         organisation_urls(config),
         report_timeout_seconds=performance.report_timeout_seconds,
         poll_seconds=performance.report_poll_seconds,
+        retry_seconds=performance.retry_seconds,
         sleep=sleep,
         clock=clock,
     )

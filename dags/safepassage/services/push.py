@@ -117,12 +117,76 @@ Adjust = Callable[[Tree, Tree], tuple[Tree, list[str]]]
 platform's rules make a run hold back (e.g. Meta's budget changes per hour)."""
 
 
-def plan_account(account: Account, desired: Tree, adjust: Adjust | None = None) -> Plan:
-    return _plan_with(account, desired, adjust)[0]
+class Backoff:
+    """Bounded exponential back-off shared by every retry of one plan or apply: each failure waits
+    longer (capped at `MAX_BACKOFF_SECONDS`), never sooner than the server asked; after
+    `max_attempts` failures it gives up; a server delay above `max_wait_seconds` raises `RetryLater`
+    instead of holding the worker (None: always sleep)."""
+
+    def __init__(
+        self,
+        account: Account,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 6,
+        base_delay: float = 1.0,
+        max_wait_seconds: float | None = None,
+    ) -> None:
+        self.account, self.sleep = account, sleep
+        self.max_attempts, self.base_delay, self.max_wait_seconds = max_attempts, base_delay, max_wait_seconds
+        self.failures = 0
+        self.retries: list[str] = []
+
+    def __call__(self, reason: str, server_delay: float | None = None) -> None:
+        self.failures += 1
+        if self.failures >= self.max_attempts:
+            raise ApplyFailed(f"gave up after {self.failures} failed attempts; last: {reason}")
+        delay = min(MAX_BACKOFF_SECONDS, self.base_delay * 2 ** (self.failures - 1))
+        if server_delay is not None:
+            delay = max(delay, server_delay)  # never sooner than the server asked
+            if self.max_wait_seconds is not None and server_delay > self.max_wait_seconds:
+                raise RetryLater(server_delay, reason)
+        self.retries.append(f"{reason}; waiting {delay:g}s")
+        log.warning(
+            "%s %s: %s; retrying in %.1fs", self.account.platform, self.account.customer_id, reason, delay
+        )
+        self.sleep(delay)
 
 
-def _plan_with(account: Account, desired: Tree, adjust: Adjust | None) -> tuple[Plan, Tree]:
-    reported = account.read_tree()
+def read_account(
+    account: Account, backoff: Backoff, on_failure: Callable[[PlatformCallFailed], None] | None = None
+) -> Tree:
+    """The account as the platform reports it, reading again after each retryable failure (quota,
+    transient, lost response): a read changes nothing, so it is always safe to repeat."""
+    while True:
+        try:
+            return account.read_tree()
+        except PlatformCallFailed as failure:
+            if on_failure is not None:
+                on_failure(failure)
+            if not failure.retryable:
+                raise
+            backoff(f"read {failure.status}", failure.quota_delay)
+
+
+def plan_account(
+    account: Account, desired: Tree, adjust: Adjust | None = None, **backoff_options: Any
+) -> Plan:
+    return _plan_with(account, desired, adjust, **backoff_options)[0]
+
+
+def _plan_with(
+    account: Account, desired: Tree, adjust: Adjust | None, **backoff_options: Any
+) -> tuple[Plan, Tree]:
+    backoff = Backoff(account, **backoff_options)
+    reported = read_account(account, backoff)
+    if backoff.retries:
+        log.info(
+            "%s %s planned after %d retried reads",
+            account.platform,
+            account.customer_id,
+            len(backoff.retries),
+        )
     notes: list[str] = []
     if adjust is not None:
         desired, notes = adjust(desired, reported)
@@ -153,32 +217,21 @@ def apply_plan(
     delay above `max_wait_seconds` raises `RetryLater` instead of sleeping (None: always sleep)."""
     allowed = {signature(op) for op in approved.operations}
     report = ApplyReport(account.customer_id)
-    failures = 0
+    backoff = Backoff(
+        account,
+        sleep=sleep,
+        max_attempts=max_attempts,
+        base_delay=base_delay,
+        max_wait_seconds=max_wait_seconds,
+    )
+    report.retries = backoff.retries
 
-    def backoff(reason: str, server_delay: float | None = None) -> None:
-        nonlocal failures
-        failures += 1
-        if failures >= max_attempts:
-            raise ApplyFailed(f"gave up after {failures} failed attempts; last: {reason}")
-        delay = min(MAX_BACKOFF_SECONDS, base_delay * 2 ** (failures - 1))
-        if server_delay is not None:
-            delay = max(delay, server_delay)  # never sooner than the server asked
-            if max_wait_seconds is not None and server_delay > max_wait_seconds:
-                raise RetryLater(server_delay, reason)
-        report.retries.append(f"{reason}; waiting {delay:g}s")
-        log.warning("%s %s: %s; retrying in %.1fs", account.platform, account.customer_id, reason, delay)
-        sleep(delay)
+    def log_failed_read(failure: PlatformCallFailed) -> None:
+        apply_log.record(account.read_kind, 0, False, _outcome(failure), failure.as_dict())
 
     while True:
         report.attempts += 1
-        try:
-            reported = account.read_tree()
-        except PlatformCallFailed as failure:
-            apply_log.record(account.read_kind, 0, False, _outcome(failure), failure.as_dict())
-            if not failure.retryable:
-                raise
-            backoff(f"read-back {failure.status}", failure.quota_delay)
-            continue
+        reported = read_account(account, backoff, log_failed_read)
         apply_log.record(account.read_kind, 0, False, "ok", {"objects": len(reported)})
         current = diff(account.customer_id, desired, reported)
         if current.is_empty:
@@ -349,7 +402,8 @@ def plan_and_store(
     from safepassage.domain.approval import approval_reasons
     from safepassage.domain.push import render_markdown, tree_to_json
 
-    plan, desired = _plan_with(account, desired, adjust)
+    # A platform delay too long for a worker raises `RetryLater`; the plan task reschedules.
+    plan, desired = _plan_with(account, desired, adjust, max_wait_seconds=WAIT_IN_WORKER_SECONDS)
     reasons = approval_reasons(plan, thresholds)
     status = "nothing_to_do" if plan.is_empty else ("needs_approval" if reasons else "auto_approved")
     markdown = render_markdown(plan, [str(r) for r in reasons], thresholds.currency)

@@ -660,9 +660,16 @@ class MetaStore:
                     campaign_id=campaign["id"],
                     group_id=adset["id"],
                     currency=currency,
+                    ad_key=_name_path(campaign, adset, ad),
+                    budget_key=_name_path(campaign) if uses_campaign_budget else _name_path(campaign, adset),
                 )
             )
         return units
+
+
+def _name_path(*records: Mapping[str, Any]) -> str:
+    """Where an object sits, by names (unique within an account), the same whatever ids it got."""
+    return "/".join(f"{record['type']}:{record['fields'].get('name', record['id'])}" for record in records)
 
 
 def _state_at(record: Mapping[str, Any], at: dt.datetime) -> dict[str, Any] | None:
