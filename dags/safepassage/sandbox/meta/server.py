@@ -742,6 +742,12 @@ class _Handler(BaseHTTPRequestHandler):
         # headers and body go out in separate writes; without this each reply waits for a delayed ACK
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (a killed task, its own timeout)
+
     def log_message(self, format: str, *args: Any) -> None:  # the RequestLog records every call
         return
 
