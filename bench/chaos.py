@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -43,16 +42,17 @@ from typing import Any
 
 import yaml
 
+from bench._results import figure
+from bench._results import record as write_figures
 from safepassage import settings
 
-RESULTS = Path(__file__).with_name("results") / "chaos.json"
 JUDGEMENTS_REPLAYED = 2  # 2022-03-25 and 2022-04-22: two pushes of both platforms' trees
 PULL_FROM, PULL_TO = dt.date(2022, 3, 25), dt.date(2022, 5, 8)
 MIN_FAULTS = 500
 CHAOS_SEED = 2022
-# The chain's config, for both runs: a stalled Meta report is given 90 s (not five minutes), polled
+# The chain's config, for both runs: a stalled Meta report is given 120 s (not five minutes), polled
 # hard, and a failed call is retried after 50 ms (not 2 s): faults by the hundred at little cost.
-PERFORMANCE_OVERRIDES = {"report_timeout_seconds": 90, "report_poll_seconds": 0.05, "retry_seconds": 0.05}
+PERFORMANCE_OVERRIDES = {"report_timeout_seconds": 120, "report_poll_seconds": 0.05, "retry_seconds": 0.05}
 # Task processes killed mid-task in the faulty run: (dag, task, the sandbox request that shows the
 # task is under way). Airflow sees the try fail and retries it.
 KILLS = (
@@ -96,9 +96,11 @@ CHAOS_PLAN: dict[str, Any] = {
         {"platform": META, "match": "POST /act_*/insights", "kind": "async_report_stall",
          "nth": [1, 2, 3]},
         # The first campaign report after the split fails (in the try the watcher kills); a retry
-        # that splits again meets a stalled campaign report.
+        # that splits again meets three stalled campaign reports (each polled until it is split:
+        # the polls carry most of the faults below).
         {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_fail", "nth": [1]},
-        {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_stall", "nth": [2]},
+        {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_stall",
+         "nth": [2, 3, 4]},
         {"platform": META, "match": "POST /act_*/*", "kind": "server_error", "rate": 0.01, "times": 2},
         {"platform": META, "match": "POST /act_*/*", "kind": "response_lost_after_commit", "rate": 0.01,
          "times": 2},
@@ -375,8 +377,10 @@ def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
             return label(value) if _GOOGLE_RESOURCE.match(value) and value in index else value
 
         for resource_name in index:
-            labels[resource_name.rsplit("/", 1)[-1]] = label(resource_name)
-            labels[resource_name] = label(resource_name)
+            last = resource_name.rsplit("/", 1)[-1]
+            labels[last] = labels[resource_name] = label(resource_name)
+            if "~" in last:  # an ad group ad ("<ad group>~<ad>"): the warehouse keeps the ad's id
+                labels[last.rsplit("~", 1)[-1]] = label(resource_name)
         objects = sorted(_canonical(body, resolve) for kind, body in index.values())
         state[f"{GOOGLE}:{customer_id}"] = objects
         result.duplicates += _duplicates(f"{GOOGLE}:{customer_id}", [label(name) for name in index])
@@ -503,12 +507,6 @@ def differences(clean: dict[str, list[str]], faulty: dict[str, list[str]]) -> di
     return found
 
 
-def _commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
 # What decides the fault-free run's end state: the chain's code, config and inputs, the locked
 # libraries, and the chain's shape here. The same fingerprint: the same end state (the sandbox is
 # deterministic), so the kept run stands in for a new one.
@@ -528,7 +526,7 @@ def source_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def main(reuse_fault_free: bool | None = None) -> dict[str, Any]:
+def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
     """`reuse_fault_free`: compare with the fault-free run kept in data/chaos/clean instead of
     running it again: None (`make chaos`) when it was made from the same sources (its fingerprint
     matches), True always (failing if it does not match), False never."""
@@ -559,52 +557,48 @@ def main(reuse_fault_free: bool | None = None) -> dict[str, Any]:
     injected = sum(faulty.faults.values())
     kinds = {key.split(":", 1)[1] for key in faulty.faults}
     tries = {task: n for task, n in faulty.task_tries.items() if n > 1}
-    figures: dict[str, Any] = {
-        "measured_at": dt.datetime.now(dt.UTC).isoformat(),
-        "commit": _commit(),
-        "cpu_count": os.cpu_count(),
+    duplicates = clean.duplicates + faulty.duplicates
+    export_equal = clean.export == faulty.export and bool(clean.export)
+    seconds_total = time.monotonic() - started
+    context = {
         "chain": f"{JUDGEMENTS_REPLAYED} judgements pushed to both platforms, pull {PULL_FROM}–{PULL_TO}",
         "fault_free_run": "reused (same sources)" if reused else "run",
-        "faults_injected": injected,
-        "faults_by_kind": dict(sorted(faulty.faults.items())),
-        "fault_kinds_offered": len(_offered_kinds()),
-        "fault_kinds_fired": len(kinds),
-        "task_processes_killed": faulty.killed,
-        "task_retries": sum(n - 1 for n in tries.values()),
-        "tasks_tried_more_than_once": tries,
-        "adapter_retries": faulty.retried_requests,
-        "requests": {"fault_free": clean.requests, "faulty": faulty.requests},
-        "seconds": {
-            "fault_free_chain": round(clean.seconds, 1),
-            "faulty_chain": round(faulty.seconds, 1),
-            "total": round(time.monotonic() - started, 1),
-        },
-        "warehouse_rows": {table: len(rows) for table, rows in clean.warehouse.items()},
-        "sandbox_objects": {account: len(rows) for account, rows in clean.sandbox.items()},
-        "warehouse_differences": warehouse_diff,
-        "sandbox_differences": sandbox_diff,
-        "partner_export_equal": clean.export == faulty.export and bool(clean.export),
-        "duplicates": clean.duplicates + faulty.duplicates,
     }
+    figures = [
+        figure("faults_injected", injected, "faults", aim=f"≥ {MIN_FAULTS}",
+               by_kind=dict(sorted(faulty.faults.items())), **context),
+        figure("fault_kinds_fired", len(kinds), "kinds", aim=f"{len(_offered_kinds())} (all offered)"),
+        figure("task_processes_killed", len(faulty.killed), "processes", aim=str(len(KILLS)),
+               killed=faulty.killed),
+        figure("task_retries", sum(n - 1 for n in tries.values()), "tries", tasks=tries),
+        figure("adapter_retries", faulty.retried_requests, "requests"),
+        figure("requests_fault_free", clean.requests, "requests"),
+        figure("requests_under_faults", faulty.requests, "requests"),
+        figure("fault_free_chain_seconds", round(clean.seconds, 1), "s", **context),
+        figure("chain_under_faults_seconds", round(faulty.seconds, 1), "s"),
+        figure("total_seconds", round(seconds_total, 1), "s"),
+        figure("warehouse_tables_differing", len(warehouse_diff), "tables", aim="0",
+               rows_compared={table: len(rows) for table, rows in clean.warehouse.items()},
+               differences=_brief(warehouse_diff)),
+        figure("sandbox_accounts_differing", len(sandbox_diff), "accounts", aim="0",
+               objects_compared={account: len(rows) for account, rows in clean.sandbox.items()},
+               differences=_brief(sandbox_diff)),
+        figure("duplicate_objects", len(duplicates), "objects", aim="0", examples=duplicates[:5]),
+        figure("partner_exports_equal", export_equal, "bool", aim="true"),
+    ]  # fmt: skip
     print(f"faults injected: {injected} ({len(kinds)} of {len(_offered_kinds())} kinds)")
     for key, n in sorted(faulty.faults.items()):
         print(f"  {key}: {n}")
     print(f"task processes killed mid-task: {', '.join(faulty.killed) or 'none'}")
-    print(
-        f"retries: {figures['task_retries']} Airflow task retries, {faulty.retried_requests} adapter retries"
-    )
+    print(f"retries: {figures[3]['value']} Airflow task retries, {faulty.retried_requests} adapter retries")
     print(
         f"time: fault-free chain {clean.seconds:.0f} s, under faults {faulty.seconds:.0f} s, "
-        f"total {figures['seconds']['total']:.0f} s"
+        f"total {seconds_total:.0f} s"
     )
-    print(f"warehouse differences: {warehouse_diff or 'none'}")
-    print(f"sandbox differences: {sandbox_diff or 'none'}")
-    print(
-        f"duplicates: {figures['duplicates'] or 'none'}; "
-        f"partner export equal: {figures['partner_export_equal']}"
-    )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"warehouse differences: {_brief(warehouse_diff) or 'none'}")
+    print(f"sandbox differences: {_brief(sandbox_diff) or 'none'}")
+    print(f"duplicates: {duplicates or 'none'}; partner export equal: {export_equal}")
+    print(f"figures: {write_figures('chaos', figures)}")
     problems = [
         *([f"only {injected} faults (< {MIN_FAULTS})"] if injected < MIN_FAULTS else []),
         *(
@@ -619,13 +613,21 @@ def main(reuse_fault_free: bool | None = None) -> dict[str, Any]:
         ),
         *(["the warehouses differ"] if warehouse_diff else []),
         *(["the sandboxes differ"] if sandbox_diff else []),
-        *(["duplicates"] if figures["duplicates"] else []),
-        *(["the partner exports differ"] if not figures["partner_export_equal"] else []),
+        *(["duplicates"] if duplicates else []),
+        *(["the partner exports differ"] if not export_equal else []),
     ]
     if problems:
         raise SystemExit("chaos: " + "; ".join(problems))
     print("chaos: the end state under faults equals the fault-free run's")
     return figures
+
+
+def _brief(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Differences with their example rows cut short: the figures file stays small."""
+    return {
+        name: {key: (value[:400] if isinstance(value, str) else value) for key, value in diff.items()}
+        for name, diff in found.items()
+    }
 
 
 def _exit_on_sigterm(signum: int, _frame: Any) -> None:

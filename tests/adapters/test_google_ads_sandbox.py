@@ -526,6 +526,49 @@ def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id)
     assert days and days[-1] <= "2022-03-31"
 
 
+def test_the_same_ads_under_other_ids_deliver_the_same(sandbox, google_ads_client, customer_id):
+    # A create retried after a lost answer gives the same ad other ids: delivery keys by names and
+    # content, so the chaos run's figures can equal the fault-free run's.
+    service = google_ads_client.get_service("GoogleAdsService")
+    query = (
+        "SELECT ad_group_ad.resource_name, segments.date, segments.device, metrics.impressions, "
+        "metrics.clicks, metrics.cost_micros FROM ad_group_ad "
+        "WHERE segments.date BETWEEN '2022-03-25' AND '2022-04-07' AND campaign.name = 'PL uk'"
+    )
+
+    def delivered(ids_used_before: int) -> tuple[set[str], list[tuple[object, ...]]]:
+        sandbox.reset()
+        sandbox.clock.set(dt.datetime(2022, 3, 24, tzinfo=dt.UTC))
+        for number in range(ids_used_before):
+            service.mutate(
+                customer_id=customer_id,
+                mutate_operations=campaign_tree(
+                    google_ads_client, customer_id, f"other {number}", temporary_base=number * 10 + 11
+                ),
+            )
+        service.mutate(
+            customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "PL uk")
+        )
+        sandbox.clock.set(dt.datetime(2022, 4, 8, tzinfo=dt.UTC))
+        rows = search(google_ads_client, customer_id, query)
+        return {r.ad_group_ad.resource_name for r in rows}, sorted(
+            (
+                r.segments.date,
+                r.segments.device,
+                r.metrics.impressions,
+                r.metrics.clicks,
+                r.metrics.cost_micros,
+            )
+            for r in rows
+        )
+
+    first_ids, first = delivered(0)
+    other_ids, other = delivered(2)
+    assert first_ids.isdisjoint(other_ids)  # the ad really got another id
+    assert first and sum(row[2] for row in first) > 0
+    assert other == first
+
+
 def test_a_budget_that_is_not_shared_serves_one_campaign(google_ads_client, customer_id):
     service = google_ads_client.get_service("GoogleAdsService")
     created = service.mutate(

@@ -559,6 +559,8 @@ def daily_rows(
     """
     params = params or load_parameters()
     organisations = {} if organisations is None else organisations
+    # by draw key: the same ads created in another order (a retry) split a shared budget the same way
+    units = sorted(units, key=lambda unit: (unit.draw_key, unit.ad_id))
     links = {unit.final_url: resolve_link(unit.final_url, organisations, params) for unit in units}
     as_of = as_utc(as_of) if as_of is not None else None
     rows: list[DailyRow] = []

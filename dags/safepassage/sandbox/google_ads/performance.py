@@ -8,6 +8,7 @@ sandbox time of the commit. Targeting is the campaign's current location and lan
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,20 +137,32 @@ def serving_units(state: CustomerState) -> list[simulation.ServingUnit]:
             continue
         rsa = ad.ad.responsive_search_ad
         budget_name = campaign.campaign_budget
+        budget = state.resources["campaign_budget"].get(budget_name)
+        final_url = ad.ad.final_urls[0] if ad.ad.final_urls else ""
+        creative_text = " | ".join(a.text for a in [*rsa.headlines, *rsa.descriptions])
         units.append(
             simulation.ServingUnit(
                 platform="google_ads",
                 ad_id=ad.resource_name,
                 budget_id=budget_name,
-                final_url=ad.ad.final_urls[0] if ad.ad.final_urls else "",
+                final_url=final_url,
                 history=tuple(history),
-                creative_text=" | ".join(a.text for a in [*rsa.headlines, *rsa.descriptions]),
+                creative_text=creative_text,
                 campaign_id=campaign.resource_name,
                 group_id=group.resource_name,
                 currency=state.currency_code,
+                ad_key=_content_key(campaign.name, group.name, final_url, creative_text),
+                budget_key=f"budget:{budget.name}" if budget is not None and budget.name else "",
             )
         )
     return units
+
+
+def _content_key(campaign: str, group: str, final_url: str, creative_text: str) -> str:
+    """An ad by where it sits and what it says: Google numbers ads in creation order, so a create
+    retried after a lost answer gets other ids, and must not deliver differently."""
+    content = hashlib.sha256(f"{final_url}\n{creative_text}".encode()).hexdigest()[:16]
+    return f"campaign:{campaign}/ad_group:{group}/ad:{content}"
 
 
 def _conversion_routes(state: CustomerState) -> tuple[list[str], list[str]]:
