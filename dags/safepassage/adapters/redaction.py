@@ -22,7 +22,7 @@ _PATTERNS = (
     # name=value in URLs, query strings and form bodies
     re.compile(rf"(?i)\b({_SECRET_NAMES})=([^&\s'\"<>]+)"),
     # 'name': 'value' / "name": "value" in reprs and JSON (also escaped JSON inside strings)
-    re.compile(rf"(?i)(\\?['\"](?:{_SECRET_NAMES})\\?['\"]\s*:\s*\\?['\"])((?:[^'\"\\]|\\.)*?)(\\?['\"])"),
+    re.compile(rf"(?i)(\\?['\"](?:{_SECRET_NAMES})\\?['\"]\s*:\s*\\?['\"])((?:[^'\"\\]++|\\.)*?)(\\?['\"])"),
     # gRPC / HTTP metadata and headers
     re.compile(r"(?i)\b(authorization['\"]?\s*[:,=]\s*['\"]?bearer\s+)([A-Za-z0-9._~+/=-]+)"),
     re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
