@@ -175,3 +175,42 @@ def test_review_table_lists_budgets_and_operations(config: CampaignConfig) -> No
     assert "| PL | 0.00 | 50.00 | new |" in text
     assert "PL starts serving" in text
     assert "| country |" in text and "create campaign" in text
+
+
+def test_planning_runs_without_cycle_collections_and_leaves_the_collector_as_it_was(
+    config: CampaignConfig,
+) -> None:
+    # The collector re-walking every live node made planning super-linear (bench/push_plan.py).
+    import gc
+
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    inputs = (targeting(config), creatives(config), budgets(config))
+    threshold = gc.get_threshold()
+    gc.set_threshold(100)  # a collection every hundred allocations, were the collector on
+    gc.callbacks.append(count)
+    try:
+        empty = Tree()
+        gc.collect()  # counts start at zero: collections seen below happen inside the calls
+        collections.clear()
+        desired = desired_tree(*inputs)
+        during = list(collections)
+        gc.collect()  # the objects the call left young: one pass after it, not during
+        collections.clear()
+        plan = diff(CUSTOMER, desired, empty)
+        during += collections
+        assert gc.isenabled()
+        gc.disable()
+        diff(CUSTOMER, desired_tree(*inputs), Tree())
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+        gc.callbacks.remove(count)
+        gc.set_threshold(*threshold)
+    assert len(plan.operations) > 400
+    # one pass as each call returns (over what it left young), none while it builds
+    assert len(during) <= 2, during

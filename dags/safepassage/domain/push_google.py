@@ -31,7 +31,17 @@ from typing import Any
 from pydantic import Field
 
 from safepassage.domain.campaign import Frozen
-from safepassage.domain.push import ENABLED, PAUSED, PREFIX, Kind, Node, PlanOperation, PlatformShape, Tree
+from safepassage.domain.push import (
+    ENABLED,
+    PAUSED,
+    PREFIX,
+    Kind,
+    Node,
+    PlanOperation,
+    PlatformShape,
+    Tree,
+    cycle_collection_paused,
+)
 from safepassage.domain.push import batches as pack_by_country
 
 MAX_OPERATIONS_PER_REQUEST = 10_000
@@ -174,6 +184,7 @@ def ad_key(ad_group: str, content_hash: str) -> str:
     return f"{ad_group}#ad:{content_hash}"
 
 
+@cycle_collection_paused()
 def desired_tree(
     targeting: Iterable[CountryTargeting],
     creatives: Iterable[CreativeForPush],

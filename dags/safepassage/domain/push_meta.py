@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import Field
 
 from safepassage.domain.campaign import Frozen
-from safepassage.domain.push import PAUSED, PREFIX, Kind, Node, PlatformShape, Tree
+from safepassage.domain.push import PAUSED, PREFIX, Kind, Node, PlatformShape, Tree, cycle_collection_paused
 
 MAX_BATCH = 50  # Graph API batch requests
 BUDGET_CHANGES_PER_HOUR = 4  # Meta: an ad set or campaign budget changes at most 4 times an hour
@@ -200,6 +200,7 @@ def managed_targeting(spec: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: (spec or {})[key] for key in TARGETING_KEYS if key in (spec or {})}
 
 
+@cycle_collection_paused()
 def desired_tree(
     targeting: Iterable[MetaCountryTargeting],
     creatives: Iterable[MetaCreative],
