@@ -346,6 +346,7 @@ def _requests(result: ChainRun, entries: list[Any]) -> None:
 
 _GOOGLE_RESOURCE = re.compile(r"^customers/\d+/\w+/[\d~]+$")
 _ID_RUN = re.compile(r"\d{6,}")
+_GOOGLE_RESOURCE_IN_TEXT = re.compile(r"customers/\d+/\w+/[\d~]+")
 
 
 def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
@@ -461,8 +462,14 @@ def warehouse_state(warehouse: Any, labels: dict[str, str]) -> dict[str, list[st
             rows = [dict(row) for row in connection.execute(text(f'SELECT * FROM "{table}"')).mappings()]
             tables[table] = {row.get("id", n): row for n, row in enumerate(rows)}
 
+    def google_resource(found: re.Match[str]) -> str:
+        # one no longer on the account (a plan removed it) is named by its ids alone: the
+        # platform's numbering, which differs between runs; what it was is in the row's key
+        return labels.get(found.group(), f"{found.group().split('/')[2]}:removed")
+
     def platform_ids(value: Any) -> Any:
         if isinstance(value, str):
+            value = _GOOGLE_RESOURCE_IN_TEXT.sub(google_resource, value)
             return _ID_RUN.sub(lambda found: labels.get(found.group(), found.group()), value)
         return value
 
