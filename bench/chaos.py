@@ -91,16 +91,16 @@ CHAOS_PLAN: dict[str, Any] = {
         {"platform": GOOGLE, "match": "*", "kind": "unavailable", "rate": 0.02},
         {"platform": GOOGLE, "match": "*/Mutate*", "kind": "partial_failure", "rate": 0.15},
         {"platform": GOOGLE, "match": "*/Mutate*", "kind": "response_lost_after_commit", "rate": 0.15},
-        # Both accounts' reports stall, and the killed pull's retry meets a stall again: so it splits
-        # again, and its campaigns' reports (POST /<campaign>/insights) meet a failure and a stall.
+        # The account reports stall (three before the kill, as the pulls run), and the killed pull's
+        # retry meets a stall again: so it splits again, and its campaigns' reports
+        # (POST /<campaign>/insights) meet a failure and a stall. Each stall is polled for
+        # report_timeout_seconds before it is split: the polls carry most of the faults below.
         {"platform": META, "match": "POST /act_*/insights", "kind": "async_report_stall",
-         "nth": [1, 2, 3]},
-        # The first campaign report after the split fails (in the try the watcher kills); a retry
-        # that splits again meets three stalled campaign reports (each polled until it is split:
-        # the polls carry most of the faults below).
+         "nth": [1, 2, 3, 4]},
+        # The first campaign report after a split fails (in the try the watcher kills); the retry's
+        # first campaign report stalls.
         {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_fail", "nth": [1]},
-        {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_stall",
-         "nth": [2, 3, 4]},
+        {"platform": META, "match": "POST /[0-9]*/insights", "kind": "async_report_stall", "nth": [2]},
         {"platform": META, "match": "POST /act_*/*", "kind": "server_error", "rate": 0.01, "times": 2},
         {"platform": META, "match": "POST /act_*/*", "kind": "response_lost_after_commit", "rate": 0.01,
          "times": 2},
