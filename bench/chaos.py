@@ -550,11 +550,14 @@ def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
     if reused:
         print(f"fault-free run: the one kept in {root}/clean (same sources)", flush=True)
         clean = finished_run(root / "clean", root / "tls", "fault-free")
+        took = root / "clean" / "seconds"  # how long the kept run took when it was made
+        clean.seconds = float(took.read_text(encoding="utf-8")) if took.is_file() else float("nan")
     else:
         shutil.rmtree(root, ignore_errors=True)
         print(f"fault-free run (in {root}/clean) …", flush=True)
         clean = run_chain(root / "clean", root / "tls", "fault-free", None, kill=False)
         fingerprint.write_text(kept + "\n", encoding="utf-8")
+        (root / "clean" / "seconds").write_text(f"{clean.seconds:.1f}\n", encoding="utf-8")
     print(f"  done in {clean.seconds:.0f} s, {clean.requests} requests", flush=True)
     print(f"run under faults, two task processes killed mid-task (in {root}/faulty) …", flush=True)
     faulty = run_chain(root / "faulty", root / "tls", "faults", chaos_plan(), kill=True)
