@@ -152,10 +152,10 @@ def allocation_figures(config: CampaignConfig) -> dict[str, Any]:
 GC_WHY = (
     "the super-linear step was CPython's cyclic garbage collector: a first push at 100x keeps ~580k "
     "container objects alive, and each full collection walked all of them (144x before the fix). "
-    "desired_tree() and diff() now run with the collector paused (domain.push."
-    "cycle_collection_paused), so what is left above linear is one collection pass over what each "
-    "call leaves young and the approval rules and request packing, which run with it on; "
-    "planning_first_push_without_gc_growth is the planning with it off throughout"
+    "desired_tree(), diff() and approval_reasons() now run with the collector paused (domain.push."
+    "cycle_collection_paused); what is left above linear is the collection passes between those "
+    "calls over what each leaves young (a full pass also walks the rest of the process's heap) and "
+    "the request packing; planning_first_push_without_gc_growth is the planning with it off throughout"
 )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from safepassage.domain.campaign import Frozen
-from safepassage.domain.push import Plan
+from safepassage.domain.push import Plan, cycle_collection_paused
 
 
 class ApprovalThresholds(Frozen):
@@ -39,6 +39,7 @@ class ApprovalReason:
         return self.message
 
 
+@cycle_collection_paused()
 def approval_reasons(plan: Plan, thresholds: ApprovalThresholds) -> list[ApprovalReason]:
     """Every rule the plan trips; empty means it may apply without review."""
     reasons: list[ApprovalReason] = []
