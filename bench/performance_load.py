@@ -339,6 +339,15 @@ def api_requests() -> dict[str, Any]:
     }
 
 
+LOAD_WHY = (
+    "the re-load does what the raw load does plus a bulk load into a temporary staging table, a "
+    "comparison with the window's rows on the natural key (only changed rows are written, so a re-run "
+    "writes nothing), the signposting rows and the data-quality checks, in one transaction: an "
+    "unchanged window writes every row twice (staging, then compared), so it cannot reach 0.8× without "
+    "comparing while streaming"
+)
+
+
 def as_figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The load ratio (aim ≥ 0.8× the raw load), peak memory per size (aim flat), requests vs minimum."""
     out = []
@@ -350,6 +359,7 @@ def as_figures(figures: dict[str, Any]) -> list[dict[str, Any]]:
                 "× raw rows/s",
                 aim="≥ 0.8×",
                 meets_aim=row["reload_vs_raw"] >= 0.8,
+                **({} if row["reload_vs_raw"] >= 0.8 else {"why": LOAD_WHY}),
                 **row,
             )
         )
