@@ -13,7 +13,9 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,24 @@ from safepassage.services.campaign_config import load_campaign_config
 
 THEMES = ("jobs", "transport", "accommodation")
 SCALES = (1, 10, 100)
-# Medians over more runs where a run is short: a 1× planning takes 12 or 21 ms by the machine's mood
-# (bimodal over 15 runs), and every growth ratio divides by it.
-REPEATS = {1: 15, 10: 5, 100: 3}
+# Each sample runs the planning 100 / scale times back to back (about 2 s of CPU at every scale) and
+# takes the mean: a single 1× planning takes 12 or 21 ms by the machine's mood (bimodal over 15 runs),
+# and every growth ratio divides by it. The figure is the median of SAMPLES samples.
+SAMPLES = 3
+
+
+def per_sample(scale: int) -> int:
+    return max(1, max(SCALES) // scale)
+
+
+def averaged(scale: int, run: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(mean CPU seconds, mean wall seconds, the last result) of `per_sample(scale)` runs."""
+    results = [run() for _ in range(per_sample(scale))]
+    return (
+        sum(r[0] for r in results) / len(results),
+        sum(r[1] for r in results) / len(results),
+        results[-1],
+    )
 
 
 def inputs(
@@ -98,16 +115,19 @@ def planning_figures(config: CampaignConfig) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for scale in SCALES:
         first_cpu, first_wall, rerun_cpu, rerun_wall = [], [], [], []
-        for _ in range(REPEATS[scale]):
-            cpu, wall, (plan, requests), desired = plan_once(config, scale, None)
+        for _ in range(SAMPLES):
+            cpu, wall, (_, _, (plan, requests), desired) = averaged(
+                scale, partial(plan_once, config, scale, None)
+            )
             first_cpu.append(cpu)
             first_wall.append(wall)
         no_gc_cpu = [
-            plan_once(config, scale, None, garbage_collector=False)[0] for _ in range(REPEATS[scale])
+            averaged(scale, partial(plan_once, config, scale, None, garbage_collector=False))[0]
+            for _ in range(SAMPLES)
         ]
         actual = as_reported(desired, "1")
-        for _ in range(REPEATS[scale]):
-            cpu, wall, (again, _), _ = plan_once(config, scale, actual)
+        for _ in range(SAMPLES):
+            cpu, wall, (_, _, (again, _), _) = averaged(scale, partial(plan_once, config, scale, actual))
             rerun_cpu.append(cpu)
             rerun_wall.append(wall)
         operations = len(plan.operations)
@@ -144,11 +164,12 @@ def allocation_figures(config: CampaignConfig) -> dict[str, Any]:
             max_daily_change_share=Decimal("0.25"),
         )
         times = []
-        for _ in range(REPEATS[scale]):
+        for _ in range(SAMPLES):
             gc.collect()
             started = time.process_time()
-            allocate(demands, rules, Pacing(days_left_in_month=20))
-            times.append(time.process_time() - started)
+            for _ in range(per_sample(scale)):
+                allocate(demands, rules, Pacing(days_left_in_month=20))
+            times.append((time.process_time() - started) / per_sample(scale))
         figures[f"{scale}x"] = round(statistics.median(times), 4)
     return figures
 
