@@ -344,9 +344,8 @@ def _requests(result: ChainRun, entries: list[Any]) -> None:
 
 # --- end states ------------------------------------------------------------------------------------
 
-_GOOGLE_RESOURCE = re.compile(r"^customers/\d+/\w+/[\d~]+$")
+_GOOGLE_RESOURCE = re.compile(r"customers/\d+/\w+/[\d~]+")
 _ID_RUN = re.compile(r"\d{6,}")
-_GOOGLE_RESOURCE_IN_TEXT = re.compile(r"customers/\d+/\w+/[\d~]+")
 
 
 def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
@@ -375,7 +374,7 @@ def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
             return memo[resource_name]
 
         def resolve(value: str, index: dict[str, Any] = index) -> str:
-            return label(value) if _GOOGLE_RESOURCE.match(value) and value in index else value
+            return label(value) if _GOOGLE_RESOURCE.fullmatch(value) and value in index else value
 
         for resource_name in index:
             last = resource_name.rsplit("/", 1)[-1]
@@ -469,7 +468,7 @@ def warehouse_state(warehouse: Any, labels: dict[str, str]) -> dict[str, list[st
 
     def platform_ids(value: Any) -> Any:
         if isinstance(value, str):
-            value = _GOOGLE_RESOURCE_IN_TEXT.sub(google_resource, value)
+            value = _GOOGLE_RESOURCE.sub(google_resource, value)
             return _ID_RUN.sub(lambda found: labels.get(found.group(), found.group()), value)
         return value
 

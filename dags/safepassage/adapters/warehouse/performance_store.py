@@ -1,17 +1,17 @@
 """Load pulled performance into the warehouse: replace one account's window in one transaction.
 
 A load (1) takes a per-account lock (PostgreSQL advisory transaction lock; SQLite's single writer),
-(2) upserts the campaign tree into the dimensions, (3) deletes the account's rows in the window,
-(4) streams the new rows in chunks (PostgreSQL: `COPY … FROM STDIN` straight into the fact table;
-SQLite: `executemany` batches), (5) derives the per-organisation signposting rows from the ads'
-link attribution, (6) replaces the window's period reach, (7) runs the data-quality checks, and only
-then commits. A re-run, a retried task or a concurrent run of the same window therefore leaves the
-warehouse identical, and a failed check leaves it as it was.
+(2) upserts the campaign tree into the dimensions, (3) streams the new rows in chunks into a
+temporary, index-free staging table (PostgreSQL: `COPY … FROM STDIN`; SQLite: `executemany`
+batches) and refuses duplicate keys, (4) deletes the window's rows the stage no longer holds and
+inserts the staged rows the window lacks, so an unchanged window writes nothing, (5) derives the
+per-organisation signposting rows from the ads' link attribution the same way, (6) replaces the
+window's period reach, (7) runs the data-quality checks, and only then commits. A re-run, a retried
+task or a concurrent run of the same window therefore leaves the warehouse identical (byte for
+byte: ids and all), and a failed check leaves it as it was.
 
-Rows are never collected: memory stays flat (one chunk) however many rows a pull returns. COPY goes
-into the fact table itself rather than a staging table: the delete already cleared the window, the
-unique constraint still guards the natural key (a duplicate fails the load), and a staging table
-would write every row twice.
+Rows are never collected: memory stays flat (one chunk) however many rows a pull returns. The stage
+costs a second write of every row; it is what lets a re-load leave unchanged rows untouched.
 """
 
 from __future__ import annotations
