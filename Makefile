@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Three pytest workers on two cores: the third fills the time the others wait on Airflow or a platform.
+TEST_WORKERS ?= 3
+# Two tests at a time per worker at most, handed out as workers free up: the longest tests, sorted
+# first (tests/conftest.py), then run side by side instead of queueing behind each other.
+PARALLEL = -n $(TEST_WORKERS) --maxschedchunk=1
 
-.PHONY: demo demo-ui test lint typecheck pytest bench chaos fmt lock venv clean airflow cluster
+.PHONY: demo demo-ui test proof lint typecheck pytest bench chaos fmt lock venv clean airflow cluster
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +27,13 @@ demo: $(STAMP)  ## replays 2022 through its own Airflow in data/demo/ (scheduler
 demo-ui: $(STAMP)  ## the last demo's runs, plans and pages on http://127.0.0.1:8080
 	$(BIN)/safepassage demo ui
 
-test: lint typecheck pytest
+test: lint  ## every feature proved at least once, in minutes (docs/testing.md)
+	@# mypy (one process, ~25 s cold) runs beside the tests, which spend part of their time waiting
+	@$(MAKE) --no-print-directory -j2 typecheck pytest
+
+proof: $(STAMP)  ## the long forms (all of 2022, 3 re-runs of every task, full properties, Celery), then chaos
+	SAFEPASSAGE_TIER=proof $(BIN)/pytest -m "proof or cluster or hypothesis" $(PARALLEL) --durations=30 $(PYTEST_ARGS)
+	$(BIN)/python -m bench chaos
 
 airflow: $(STAMP)  ## the Airflow UI and scheduler on http://127.0.0.1:8080 (password printed at start)
 	$(BIN)/safepassage airflow standalone
@@ -38,7 +49,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -m "not cluster" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not cluster and not proof" $(PARALLEL) --durations=30 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -25,7 +25,23 @@ from safepassage import settings  # noqa: E402
 
 settings.apply_airflow_environment()
 
-pytest_plugins = ["safepassage.sandbox.testing"]
+pytest_plugins = ["safepassage.sandbox.testing", "tests.timing"]
+
+# Longest first, so two workers finish together instead of one waiting on a long test picked up last.
+LONGEST_FIRST = ("scheduler", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start a real Airflow, then other slow ones, then the rest, each in file order."""
+
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, marker in enumerate(LONGEST_FIRST) if item.get_closest_marker(marker)),
+            len(LONGEST_FIRST),
+        )
+
+    items.sort(key=rank)
+
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SAFEPASSAGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

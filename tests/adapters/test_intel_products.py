@@ -42,6 +42,7 @@ def hand_built(tmp_path: Path) -> Iterator[Warehouse]:
     store.dispose()
 
 
+@pytest.mark.slow
 def test_products_for_april_and_may_2022(hand_built: Warehouse, tmp_path: Path) -> None:
     judgements = judgements_in(hand_built, PERIOD)
     assert [j.id for j in judgements] == [

@@ -400,6 +400,34 @@ def test_every_reply_carries_usage_headers(server: MetaGraphServer) -> None:
     assert response.headers["X-SafePassage-Sandbox"] == "simulated"
 
 
+def test_a_reset_starts_a_new_hour_of_usage(loopback_only: Any) -> None:
+    """The calls counted against the hourly quota go with a reset: one test's calls never throttle the
+    next test's pushes on a shared emulator."""
+    server = MetaGraphServer(
+        None,
+        log=RequestLog(),
+        credentials=MetaCredentials("app-1", "secret-1", "token-1"),
+        ad_account_ids=("act_4242",),
+        hourly_call_quota=4,
+    ).start()
+    try:
+        configure_sdk(server.url, server.credentials)
+
+        def usage() -> int:
+            response = requests.get(
+                f"{server.url}/v26.0/act_4242",
+                params={"access_token": "token-1", "appsecret_proof": server.credentials.appsecret_proof()},
+                timeout=5,
+            )
+            return int(json.loads(response.headers["X-App-Usage"])["call_count"])
+
+        assert [usage() for _ in range(3)] == [25, 50, 75]
+        server.reset()
+        assert usage() == 25
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     ("kind", "final_status"), [("async_report_stall", "Job Running"), ("async_report_fail", "Job Failed")]
 )

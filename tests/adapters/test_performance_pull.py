@@ -181,6 +181,60 @@ def test_a_stalled_meta_report_is_split_and_completes(
     assert len(sandbox.log.entries(platform="meta", fault="async_report_stall")) == 1
 
 
+def test_a_meta_report_is_polled_soon_then_less_often(
+    sandbox: Any, meta_api: Any, warehouse: Warehouse
+) -> None:
+    """The shipped config: half a second before the second poll, doubling up to report_poll_seconds,
+    so a report the platform finishes in a few polls is read in seconds, not polls × 5 s."""
+    from safepassage.services.performance import load_performance_settings
+
+    account = _meta(sandbox)
+    meta_campaigns(account)
+    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    shipped = load_performance_settings()
+    slept: list[float] = []
+    pull_meta(
+        warehouse,
+        meta_api,
+        account,
+        load_campaign_config(),
+        shipped,
+        Window(START, dt.date(2022, 4, 4)),
+        sleep=slept.append,
+    )
+
+    waits_per_report = sandbox.meta.polls_to_complete - 1  # the emulator finishes on the 4th poll
+    assert slept[:waits_per_report] == [0.5, 1.0, 2.0]
+    assert shipped.report_first_poll_seconds == 0.5 and shipped.report_poll_seconds == 5
+
+    # A report that takes long (here: it stalls until the deadline) is polled every 5 s at most.
+    sandbox.faults = FaultPlan.from_dict(
+        {
+            "faults": [
+                {
+                    "platform": "meta",
+                    "match": f"POST /{account}/insights",
+                    "kind": "async_report_stall",
+                    "nth": [1],
+                }
+            ]
+        }
+    )
+    slept.clear()
+    ticks = iter(range(0, 10_000, 10))  # every clock reading 10 s later: the 300 s deadline passes
+    pull_meta(
+        warehouse,
+        meta_api,
+        account,
+        load_campaign_config(),
+        shipped,
+        Window(START, dt.date(2022, 4, 4)),
+        sleep=slept.append,
+        clock=lambda: next(ticks),
+    )
+    assert slept[:7] == [0.5, 1.0, 2.0, 4.0, 5, 5, 5]
+
+
 def test_late_data_inside_the_lookback_is_picked_up(
     sandbox: Any, google_ads_client: Any, warehouse: Warehouse
 ) -> None:

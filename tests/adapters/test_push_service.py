@@ -166,6 +166,7 @@ def approved_plan(warehouse: Warehouse, account: GoogleAdsAccount, config: Campa
     return stored
 
 
+@pytest.mark.slow
 def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_same_plan(
     warehouse: Warehouse,
     account: GoogleAdsAccount,

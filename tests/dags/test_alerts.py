@@ -92,6 +92,7 @@ def failing_dag(folder: Path):  # type: ignore[no-untyped-def]
     return bag.dags["alert_drill"]
 
 
+@pytest.mark.slow
 def test_a_failed_task_posts_an_alert_without_secrets(
     airflow_db: Path, webhook: Webhook, drill_folder: Path
 ) -> None:

@@ -26,6 +26,7 @@ def dagbag(airflow_db: Path) -> Any:
     return DagBag(dag_folder=str(DAGS))
 
 
+@pytest.mark.slow
 def test_a_backfill_run_pulls_every_account_and_a_rerun_changes_nothing(
     dagbag: Any,
     sandbox: Any,

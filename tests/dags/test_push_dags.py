@@ -178,6 +178,7 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
         )
 
 
+@pytest.mark.slow
 def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
     dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -421,6 +422,7 @@ def test_an_unanswered_review_is_announced_then_recorded_as_expired(
     assert texts[1].startswith(f"Review expired (plans [{plan['id']}], no answer within 24 hours")
 
 
+@pytest.mark.slow
 def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
     dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
 ) -> None:
@@ -466,6 +468,7 @@ def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
     assert [e.outcome for e in log if e.request_kind.startswith("GoogleAdsService")] == ["quota", "ok", "ok"]
 
 
+@pytest.mark.slow
 def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_failed_task(
     dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
 ) -> None:

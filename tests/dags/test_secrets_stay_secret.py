@@ -61,6 +61,7 @@ def every_log_record() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
+@pytest.mark.slow
 def test_no_secret_survives_a_failing_run(
     airflow_db: Path,
     sandbox: Any,

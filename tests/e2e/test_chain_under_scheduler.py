@@ -1,12 +1,16 @@
 """The live chain under the real scheduler, with nobody triggering anything downstream:
 
 * a new creative version wakes one push (skipped while no budget exists yet);
-* a published judgement → refresh_targeting → allocate_budgets → exactly one push_campaigns run,
-  which plans with the budgets allocated from that very targeting (the targeting event wakes no push);
+* a judgement published as an analyst does (`safepassage intel publish --via rest`) →
+  refresh_targeting → allocate_budgets → exactly one push_campaigns run, which plans with the budgets
+  allocated from that very targeting (the targeting event wakes no push);
 * a budgets-only change (config/push.yaml) and a creatives-only change (a translation) each wake
-  exactly one push.
+  exactly one push;
+* a revised judgement published on Redis (`--via redis`) wakes the chain through the triggerer's
+  AssetWatcher, and its new targeting reaches the platform in exactly one push.
 
 Every review is answered through Airflow's human-in-the-loop REST endpoint, for the followed run only.
+`make proof` measures the publish → targeting latency both ways (test_judgement_event_latency.py).
 """
 
 from __future__ import annotations
@@ -23,13 +27,12 @@ from safepassage import settings
 from safepassage.adapters.events import AirflowApi
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.orchestration.assets import KEY_JUDGEMENTS
 from safepassage.orchestration.demo import Chain, ensure_pools, settled_reviewer, wait_for_dags
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.intelligence import check_files, publish
 from safepassage.services.reference_data import sync_reference_data
 from tests.creatives_helpers import set_translation
-from tests.e2e.airflow_cluster import AirflowCluster
+from tests.e2e import analyst
+from tests.e2e.airflow_cluster import AirflowCluster, wait_for
 from tests.judgement_samples import write_judgement
 
 DAGS = ["render_creatives", "refresh_targeting", "allocate_budgets", "push_campaigns"]
@@ -53,6 +56,8 @@ def chain(tmp_path: Path, sandbox: Any) -> Any:
             "SAFEPASSAGE_CREATIVES_DIR": str(creatives_dir),
             "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(sandbox.write_descriptor(tmp_path / "descriptor.json")),
             "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.test.{tmp_path.name}",
+            "SAFEPASSAGE_JUDGEMENT_POLL_SECONDS": "0.1",
+            f"AIRFLOW_CONN_{settings.REDIS_CONN_ID.upper()}": settings.redis_url(),
         },
     )
     try:
@@ -134,13 +139,13 @@ def test_each_change_reaches_the_platform_in_exactly_one_push(chain: Any) -> Non
     first_push = follow.woken_by(creatives_event, "push_campaigns")
     assert first_push.skipped_all and push_runs(cluster) == 1
 
-    # A judgement published as an analyst does: store, then the REST event. Nothing else is triggered.
+    # A judgement published as an analyst does: the CLI stores it, then sends the REST event. Nothing
+    # else is triggered.
     today = dt.datetime.now(dt.UTC).date()
-    judgement = write_judgement(
-        tmp_path, start=today - dt.timedelta(days=1), end=today + dt.timedelta(days=30)
-    )
-    ids = publish(check_files([judgement], load_campaign_config()), warehouse)
-    published = follow.api.post_asset_event(KEY_JUDGEMENTS.name, {"judgement_ids": ids})
+    start, end = today - dt.timedelta(days=1), today + dt.timedelta(days=30)
+    judgement = write_judgement(tmp_path, start=start, end=end)
+    published_at = analyst.publish(analyst.rest_env(cluster.env, follow.api), judgement, "rest")
+    published = analyst.judgement_event(follow.api, published_at)
     targeting = follow.produced(follow.woken_by(published, "refresh_targeting"), "targeting")
     assert targeting is not None
     allocated = follow.woken_by(targeting, "allocate_budgets")
@@ -188,3 +193,34 @@ def test_each_change_reaches_the_platform_in_exactly_one_push(chain: Any) -> Non
         "counts"
     ]
     assert push_runs(cluster) == 4
+
+    # A revised judgement (the Medyka hotspot's radius widened to 25 km) published on Redis: the
+    # triggerer's AssetWatcher turns the message into the event. Pub/sub keeps nothing, so a message
+    # sent while the watcher re-subscribes can be lost: then nothing ran, and it is sent again.
+    channel = cluster.env["SAFEPASSAGE_JUDGEMENT_CHANNEL"]
+    revised = write_judgement(tmp_path, start=start, end=end, replace=(("radius_km: 10", "radius_km: 25"),))
+    for _attempt in range(3):
+        wait_for("the AssetWatcher to subscribe", lambda: analyst.subscribers(channel) >= 1, 180)
+        published_at = analyst.publish(cluster.env, revised, "redis")
+        try:
+            on_redis = analyst.judgement_event(follow.api, published_at)
+            break
+        except TimeoutError:
+            continue
+    else:
+        pytest.fail("three Redis publishes in a row woke nothing\n" + cluster.log_tail("triggerer"))
+    retargeted = follow.woken_by(on_redis, "refresh_targeting")
+    new_targeting = follow.produced(retargeted, "targeting")
+    assert new_targeting is not None
+    print(
+        f"\nRedis publish → targeting event: "
+        f"{(dt.datetime.fromisoformat(new_targeting['timestamp']) - published_at).total_seconds():.1f} s"
+    )
+    moved = follow.produced(follow.woken_by(new_targeting, "allocate_budgets"), "budgets")
+    assert moved is not None
+    revised_push = follow.woken_by(moved, "push_campaigns")
+    revised_plan = plan_of(warehouse, revised_push.run_id)
+    _, moved_micros = allocation(warehouse, int(moved["extra"]["allocation_id"]))
+    assert revised_plan.status == "applied"
+    assert planned_budgets(revised_plan) == {code: micros for code, micros in moved_micros.items() if micros}
+    assert push_runs(cluster) == 5

@@ -1,9 +1,13 @@
 """`make demo` end to end: the real CLI in its own process with a temporary data folder. It starts
 its own Airflow (scheduler, dag-processor, triggerer, api-server) in data/demo/airflow/, publishes
-each 2022 judgement as an analyst does, and the asset events drive targeting → budgets → push."""
+each 2022 judgement as an analyst does, and the asset events drive targeting → budgets → push.
+
+`make test` replays three weeks (`--until 2022-04-15`: the first judgement, its push, the backfill
+and the report); `make proof` the whole campaign, as `make demo` does."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -13,15 +17,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# (last replayed day, judgements published by then): three weeks in make test, all of 2022 in proof.
+SHORT = ("2022-04-15", 1)
+WHOLE = ("2022-10-31", 8)
+
 
 @pytest.mark.scheduler
 @pytest.mark.slow
 @pytest.mark.timeout(2700)
-def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("until", "judgements"),
+    [pytest.param(*SHORT, id="three-weeks"), pytest.param(*WHOLE, id="whole-2022", marks=pytest.mark.proof)],
+)
+def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(
+    tmp_path: Path, until: str, judgements: int
+) -> None:
     env = {**os.environ, "SAFEPASSAGE_DATA_DIR": str(tmp_path / "data")}
     env.pop("SAFEPASSAGE_SANDBOX_DESCRIPTOR", None)
+    whole = (until, judgements) == WHOLE
     demo = subprocess.Popen(
-        [sys.executable, "-m", "safepassage.cli", "demo"],
+        [sys.executable, "-m", "safepassage.cli", "demo", *([] if whole else ["--until", until])],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -39,7 +54,7 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
     months = re.findall(
         r"✓ (2022-\d\d-\d\d) push: run succeeded; (.*); ([0-9.]+) s from publish to updated ads", out
     )
-    assert len(months) == 8, out
+    assert len(months) == judgements, out
     for day, plans, _ in months:  # both platforms pushed, every month
         assert "Google Ads plan" in plans and "Meta plan" in plans, (day, plans)
         assert set(re.findall(r"→ (\w+)", plans)) <= {"applied", "nothing_to_do"}, (day, plans)
@@ -64,13 +79,14 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
     engine.dispose()
     # The backfill holds both platforms' daily rows for the whole replay.
     days = {platform: (str(first), str(last)) for platform, first, last, _ in pulled}
-    assert days["google_ads"][0] == "2022-03-25" and days["google_ads"][1] >= "2022-10-30", days
-    assert days["meta"][0] == "2022-03-25" and days["meta"][1] >= "2022-10-30", days
+    last_day_reported = str(dt.date.fromisoformat(until) - dt.timedelta(days=1))  # a day's delay at most
+    for platform in ("google_ads", "meta"):
+        assert days[platform][0] == "2022-03-25" and days[platform][1] >= last_day_reported, days
     assert "✓ DAG pull_performance: run succeeded" in out and "✓ DAG impact_report: run succeeded" in out
-    html = next((demo_dir / "report").glob("impact-report-2022-03-25-2022-10-31*.html"))
+    html = next((demo_dir / "report").glob(f"impact-report-2022-03-25-{until}*.html"))
     assert html.with_suffix(".pdf").stat().st_size > 10_000
     assert "people reached" in out and "2022 brief" in out, "headline figures beside the brief's"
-    assert len(plans) == 16 and len(snapshots) == 8 and requests
+    assert len(plans) == 2 * judgements and len(snapshots) == judgements and requests
     assert all(str(day).startswith("2022-") for (day,) in snapshots), "the replay stayed in 2022"
     for platform in ("google_ads", "meta"):
         first_status, first_reviewer = next(row[1:] for row in plans if row[0] == platform)
@@ -88,9 +104,9 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(tmp_p
     assert counted == {
         ("sync_reference_data", "manual"): 1,
         ("render_creatives", "asset_triggered"): 1,
-        ("refresh_targeting", "asset_triggered"): 8,
-        ("allocate_budgets", "asset_triggered"): 8,
-        ("push_campaigns", "asset_triggered"): 9,
+        ("refresh_targeting", "asset_triggered"): judgements,
+        ("allocate_budgets", "asset_triggered"): judgements,
+        ("push_campaigns", "asset_triggered"): judgements + 1,
         ("pull_performance", "manual"): 1,
         ("impact_report", "asset_triggered"): 1,
     }, counted

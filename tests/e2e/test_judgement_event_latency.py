@@ -2,21 +2,18 @@
 
 Measures (no timed assertions) publish → key_judgements event → run queued → task start →
 targeting event, for Redis pub/sub through the AssetWatcher and for the REST API, prints the
-figures and writes them to bench/results/judgement_event_latency.json.
+figures and writes them to bench/results/judgement_event_latency.json. `make proof` runs it;
+`make test` proves both ways of publishing under the real scheduler inside the chain test
+(tests/e2e/test_chain_under_scheduler.py), so a test run writes no tracked file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-import redis
 from bench._results import flatten, record
 from sqlalchemy import select
 
@@ -24,6 +21,7 @@ from safepassage import settings
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from tests.e2e.airflow_cluster import AirflowCluster, wait_for
+from tests.e2e.analyst import publish, subscribers
 from tests.judgement_samples import write_judgement
 
 REDIS_EVENTS = 3
@@ -49,32 +47,6 @@ def cluster(tmp_path):
     finally:
         running.dispose()
         running.stop()
-
-
-def subscribers(channel: str) -> int:
-    client = redis.Redis.from_url(settings.redis_url())
-    try:
-        return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
-    finally:
-        client.close()
-
-
-def publish(
-    cluster: AirflowCluster, path: Path, via: str, extra_env: dict[str, str] | None = None
-) -> dt.datetime:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "safepassage"), "intel", "publish", "--via", via, str(path)],
-        env={**cluster.env, **(extra_env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    stamp = re.search(
-        r"Event sent (?:on Redis|over REST) at (\d{4}-\d\d-\d\dT[0-9:.]+\+00:00)", result.stdout
-    )
-    assert stamp, result.stdout
-    return dt.datetime.fromisoformat(stamp.group(1))
 
 
 def wait_for_targeting_event(cluster: AirflowCluster, after: dt.datetime, timeout: float = 180) -> dict:
@@ -146,6 +118,7 @@ def snapshot_judgements(warehouse_url: str) -> list[str]:
 
 @pytest.mark.scheduler
 @pytest.mark.slow
+@pytest.mark.proof
 @pytest.mark.timeout(900)
 def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
     channel = cluster.env["SAFEPASSAGE_JUDGEMENT_CHANNEL"]
@@ -186,7 +159,7 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
                 tmp_path, start=start, end=end, replace=(("radius_km: 10", f"radius_km: {radius}"),)
             )
             try:
-                samples["redis"].append(measure(cluster, publish(cluster, path, "redis"), timeout=45))
+                samples["redis"].append(measure(cluster, publish(cluster.env, path, "redis"), timeout=45))
                 break
             except TimeoutError:
                 lost += 1
@@ -202,7 +175,7 @@ def test_a_published_judgement_triggers_refresh_targeting(cluster, tmp_path):
         path = write_judgement(
             tmp_path, start=start, end=end, replace=(("radius_km: 10", f"radius_km: {radius}"),)
         )
-        samples["rest"].append(measure(cluster, publish(cluster, path, "rest", token_env)))
+        samples["rest"].append(measure(cluster, publish({**cluster.env, **token_env}, path, "rest")))
 
     judgement_id = f"kj-{start.isoformat()}-test"
     assert snapshot_judgements(warehouse_url)[-(REDIS_EVENTS + REST_EVENTS) :] == [judgement_id] * (

@@ -42,9 +42,10 @@ from safepassage.services import campaign_config
 from safepassage.services.campaign_config import CONFIG_FILES, load_campaign_config
 from safepassage.services.intelligence import parse_file
 from tests.judgement_samples import judgement_text
+from tests.tiers import examples
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -155,7 +156,7 @@ def test_any_value_in_any_field_of_a_judgement_parses_or_names_that_field(tmp_pa
     parse_or_refuse(tmp_path / "fuzzed.yaml", text)
 
 
-@settings(FUZZ, max_examples=15)
+@settings(FUZZ, max_examples=examples(15))
 @given(
     start=st.dates(dt.date(2000, 1, 1), dt.date(2099, 1, 1)),
     days=st.integers(0, 400),
@@ -196,7 +197,7 @@ def config_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@settings(FUZZ, max_examples=15)  # a whole config load is ~0.3 s: fewer, still every file
+@settings(FUZZ, max_examples=examples(15))  # a whole config load is ~0.3 s: fewer, still every file
 @given(data=st.data(), filename=st.sampled_from(sorted(CONFIG_TEXTS)))
 def test_a_mangled_config_file_loads_or_names_where_it_is_wrong(
     config_copy: Path, data: st.DataObject, filename: str
@@ -257,7 +258,7 @@ def any_allocation_inputs(draw: st.DrawFn) -> AllocationInputs:
     return demands, rules, pacing, draw(reference), draw(reference)
 
 
-ALLOCATOR = settings(max_examples=120, deadline=None, derandomize=True)
+ALLOCATOR = settings(max_examples=examples(120), deadline=None, derandomize=True)
 
 
 @ALLOCATOR

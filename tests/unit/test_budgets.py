@@ -17,6 +17,7 @@ from safepassage.domain.budgets import (
     minor_to_micros,
     to_minor,
 )
+from tests.tiers import examples
 
 CODES = [f"C{chr(65 + i)}" for i in range(12)]
 
@@ -71,7 +72,7 @@ def scenarios(draw: st.DrawFn) -> tuple[list[CountryDemand], AllocationRules, Pa
     )
 
 
-PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

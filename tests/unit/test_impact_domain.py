@@ -20,6 +20,7 @@ from safepassage.domain.impact import (
     suppress_small_cells,
     table_equations,
 )
+from tests.tiers import examples
 
 
 def test_reach_across_overlapping_platforms_is_a_range() -> None:
@@ -90,7 +91,7 @@ def tables(draw: st.DrawFn) -> tuple[dict, list[str], list[str], int]:
     return cells, rows, columns, draw(st.integers(2, 11))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(tables())
 def test_no_withheld_count_can_be_recovered(case: tuple[dict, list[str], list[str], int]) -> None:
     cells, rows, columns, threshold = case

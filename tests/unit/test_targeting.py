@@ -28,6 +28,7 @@ from safepassage.domain.targeting import (
     render_diff,
 )
 from safepassage.services.campaign_config import load_campaign_config
+from tests.tiers import examples
 
 BEFORE_EU_RULE = dt.date(2022, 4, 1)
 AFTER_EU_RULE = dt.date(2025, 10, 6)
@@ -258,7 +259,7 @@ def judgements(draw):
     return judgement(countries, confidence=draw(st.sampled_from(list(Confidence))).value)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     judgement_in_force=judgements(),
     on=st.dates(dt.date(2022, 1, 1), dt.date(2027, 12, 31)),

@@ -95,7 +95,8 @@ class MetaPerformanceReader:
     languages_by_locale: Mapping[int, str]
     organisation_urls: Mapping[str, str]
     report_timeout_seconds: float = 300
-    poll_seconds: float = 5
+    poll_seconds: float = 5  # the longest wait between two polls of a report
+    first_poll_seconds: float = 0.5  # the first wait; it doubles per poll up to poll_seconds
     retry_seconds: float = 2  # first back-off when the platform names no wait; doubles per attempt
     max_attempts: int = 6
     max_wait_seconds: float = 900
@@ -295,6 +296,7 @@ class MetaPerformanceReader:
             lambda: target.get_insights(fields=ROW_FIELDS, params=params, is_async=True),
         )
         deadline = self.clock() + self.report_timeout_seconds
+        waits = self._poll_waits()
         while True:
             status = self._call(
                 f"poll report for {what}",
@@ -310,7 +312,14 @@ class MetaPerformanceReader:
                     f"was still {state} at {status.get('async_percent_completion')}% "
                     f"after {self.report_timeout_seconds:.0f}s"
                 )
-            self.sleep(self.poll_seconds)
+            self.sleep(next(waits))
+
+    def _poll_waits(self) -> Iterator[float]:
+        """Short waits first (a small report is ready in a second or two), then every poll_seconds."""
+        wait = min(self.first_poll_seconds, self.poll_seconds)
+        while True:
+            yield wait
+            wait = min(self.poll_seconds, wait * 2)
 
     def _row(self, item: Mapping[str, Any]) -> PulledRow:
         field_of = partial(reported, item, f"{self.account_id} report row")

@@ -48,7 +48,8 @@ class PerformanceSettings(BaseModel):
         default_factory=lambda: {"google_ads": 2.0, "meta": 1.25}
     )
     report_timeout_seconds: float = Field(default=300, gt=0)
-    report_poll_seconds: float = Field(default=5, ge=0)
+    report_poll_seconds: float = Field(default=5, ge=0)  # the longest wait between two polls
+    report_first_poll_seconds: float = Field(default=0.5, ge=0)  # doubles per poll up to the above
     # first back-off after a failed call (doubling with each attempt) when the platform names no wait
     retry_seconds: float = Field(default=2, gt=0)
     weighting_window_days: int = Field(default=28, ge=1)

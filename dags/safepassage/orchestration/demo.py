@@ -201,8 +201,13 @@ class Chain:
         return run
 
 
-def run_demo(say: Callable[[str], None] = print) -> DemoReport:
-    """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and sandbox state)."""
+def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> DemoReport:
+    """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and sandbox state).
+
+    `until` ends the replay early: only the judgements published by then, delivery and the report up
+    to that day (`safepassage demo --until 2022-04-30`: two judgements, five weeks)."""
+    if not REPLAY_FROM <= until <= REPLAY_TO:
+        raise ValueError(f"--until must lie in the 2022 replay, {REPLAY_FROM} to {REPLAY_TO}; got {until}")
     from safepassage.adapters.warehouse import Warehouse
     from safepassage.sandbox.server import SandboxServer
 
@@ -210,7 +215,10 @@ def run_demo(say: Callable[[str], None] = print) -> DemoReport:
     report = DemoReport()
     started = time.monotonic()
     settings.apply_airflow_environment()  # NO_PROXY for the loopback REST calls, among others
-    say("SafePassage demo: replaying the 2022 Ukraine response (25 March – 31 October 2022)")
+    say(
+        "SafePassage demo: replaying the 2022 Ukraine response "
+        f"({REPLAY_FROM:%-d %B} – {until:%-d %B %Y}{'' if until == REPLAY_TO else ', shortened'})"
+    )
     say("through a real Airflow scheduler, against the local ad-platform sandbox;")
     say("every delivery figure it produces is simulated.\n")
 
@@ -256,7 +264,7 @@ def run_demo(say: Callable[[str], None] = print) -> DemoReport:
                 f"pools {', '.join(ensure_pools(api))}",
             )
             chain = Chain(api, review=settled_reviewer(api), report=report)
-            _replay(report, chain, sandbox, warehouse)
+            _replay(report, chain, sandbox, warehouse, until)
         finally:
             if airflow is not None:
                 airflow.stop()
@@ -282,7 +290,7 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse) -> None:
+def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, until: dt.date) -> None:
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.intelligence import check_files
 
@@ -304,34 +312,42 @@ def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse
     judgements = sorted(
         check_files([settings.intelligence_dir()], config), key=lambda item: item.judgement.valid_from
     )
-    report.add("Key judgements", f"{len(judgements)} valid (2022 series); each is published on its day")
-    for loaded in judgements:
+    replayed = [loaded for loaded in judgements if loaded.judgement.valid_from <= until]
+    report.add(
+        "Key judgements",
+        f"{len(judgements)} valid (2022 series); "
+        + ("each" if len(replayed) == len(judgements) else f"the {len(replayed)} of them until {until}")
+        + " published on its day",
+    )
+    for loaded in replayed:
         _replay_judgement(report, chain, sandbox, warehouse, loaded)
-    _pull_and_report(report, chain, sandbox, warehouse)
+    _pull_and_report(report, chain, sandbox, warehouse, until)
 
 
-def _pull_and_report(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse) -> None:
+def _pull_and_report(
+    report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, until: dt.date
+) -> None:
     """After the campaign: one backfill run pulls both platforms' 2022 delivery, which wakes the
     impact report; the demo then writes the 2022 report beside the brief's figures."""
     from safepassage.adapters.warehouse.impact_queries import daily_rows_by_platform
     from safepassage.services.impact_report import write_2022_report
 
-    sandbox.clock.set(dt.datetime.combine(REPLAY_TO + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
+    sandbox.clock.set(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
     pull = chain.trigger(
         "pull_performance",
-        {"from": REPLAY_FROM.isoformat(), "to": REPLAY_TO.isoformat()},
+        {"from": REPLAY_FROM.isoformat(), "to": until.isoformat()},
         timeout=BACKFILL_TIMEOUT_SECONDS,  # seven months of rows; SQLite loads one account at a time
     )
     held = "; ".join(
         f"{platform}: {rows:,} daily rows {first} – {last}"
         for platform, (rows, first, last) in sorted(daily_rows_by_platform(warehouse).items())
     )
-    report.add("DAG pull_performance", f"{pull.outcome} (backfill {REPLAY_FROM} – {REPLAY_TO}); {held}")
+    report.add("DAG pull_performance", f"{pull.outcome} (backfill {REPLAY_FROM} – {until}); {held}")
     reported = chain.woken_by(_required(chain.produced(pull, "performance"), pull), "impact_report")
     report.add("DAG impact_report", f"{reported.outcome}: report, partner export, intelligence products")
     for noisy in ("weasyprint", "fontTools", "matplotlib"):  # their progress notes are not the demo's
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    written = write_2022_report(warehouse, demo_dir() / "report")
+    written = write_2022_report(warehouse, demo_dir() / "report", until)
     report.add("2022 impact report", f"{_shown(written.html)} and {_shown(written.pdf)}")
     print(written.summary(), flush=True)
 

@@ -440,11 +440,11 @@ def make_report(
     return write_report(figures, config, out_dir, reporting.top_organisations)
 
 
-def write_2022_report(warehouse: Any, out_dir: Path) -> WrittenReport:
-    """The 2022 replay's report (25 March – 31 October 2022), for the end of `make demo`:
-    `print(write_2022_report(warehouse, out_dir).summary())` shows the path and the figures
-    beside the brief's."""
-    return make_report(warehouse, REPLAY_2022, out_dir)
+def write_2022_report(warehouse: Any, out_dir: Path, until: dt.date = REPLAY_2022.end) -> WrittenReport:
+    """The 2022 replay's report (25 March – 31 October 2022, or to `until` for a shortened replay),
+    for the end of `make demo`: `print(write_2022_report(warehouse, out_dir).summary())` shows the
+    path and the figures beside the brief's."""
+    return make_report(warehouse, Period(REPLAY_2022.start, until), out_dir)
 
 
 def report_period(warehouse: Any, start: str | None, end: dt.date, end_given: bool = True) -> Period:

@@ -159,6 +159,7 @@ def pull_meta(
         organisation_urls(config),
         report_timeout_seconds=performance.report_timeout_seconds,
         poll_seconds=performance.report_poll_seconds,
+        first_poll_seconds=performance.report_first_poll_seconds,
         retry_seconds=performance.retry_seconds,
         sleep=sleep,
         clock=clock,

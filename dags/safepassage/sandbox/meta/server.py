@@ -167,11 +167,14 @@ class MetaGraphServer:
             self._report_workers = None
 
     def reset(self) -> None:
-        """Forget every entity and report run (accounts, credentials, clock and fault plan stay)."""
+        """Forget every entity, report run and the calls counted against the hourly quota (accounts,
+        credentials, clock and fault plan stay): a reset emulator is a fresh account, whose usage
+        headers do not carry another test's calls."""
         with self.store.lock:
             self.store.reset(self._accounts)
             self._insights_cache.clear()
             self._report_jobs.clear()
+            self._calls.clear()
 
     def __enter__(self) -> MetaGraphServer:
         return self.start()
