@@ -193,15 +193,14 @@ def test_a_meta_report_is_polled_soon_then_less_often(
     sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     shipped = load_performance_settings()
     slept: list[float] = []
-    pull_meta(
-        warehouse,
-        meta_api,
-        account,
-        load_campaign_config(),
-        shipped,
-        Window(START, dt.date(2022, 4, 4)),
-        sleep=slept.append,
-    )
+
+    def pull(**clock: Any) -> None:
+        window = Window(START, dt.date(2022, 4, 4))
+        pull_meta(
+            warehouse, meta_api, account, load_campaign_config(), shipped, window, sleep=slept.append, **clock
+        )
+
+    pull()
 
     waits_per_report = sandbox.meta.polls_to_complete - 1  # the emulator finishes on the 4th poll
     assert slept[:waits_per_report] == [0.5, 1.0, 2.0]
@@ -222,16 +221,7 @@ def test_a_meta_report_is_polled_soon_then_less_often(
     )
     slept.clear()
     ticks = iter(range(0, 10_000, 10))  # every clock reading 10 s later: the 300 s deadline passes
-    pull_meta(
-        warehouse,
-        meta_api,
-        account,
-        load_campaign_config(),
-        shipped,
-        Window(START, dt.date(2022, 4, 4)),
-        sleep=slept.append,
-        clock=lambda: next(ticks),
-    )
+    pull(clock=lambda: next(ticks))
     assert slept[:7] == [0.5, 1.0, 2.0, 4.0, 5, 5, 5]
 
 
