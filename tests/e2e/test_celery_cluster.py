@@ -26,7 +26,7 @@ from safepassage.adapters.warehouse import Warehouse
 from safepassage.orchestration.approval import REVIEW_TASK_ID
 from safepassage.orchestration.assets import CAMPAIGNS
 from tests.e2e.airflow_cluster import AirflowCluster, wait_for
-from tests.e2e.test_judgement_event_latency import publish
+from tests.e2e.analyst import publish
 from tests.judgement_samples import write_judgement
 
 # Run once at start so every input of the chain exists (reference data → creatives).
@@ -262,7 +262,7 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     # Round 1: a new judgement, every worker up.
     fresh_creatives(cluster, api)
     first = write_judgement(tmp_path, start=start, end=end)
-    published = publish(cluster, first, "rest", token_env)
+    published = publish({**cluster.env, **token_env}, first, "rest")
     runs = wait_for_chain(cluster, api, published)
     figures["judgement_to_updated_ads_s"] = round(
         (ads_updated_at(cluster, published) - published).total_seconds(), 2
@@ -275,7 +275,7 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     fresh_creatives(cluster, api)
     sandbox.faults = FaultPlan.from_dict(SLOW_PUSH)
     second = write_judgement(tmp_path, start=start, end=end, replace=(("radius_km: 10", "radius_km: 25"),))
-    published = publish(cluster, second, "rest", token_env)
+    published = publish({**cluster.env, **token_env}, second, "rest")
     lost: dict[str, Any] = {}
 
     def lose_the_worker_running_the_push() -> None:
