@@ -27,16 +27,12 @@ settings.apply_airflow_environment()
 
 pytest_plugins = ["safepassage.sandbox.testing", "tests.timing"]
 
-# Longest first, so the workers finish together instead of one waiting on a long test picked up last.
+# Longest first, so two workers finish together instead of one waiting on a long test picked up last.
 LONGEST_FIRST = ("scheduler", "slow")
 
 
-@pytest.hookimpl(trylast=True)  # after -m has deselected: order what will run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start a real Airflow, then other slow ones, each followed by a quick one.
-
-    An xdist worker always holds the test it runs and the next one (the last one's teardown needs to
-    know it); a quick test behind each long one keeps a long test from queueing behind another."""
+    """Tests that start a real Airflow, then other slow ones, then the rest, each in file order."""
 
     def rank(item: pytest.Item) -> int:
         return next(
@@ -44,11 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             len(LONGEST_FIRST),
         )
 
-    ranked = sorted(items, key=rank)
-    long = [item for item in ranked if rank(item) < len(LONGEST_FIRST)]
-    quick = ranked[len(long) :]
-    interleaved = [item for pair in zip(long, quick, strict=False) for item in pair]
-    items[:] = interleaved + long[len(quick) :] + quick[len(long) :]
+    items.sort(key=rank)
 
 
 POSTGRES_ADMIN_URL = os.environ.get(
