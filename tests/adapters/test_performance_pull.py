@@ -24,6 +24,16 @@ def _google(sandbox: Any) -> str:
     return str(sandbox.descriptor["google_ads"]["customer_ids"][0])
 
 
+def stalled_account_report(account: str) -> dict[str, Any]:
+    """A fault rule: the account-level insights job of the first report sticks (at 37%)."""
+    return {
+        "platform": "meta",
+        "match": f"POST /{account}/insights",
+        "kind": "async_report_stall",
+        "nth": [1],
+    }
+
+
 def _meta(sandbox: Any) -> str:
     return str(sandbox.descriptor["meta"]["ad_account_ids"][0])
 
@@ -152,12 +162,7 @@ def test_a_stalled_meta_report_is_split_and_completes(
     sandbox.faults = FaultPlan.from_dict(
         {
             "faults": [
-                {
-                    "platform": "meta",
-                    "match": f"POST /{account}/insights",
-                    "kind": "async_report_stall",
-                    "nth": [1],
-                },
+                stalled_account_report(account),
                 {"platform": "meta", "match": "POST /*/insights", "kind": "async_report_fail", "nth": [2]},
             ]
         }
@@ -207,18 +212,7 @@ def test_a_meta_report_is_polled_soon_then_less_often(
     assert shipped.report_first_poll_seconds == 0.5 and shipped.report_poll_seconds == 5
 
     # A report that takes long (here: it stalls until the deadline) is polled every 5 s at most.
-    sandbox.faults = FaultPlan.from_dict(
-        {
-            "faults": [
-                {
-                    "platform": "meta",
-                    "match": f"POST /{account}/insights",
-                    "kind": "async_report_stall",
-                    "nth": [1],
-                }
-            ]
-        }
-    )
+    sandbox.faults = FaultPlan.from_dict({"faults": [stalled_account_report(account)]})
     slept.clear()
     ticks = iter(range(0, 10_000, 10))  # every clock reading 10 s later: the 300 s deadline passes
     pull(clock=lambda: next(ticks))
