@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make airflow AIRFLOW_PORT=8081` runs it beside another Airflow
+AIRFLOW_PORT ?= 8080
 # Three pytest workers on two cores: the third fills the time the others wait on Airflow or a platform.
 TEST_WORKERS ?= 3
 # Two tests at a time per worker at most, handed out as workers free up: the longest tests, sorted
@@ -35,8 +37,8 @@ proof: $(STAMP)  ## the long forms (all of 2022, 3 re-runs of every task, full p
 	SAFEPASSAGE_TIER=proof $(BIN)/pytest -m "proof or cluster or hypothesis" $(PARALLEL) --durations=30 $(PYTEST_ARGS)
 	$(BIN)/python -m bench chaos
 
-airflow: $(STAMP)  ## the Airflow UI and scheduler on http://127.0.0.1:8080 (password printed at start)
-	$(BIN)/safepassage airflow standalone
+airflow: $(STAMP)  ## Airflow on http://127.0.0.1:$(AIRFLOW_PORT), pools and warehouse ready; prints what would make a task wait
+	$(BIN)/safepassage up --port $(AIRFLOW_PORT)
 
 cluster: $(STAMP)  ## the production shape here: 2 Celery workers run the judgement chain, one is lost; prints the time
 	$(BIN)/pytest -m cluster tests/e2e/test_celery_cluster.py -s -q

@@ -208,7 +208,6 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
         DemoReport,
         _replay_judgement,
         _required,
-        ensure_pools,
         settled_reviewer,
         wait_for_dags,
     )
@@ -242,6 +241,7 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
             "SAFEPASSAGE_REVIEW_APPROVERS": DEMO_REVIEWER,
         },
         users={DEMO_REVIEWER: "admin"},
+        setup=(("safepassage", "init"),),  # warehouse schema and pools, as every Airflow of this project
     )
     killer = Killer(airflow, sandbox) if kill else None
     started = time.monotonic()
@@ -249,7 +249,6 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
         airflow.start()
         api = AirflowApi(airflow.api_url, airflow.token(DEMO_REVIEWER))
         wait_for_dags(airflow, api, DEMO_DAGS)
-        ensure_pools(api)
         report = DemoReport()
         chain = Chain(api, review=settled_reviewer(api), report=report, timeout=900)
         if killer is not None:

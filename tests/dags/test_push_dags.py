@@ -274,9 +274,55 @@ def test_push_tasks_share_the_google_ads_pool_which_setup_creates(dagbag: Any, a
     assert push.get_task("apply_meta_account").pool == META_POOL
     assert push.get_task("apply_account").pool == GOOGLE_ADS_POOL
     assert dagbag.dags["kill_switch"].get_task("switch").pool == GOOGLE_ADS_POOL
-    assert ensure_pools() == [GOOGLE_ADS_POOL, META_POOL]
+    assert ensure_pools() == {GOOGLE_ADS_POOL: 4, META_POOL: 4}  # config/pools.yaml
     ensure_pools()
     assert Pool.get_pool(GOOGLE_ADS_POOL).slots == 4
+
+
+def test_no_task_that_calls_a_platform_runs_in_the_default_pool(dagbag: Any) -> None:
+    from safepassage.orchestration.pools import DESCRIPTIONS
+
+    platform_tasks = {
+        "push_campaigns": {"plan_account", "plan_meta_account", "apply_account", "apply_meta_account"},
+        "pull_performance": {"pull_google_ads", "pull_meta"},
+        "kill_switch": {"switch"},
+    }
+    for dag_id, task_ids in platform_tasks.items():
+        dag = dagbag.dags[dag_id]
+        assert task_ids <= set(dag.task_ids), (dag_id, sorted(dag.task_ids))
+        assert {dag.get_task(task_id).pool for task_id in task_ids} <= set(DESCRIPTIONS), dag_id
+
+
+def test_pool_sizes_come_from_config_and_are_resized_on_the_next_init(
+    tmp_path: Path, airflow_db: Path
+) -> None:
+    from airflow.models.pool import Pool
+
+    from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL, ensure_pools
+
+    (tmp_path / "pools.yaml").write_text("google_ads_api: 2\nmeta_api: 6\n", encoding="utf-8")
+    assert ensure_pools(tmp_path) == {GOOGLE_ADS_POOL: 2, META_POOL: 6}
+    assert (Pool.get_pool(GOOGLE_ADS_POOL).slots, Pool.get_pool(META_POOL).slots) == (2, 6)
+    ensure_pools()  # back to the project's sizes for the other tests on this metadata DB
+    assert Pool.get_pool(META_POOL).slots == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("google_ads_api: 4\nmeta_apis: 4\n", "config/pools.yaml:2: meta_apis"),  # refused, not ignored
+        ("google_ads_api: 0\n", "config/pools.yaml:1: google_ads_api"),
+        ("meta_api: many\n", "config/pools.yaml:1: meta_api"),
+    ],
+)
+def test_a_bad_pools_file_is_refused_naming_the_line(tmp_path: Path, text: str, says: str) -> None:
+    from safepassage.domain.errors import InvalidInput
+    from safepassage.orchestration.pools import load_pool_settings
+
+    (tmp_path / "pools.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInput) as refused:
+        load_pool_settings(tmp_path)
+    assert says in str(refused.value)
 
 
 def test_push_follows_each_new_allocation_or_creative_version_and_produces_campaigns(dagbag: Any) -> None:

@@ -198,3 +198,10 @@ def test_config_check_command_reports_errors(config_copy: Path, capsys: pytest.C
     assert main(["config", "check", "--config-dir", str(config_copy)]) == 2
     err = capsys.readouterr().err
     assert "config/budget.yaml:" in err and "global_daily_cap" in err
+
+
+def test_config_check_refuses_a_misspelt_pool(config_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(config_copy / "pools.yaml", "meta_api: 4", "meta_ads_api: 4")
+    assert main(["config", "check", "--config-dir", str(config_copy)]) == 2
+    err = capsys.readouterr().err
+    assert "config/pools.yaml:" in err and "meta_ads_api" in err

@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _check(args: argparse.Namespace) -> int:
     """Every file in config/ the DAGs read, so a broken push.yaml fails here, not mid-push."""
     from safepassage.domain.errors import InvalidInput, Problem
+    from safepassage.orchestration.pools import load_pool_settings
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.impact import load_reporting_settings
     from safepassage.services.performance import load_performance_settings
@@ -32,7 +33,7 @@ def _check(args: argparse.Namespace) -> int:
     except InvalidInput as error:
         problems.extend(error.problems)
     # push.yaml is checked against the campaign config, so only once that is valid.
-    loaders = [load_performance_settings, load_reporting_settings]
+    loaders = [load_performance_settings, load_reporting_settings, load_pool_settings]
     for load in ([load_push_settings] if config is not None else []) + loaders:
         try:
             load(args.config_dir)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safepassage import settings
+from safepassage.orchestration.pools import load_pool_settings
 
 if TYPE_CHECKING:
     from safepassage.adapters.events import AirflowApi
@@ -73,6 +74,7 @@ def demo_airflow(
         },
         users=users,
         port=port,
+        setup=(("safepassage", "init"),),  # warehouse schema and pools, as `make airflow` and compose do
     )
 
 
@@ -261,7 +263,7 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
                 "Airflow",
                 f"scheduler, dag-processor, triggerer, api-server (LocalExecutor) up in "
                 f"{time.monotonic() - up:.0f} s; home and metadata DB in {_shown(airflow.home)}; "
-                f"pools {', '.join(ensure_pools(api))}",
+                f"pools {_pools()}",
             )
             chain = Chain(api, review=settled_reviewer(api), report=report)
             _replay(report, chain, sandbox, warehouse, until)
@@ -440,16 +442,8 @@ def wait_for_dags(airflow: LocalAirflow, api: AirflowApi, dag_ids: list[str], ti
     wait_for("the DAGs to be parsed", parsed, timeout, 0.5)
 
 
-def ensure_pools(api: AirflowApi) -> list[str]:
-    from safepassage.orchestration.pools import POOLS
-
-    for name, (slots, description) in POOLS.items():
-        api.call(
-            "POST",
-            "/api/v2/pools",
-            json={"name": name, "slots": slots, "description": description, "include_deferred": False},
-        )
-    return sorted(POOLS)
+def _pools() -> str:
+    return ", ".join(f"{name} ({slots} slots)" for name, slots in load_pool_settings().slots().items())
 
 
 def _plan_line(plan: dict[str, Any]) -> str:
