@@ -124,7 +124,8 @@ def test_the_project_folders_are_mounted_and_the_warehouse_is_the_agreed_connect
 def test_init_migrates_both_databases_and_creates_pools_and_connections(compose: dict[str, Any]) -> None:
     script = compose["services"]["airflow-init"]["command"][-1]
     assert script.index("airflow db migrate") < script.index("safepassage init")
-    assert "airflow connections add" in script
+    # init last: its readiness lines see the Connections stored just before
+    assert script.index("airflow connections add") < script.index("safepassage init")
     for conn_id in ("google_ads_default", "meta_default", "safepassage_alerts"):
         assert conn_id in script
 
@@ -217,3 +218,26 @@ def test_helm_values_use_documented_chart_keys_and_match_compose(compose: dict[s
     # secrets only by the name of a Kubernetes secret, never as values
     assert not {"fernetKey", "jwtSecret", "apiSecretKey"} & set(values)
     assert "metadataConnection" not in values["data"]
+
+
+def test_every_way_this_project_starts_airflow_creates_the_pools_one_way() -> None:
+    """`safepassage init` (config/pools.yaml) before any task: make airflow, make demo, chaos, the
+    Celery cluster, compose and Helm. Nothing else creates a pool."""
+    from safepassage.orchestration.demo import demo_airflow
+
+    init = ("safepassage", "init")
+    assert init in demo_airflow().setup
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^airflow:.*\n\t\$\(BIN\)/safepassage up ", makefile, re.MULTILINE)
+    up = (ROOT / "dags" / "safepassage" / "commands" / "up.py").read_text(encoding="utf-8")
+    assert 'setup=(("safepassage", "init"),)' in up
+    for path in (ROOT / "bench" / "chaos.py", ROOT / "tests" / "e2e" / "test_celery_cluster.py"):
+        assert 'setup=(("safepassage", "init"),)' in path.read_text(encoding="utf-8"), path
+    creating = [
+        str(path.relative_to(ROOT))
+        for folder in ("dags", "bench", "tests", "plugins")
+        for path in (ROOT / folder).rglob("*.py")
+        if path != Path(__file__).resolve()
+        and re.search(r"create_or_update_pool|\"POST\",\s*\"/api/v2/pools", path.read_text(encoding="utf-8"))
+    ]
+    assert creating == ["dags/safepassage/orchestration/pools.py"]

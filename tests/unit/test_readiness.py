@@ -4,6 +4,9 @@ nothing would."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+import pytest
 
 from safepassage.domain.readiness import DeploymentState, WaitingTask, check
 
@@ -77,3 +80,33 @@ def test_a_fresh_deployment_with_every_dag_paused_says_which_to_switch_on() -> N
     state = dataclasses.replace(READY, paused=dict.fromkeys(CHAIN, True))
     (finding,) = check(state)
     assert finding.level == "info" and "push_campaigns" in finding.text
+
+
+def test_the_dashboard_still_loads_when_the_check_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safepassage.orchestration import readiness
+
+    def broken() -> list[Any]:
+        raise RuntimeError("postgresql://ops:s3cret@db/airflow is unreachable")
+
+    monkeypatch.setattr(readiness, "current_findings", broken)
+    (alert,) = list(readiness.DashboardAlerts())
+    assert alert.category == "warning" and "could not check" in alert.text and "s3cret" not in alert.text
+
+
+def test_dashboard_alerts_are_rechecked_after_their_ttl_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safepassage.domain.readiness import Finding
+    from safepassage.orchestration import readiness
+
+    calls: list[int] = []
+
+    def findings() -> list[Finding]:
+        calls.append(1)
+        return [Finding("error", "missing_pools", "Pool meta_api does not exist")]
+
+    monkeypatch.setattr(readiness, "current_findings", findings)
+    alerts = readiness.DashboardAlerts(ttl_seconds=60)
+    assert [(a.category, a.text) for a in alerts] == [
+        ("error", "**SafePassage:** Pool meta_api does not exist")
+    ]
+    assert len(list(alerts)) == 1 and len(calls) == 1  # the UI's repeated reads cost one check
+    assert [a.text for a in readiness.DashboardAlerts(ttl_seconds=0)] and len(calls) == 2

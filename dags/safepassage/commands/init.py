@@ -8,7 +8,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "init",
-        help="migrate the warehouse to the newest schema, create or resize the Airflow pools, say what is missing",
+        help="migrate the warehouse, create or resize the Airflow pools, say what would make a task wait",
         description="Run after `airflow db migrate`, on every deployment and upgrade; safe to repeat. "
         "The warehouse is the Connection safepassage_warehouse (or SAFEPASSAGE_WAREHOUSE_URL); the pools "
         "go to Airflow's metadata DB (sizes from config/pools.yaml). Ends with a line per thing that would "
