@@ -14,11 +14,12 @@ PARALLEL = -n $(TEST_WORKERS) --maxschedchunk=1
 
 .PHONY: demo demo-ui test proof lint typecheck pytest bench chaos fmt lock venv clean airflow cluster
 
-$(STAMP): pyproject.toml requirements.lock
+# The product, then beside it (never in its image) the ad-platform emulators and the development helpers.
+$(STAMP): pyproject.toml requirements.lock emulators/pyproject.toml dev/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e . -e emulators -e dev
 	touch $@
 
 venv: $(STAMP)

@@ -136,7 +136,7 @@ class ChainRun:
 
 
 def chaos_plan() -> Any:
-    from safepassage.sandbox.faults import FaultPlan
+    from ad_emulators.faults import FaultPlan
 
     return FaultPlan.from_dict(CHAOS_PLAN, "bench/chaos.py CHAOS_PLAN")
 
@@ -198,9 +198,12 @@ def _utc(value: Any) -> dt.datetime:
 
 def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: bool) -> ChainRun:
     """The chain from empty databases; returns its end state and figures."""
+    from ad_emulators.server import SandboxServer
     from safepassage.adapters.events import AirflowApi
     from safepassage.adapters.warehouse import Warehouse
-    from safepassage.orchestration.demo import (
+    from safepassage.services.campaign_config import load_campaign_config
+    from safepassage.services.intelligence import check_files
+    from safepassage_dev.demo import (
         DEMO_DAGS,
         DEMO_REVIEWER,
         REPLAY_FROM,
@@ -211,10 +214,7 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
         settled_reviewer,
         wait_for_dags,
     )
-    from safepassage.orchestration.local_airflow import LocalAirflow
-    from safepassage.sandbox.server import SandboxServer
-    from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.intelligence import check_files
+    from safepassage_dev.local_airflow import LocalAirflow
 
     work.mkdir(parents=True)
     result = ChainRun(label)
@@ -295,9 +295,9 @@ def _end_state(result: ChainRun, sandbox: Any, warehouse: Any, data_dir: Path) -
 
 def finished_run(work: Path, tls_dir: Path, label: str) -> ChainRun:
     """The end state of a chain run kept in `work` (its sandbox state, warehouse and reports)."""
+    from ad_emulators.faults import RequestRecord
+    from ad_emulators.server import SandboxServer
     from safepassage.adapters.warehouse import Warehouse
-    from safepassage.sandbox.faults import RequestRecord
-    from safepassage.sandbox.server import SandboxServer
 
     result = ChainRun(label)
     sandbox = SandboxServer(work / "sandbox", tls_dir=tls_dir)
@@ -643,7 +643,7 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
 
 
 def _offered_kinds() -> set[str]:
-    from safepassage.sandbox.faults import GOOGLE_KINDS, META_KINDS
+    from ad_emulators.faults import GOOGLE_KINDS, META_KINDS
 
     return {str(kind) for kind in GOOGLE_KINDS | META_KINDS}
 

@@ -10,9 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ad_emulators.clock import SandboxClock
+from ad_emulators.google_ads import GoogleAdsSandbox
 from bench._results import flatten, record
-from safepassage.sandbox.clock import SandboxClock
-from safepassage.sandbox.google_ads import GoogleAdsSandbox
 from safepassage.services.campaign_config import load_campaign_config
 
 ADS_PER_GROUP = 3

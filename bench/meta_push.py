@@ -52,11 +52,11 @@ def dependency_waves(operations: Sequence[PlanOperation]) -> list[int]:
 
 
 def main() -> dict[str, Any]:
+    from ad_emulators.server import SandboxServer
     from safepassage.adapters.meta_push import MetaPushAccount
     from safepassage.adapters.platform_clients import meta_api
     from safepassage.domain.budgets import BudgetGuard
     from safepassage.orchestration.connections import meta_settings_from_descriptor
-    from safepassage.sandbox.server import SandboxServer
     from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

@@ -18,8 +18,8 @@ def main() -> dict[str, Any]:
     from facebook_business.adobjects.adaccount import AdAccount
     from facebook_business.api import FacebookAdsApi
 
-    from safepassage.sandbox.clock import SandboxClock
-    from safepassage.sandbox.meta import MetaGraphServer, configure_sdk
+    from ad_emulators.clock import SandboxClock
+    from ad_emulators.meta import MetaGraphServer, configure_sdk
     from safepassage.services.campaign_config import load_campaign_config
 
     config = load_campaign_config()

@@ -290,13 +290,13 @@ def api_requests() -> dict[str, Any]:
 
     from tests.adapters.performance_fixtures import google_campaigns, meta_campaigns
 
+    from ad_emulators.server import SandboxServer
     from safepassage.adapters.platform_clients import google_ads_client, meta_api
     from safepassage.domain.performance import PerformanceSettings, Window
     from safepassage.orchestration.connections import (
         google_ads_settings_from_descriptor,
         meta_settings_from_descriptor,
     )
-    from safepassage.sandbox.server import SandboxServer
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.performance import pull_google_ads, pull_meta
 

@@ -210,11 +210,11 @@ def growth_figures(
 
 def sandbox_figures(config: CampaignConfig) -> dict[str, Any]:
     """The full 19-country tree pushed to the emulator through the SDK, then re-planned."""
+    from ad_emulators.server import SandboxServer
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.platform_clients import google_ads_client
     from safepassage.domain.budgets import BudgetGuard
     from safepassage.orchestration.connections import google_ads_settings_from_descriptor
-    from safepassage.sandbox.server import SandboxServer
     from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

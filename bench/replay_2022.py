@@ -34,7 +34,7 @@ WHY_LATENCY = (
 
 
 def main() -> None:
-    from safepassage.orchestration.demo import run_demo
+    from safepassage_dev.demo import run_demo
 
     started = time.monotonic()
     report = run_demo(say=lambda _line: None)

@@ -25,7 +25,7 @@ from safepassage import settings  # noqa: E402
 
 settings.apply_airflow_environment()
 
-pytest_plugins = ["safepassage.sandbox.testing", "tests.timing"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.timing"]
 
 # Longest first, so two workers finish together instead of one waiting on a long test picked up last.
 LONGEST_FIRST = ("scheduler", "slow")

@@ -28,15 +28,15 @@ import pytest
 # kind -> (module, attribute path) of the function that does that work.
 TIMED: dict[str, list[tuple[str, str]]] = {
     "Airflow start (a real Airflow's components up)": [
-        ("safepassage.orchestration.local_airflow", "LocalAirflow.start")
+        ("safepassage_dev.local_airflow", "LocalAirflow.start")
     ],
-    "Airflow stop": [("safepassage.orchestration.local_airflow", "LocalAirflow.stop")],
+    "Airflow stop": [("safepassage_dev.local_airflow", "LocalAirflow.stop")],
     "warehouse migrate (Alembic upgrade)": [("safepassage.adapters.warehouse.engine", "Warehouse.migrate")],
     "DagBag parse": [("airflow.dag_processing.dagbag", "DagBag.__init__")],
     "dag.test()": [("airflow.sdk.definitions.dag", "DAG.test")],
     "emulator delivery simulation": [
-        ("safepassage.sandbox.simulation", "daily_rows"),
-        ("safepassage.sandbox.simulation", "reach"),
+        ("ad_emulators.simulation", "daily_rows"),
+        ("ad_emulators.simulation", "reach"),
     ],
     "PDF render (WeasyPrint)": [("weasyprint", "HTML.write_pdf")],
     "child processes (subprocess.run)": [("subprocess", "run")],

@@ -4,7 +4,7 @@
     python descriptor_client.py DESCRIPTOR report   # read them back, with metrics
 
 Prints one JSON object. Used by tests/adapters/test_sandbox_descriptor.py against a
-`safepassage sandbox serve` subprocess; it is also the smallest example of talking to the sandbox.
+`ad-emulators serve` subprocess; it is also the smallest example of talking to the sandbox.
 """
 
 from __future__ import annotations

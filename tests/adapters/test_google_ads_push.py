@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from ad_emulators.faults import FaultPlan, FaultRule
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.domain.budgets import BudgetCapExceeded, BudgetGuard
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.push import Plan, Tree
 from safepassage.domain.push_google import Proximity, desired_tree
-from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push import ApplyFailed, MemoryApplyLog, apply_plan, plan_account
 from tests.push_support import budgets, creatives, targeting

@@ -9,11 +9,11 @@ import pytest
 from google.ads.googleads.errors import GoogleAdsException
 from google.api_core import exceptions as api_exceptions
 
+from ad_emulators.faults import FaultPlan
 from safepassage.adapters.platform_clients import google_ads_client as build_client
 from safepassage.orchestration.connections import google_ads_settings_from_descriptor
-from safepassage.sandbox.faults import FaultPlan
-from safepassage.sandbox.testing import NonLoopbackConnection
 from tests.adapters.google_ads_builders import campaign_tree, error_codes, search
+from tests.emulator_fixtures import NonLoopbackConnection
 
 MUTATE = "/google.ads.googleads.v26.services.GoogleAdsService/Mutate"
 FAILURE_KEY = "google.ads.googleads.v26.errors.googleadsfailure-bin"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from ad_emulators.faults import FaultPlan
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.meta_ads import MetaAdAccount, targeted_countries
 from safepassage.adapters.warehouse import Warehouse
@@ -22,7 +23,6 @@ from safepassage.domain.geo import Geography
 from safepassage.domain.pauses import CountryPaused
 from safepassage.domain.push import desired_tree
 from safepassage.orchestration.push_accounts import pause_guard
-from safepassage.sandbox.faults import FaultPlan
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.kill_switch import PauseFailed, active_pauses, pause_country
 from safepassage.services.push import (

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from ad_emulators.faults import FaultPlan, FaultRule
 from safepassage import settings
 from safepassage.adapters.meta_push import MetaPushAccount, Usage
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.push import Plan, Tree, diff
 from safepassage.domain.push_meta import SOCIAL_ISSUE_CATEGORY, hold_budget_changes
-from safepassage.sandbox.faults import FaultPlan, FaultRule
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push import (
     WAIT_IN_WORKER_SECONDS,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from ad_emulators.faults import FaultPlan
 from safepassage import settings
 from safepassage.adapters.meta_push import MetaPushAccount
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.orchestration.push_accounts import budget_guard
-from safepassage.sandbox.faults import FaultPlan
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push import RetryLater, apply_stored_plan, plan_and_store, record_decision

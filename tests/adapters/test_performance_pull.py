@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ad_emulators.faults import FaultPlan
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.adapters.warehouse.performance_store import window_checksum
 from safepassage.domain.performance import PerformanceSettings, Window
-from safepassage.sandbox.faults import FaultPlan
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.performance import pull_google_ads, pull_meta
 from tests.adapters.performance_fixtures import google_campaigns, meta_campaigns

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from ad_emulators.faults import FaultPlan
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.orchestration.push_accounts import budget_guard
-from safepassage.sandbox.faults import FaultPlan
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push import (

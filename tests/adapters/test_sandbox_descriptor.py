@@ -1,4 +1,4 @@
-"""`safepassage sandbox serve` as a real subprocess, driven by a client that knows only the descriptor."""
+"""`ad-emulators serve` as a real subprocess, driven by a client that knows only the descriptor."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 CLIENT = Path(__file__).with_name("descriptor_client.py")
-SAFEPASSAGE = Path(sys.executable).with_name("safepassage")
+EMULATORS = Path(sys.executable).with_name("ad-emulators")
 
 
 def _environment() -> dict[str, str]:
@@ -25,7 +25,7 @@ def _environment() -> dict[str, str]:
 
 def _cli(*args: str) -> str:
     done = subprocess.run(
-        [str(SAFEPASSAGE), *args], capture_output=True, text=True, env=_environment(), timeout=60
+        [str(EMULATORS), *args], capture_output=True, text=True, env=_environment(), timeout=60
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -34,10 +34,10 @@ def _cli(*args: str) -> str:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, Path]]:
     state = tmp_path / "state"
-    _cli("sandbox", "clock", "set", "2022-03-25T09:00:00+00:00", "--state", str(state))
+    _cli("clock", "set", "2022-03-25T09:00:00+00:00", "--state", str(state))
     descriptor = tmp_path / "descriptor.json"
     process = subprocess.Popen(
-        [str(SAFEPASSAGE), "sandbox", "serve", "--state", str(state), "--descriptor", str(descriptor)],
+        [str(EMULATORS), "serve", "--state", str(state), "--descriptor", str(descriptor)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -88,7 +88,7 @@ def test_a_client_built_only_from_the_descriptor_creates_reads_and_reports(serve
     )
     assert created["meta"]["created"]
 
-    _cli("sandbox", "clock", "set", "2022-04-01", "--state", str(state))  # picked up by the running server
+    _cli("clock", "set", "2022-04-01", "--state", str(state))  # picked up by the running server
     reported = _client(descriptor, "report")
     assert reported["google_ads"]["campaigns"] == ["descriptor"]
     assert reported["google_ads"]["report_days"][0] == "2022-03-25"

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from safepassage.adapters.google_ads import GoogleAdsAccount
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.orchestration.approval import LocalReviewer
 from safepassage.orchestration.push_accounts import budget_guard
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push import apply_stored_plan, desired_for_account, plan_and_store, record_decision
 from safepassage.services.push_settings import load_push_settings
 from safepassage.services.reference_data import sync_reference_data
+from tests.local_reviewer import LocalReviewer
 from tests.push_support import store_inputs, targeting_document
 
 DAGS = Path(__file__).parents[2] / "dags"
@@ -184,7 +184,7 @@ def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
 ) -> None:
     from airflow.utils.state import DagRunState
 
-    from safepassage.sandbox.faults import FaultPlan
+    from ad_emulators.faults import FaultPlan
 
     approved_first_push(store, account)
     sandbox.faults = FaultPlan.from_dict(
@@ -476,7 +476,7 @@ def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState
 
-    from safepassage.sandbox.faults import FaultPlan
+    from ad_emulators.faults import FaultPlan
 
     approved_first_push(store, account)
     with store.session() as session:
@@ -520,7 +520,7 @@ def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_faile
 ) -> None:
     from airflow.utils.state import DagRunState
 
-    from safepassage.sandbox.faults import FaultPlan, FaultRule
+    from ad_emulators.faults import FaultPlan, FaultRule
 
     store_inputs(store, CONFIG, targeting_document(CONFIG))  # with Meta creatives this time
     approved_first_push(store, account)

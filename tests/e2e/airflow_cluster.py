@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from safepassage.orchestration.local_airflow import COMPONENTS, LocalAirflow, free_port, wait_for
+from safepassage_dev.local_airflow import COMPONENTS, LocalAirflow, free_port, wait_for
 
 __all__ = ["COMPONENTS", "AirflowCluster", "free_port", "wait_for"]
 

@@ -16,7 +16,7 @@ import redis
 from safepassage import settings
 from safepassage.adapters.events import AirflowApi
 from safepassage.orchestration.assets import KEY_JUDGEMENTS
-from safepassage.orchestration.local_airflow import wait_for
+from safepassage_dev.local_airflow import wait_for
 
 
 def publish(env: dict[str, str], path: Path, via: str) -> dt.datetime:

@@ -28,9 +28,9 @@ from safepassage import settings
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.creative_gallery import find_chromium, take_screenshot
-from safepassage.services.impact_report import REPLAY_2022, write_2022_report
 from safepassage.services.intel_products import write_products
 from safepassage.services.reference_data import sync_reference_data
+from safepassage_dev.brief_2022 import replay_period, write_2022_report
 from tests.e2e.airflow_cluster import AirflowCluster, free_port, wait_for
 from tests.impact_warehouse import fill_simulated_2022
 
@@ -142,7 +142,7 @@ def write_documents(work: Path, url: str, out: Path) -> None:
         fill_simulated_2022(warehouse)
     report = write_2022_report(warehouse, work / "report")
     print(report.summary())
-    products = write_products(warehouse, REPLAY_2022, work / "products")
+    products = write_products(warehouse, replay_period(), work / "products")
     print(products.summary())
     warehouse.dispose()
     take_screenshot(report.html, out / "impact-report.png", width=1280, height=5400)

@@ -17,7 +17,7 @@ import psutil
 
 from safepassage import settings
 from safepassage.adapters.events import AirflowApi
-from safepassage.orchestration.local_airflow import NotWorthWaiting, free_port, wait_for
+from safepassage_dev.local_airflow import NotWorthWaiting, free_port, wait_for
 from tests.reliability.loopback import listening_addresses, not_on_loopback
 
 # The test process's own Airflow settings (its home, its metadata DB) and make's job server stay out.

@@ -225,7 +225,7 @@ def assert_account_matches_the_warehouse(sandbox: Any, warehouse_url: str) -> di
 def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     cluster: AirflowCluster, sandbox: Any, tmp_path: Path
 ) -> None:
-    from safepassage.sandbox.faults import FaultPlan
+    from ad_emulators.faults import FaultPlan
 
     api = Api(cluster)
     warehouse_url = cluster.env["SAFEPASSAGE_WAREHOUSE_URL"]

@@ -37,8 +37,8 @@ from safepassage import settings
 from safepassage.adapters.events import AirflowApi
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.orchestration.demo import Chain, settled_reviewer, wait_for_dags
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
+from safepassage_dev.demo import Chain, settled_reviewer, wait_for_dags
 from tests.creatives_helpers import set_translation
 from tests.e2e import analyst
 from tests.e2e.airflow_cluster import wait_for

@@ -85,7 +85,7 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(
     assert "✓ DAG pull_performance: run succeeded" in out and "✓ DAG impact_report: run succeeded" in out
     html = next((demo_dir / "report").glob(f"impact-report-2022-03-25-{until}*.html"))
     assert html.with_suffix(".pdf").stat().st_size > 10_000
-    assert "people reached" in out and "2022 brief" in out, "headline figures beside the brief's"
+    assert "people reached" in out and "2022 impact report" in out, "headline figures beside the brief's"
     assert len(plans) == 2 * judgements and len(snapshots) == judgements and requests
     assert all(str(day).startswith("2022-") for (day,) in snapshots), "the replay stayed in 2022"
     for platform in ("google_ads", "meta"):

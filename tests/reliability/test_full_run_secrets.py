@@ -63,11 +63,11 @@ def test_no_secret_survives_a_full_run(
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
+    from ad_emulators.faults import FaultPlan, FaultRule
     from safepassage.adapters.warehouse import Warehouse
-    from safepassage.orchestration.approval import LocalReviewer
-    from safepassage.sandbox.faults import FaultPlan, FaultRule
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.reference_data import sync_reference_data
+    from tests.local_reviewer import LocalReviewer
 
     descriptor = sandbox.descriptor
     google_client = dict(descriptor["google_ads"]["client_config"])

@@ -25,10 +25,10 @@ import pytest
 from safepassage import settings
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse.checksum import table_rows, warehouse_checksum
-from safepassage.orchestration.approval import LocalReviewer
-from safepassage.sandbox.testing import sandbox_objects
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.intelligence import check_files, publish
+from tests.emulator_fixtures import sandbox_objects
+from tests.local_reviewer import LocalReviewer
 
 
 @dataclass(frozen=True)

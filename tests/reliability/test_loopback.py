@@ -1,5 +1,5 @@
 """Every server the project starts listens on loopback only: the sandbox emulators (in process and
-as `python -m safepassage.sandbox serve`), read from the sockets the processes really hold. The
+as `ad-emulators serve`), read from the sockets the processes really hold. The
 Airflow components a LocalAirflow starts are checked the same way where a test starts them
 (tests/e2e/test_ui_auth.py, tests/e2e/test_chain_under_scheduler.py, tests/e2e/test_celery_cluster.py)."""
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from safepassage.orchestration.local_airflow import wait_for
+from safepassage_dev.local_airflow import wait_for
 from tests.reliability.loopback import listening_addresses, not_on_loopback
 
 
@@ -23,10 +23,10 @@ def test_the_sandbox_emulators_in_this_process_listen_on_loopback(sandbox: Any) 
     assert not_on_loopback(listening) == []
 
 
-def test_safepassage_sandbox_serve_listens_on_loopback(tmp_path: Path) -> None:
+def test_ad_emulators_serve_listens_on_loopback(tmp_path: Path) -> None:
     descriptor = tmp_path / "descriptor.json"
     server = subprocess.Popen(
-        [sys.executable, "-m", "safepassage.sandbox", "serve", "--state", str(tmp_path / "state"),
+        [str(Path(sys.executable).with_name("ad-emulators")), "serve", "--state", str(tmp_path / "state"),
          "--descriptor", str(descriptor)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip

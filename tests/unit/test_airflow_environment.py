@@ -31,7 +31,7 @@ def test_dags_are_paused_at_creation_outside_the_demo(monkeypatch: pytest.Monkey
 
 
 def test_the_demo_has_its_own_airflow_home_and_metadata_db() -> None:
-    from safepassage.orchestration.demo import demo_airflow
+    from safepassage_dev.demo import demo_airflow
 
     demo = demo_airflow()
     normal = Path(settings.airflow_environment()["AIRFLOW_HOME"])

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from bench.chaos import chaos_plan, differences, warehouse_state
 from sqlalchemy import create_engine, text
 
-from safepassage.sandbox.faults import GOOGLE_KINDS, META_KINDS
+from ad_emulators.faults import GOOGLE_KINDS, META_KINDS
 
 
 def test_the_chaos_plan_covers_every_kind_on_each_platform() -> None:

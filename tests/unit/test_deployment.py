@@ -147,9 +147,29 @@ def test_the_image_is_the_pinned_airflow_with_the_product_only() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"FROM apache/airflow:{airflow.split('==')[1]}-python3.11" in dockerfile
     assert "--constraint requirements.lock" in dockerfile
-    ignored = (ROOT / ".dockerignore").read_text().splitlines()
-    for left_out in ("dags/safepassage/sandbox/", "dags/safepassage/orchestration/demo.py", "tests/"):
-        assert left_out in ignored
+    copied = [line.split()[-2] for line in dockerfile.splitlines() if line.startswith("COPY")]
+    assert not [path for path in copied if path.startswith(("emulators", "dev", "tests", "bench"))]
+    # Nothing of the emulators or the development helpers is left to an exclusion list: they are not
+    # in dags/, so the image cannot carry them.
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8")
+    assert "sandbox" not in ignored and "demo" not in ignored and "emulators" not in ignored.split("#")[0]
+
+
+def test_dags_holds_the_dag_files_and_the_product_package_only() -> None:
+    entries = {path.name for path in (ROOT / "dags").iterdir() if not path.name.endswith(".egg-info")}
+    entries.discard("__pycache__")
+    assert {name for name in entries if not name.endswith(".py")} == {"safepassage", ".airflowignore"}
+    product = ROOT / "dags" / "safepassage"
+    leaking = [
+        str(path.relative_to(ROOT))
+        for path in product.rglob("*.py")
+        if re.search(
+            r"^\s*(from|import) (ad_emulators|safepassage_dev|tests)\b",
+            path.read_text(encoding="utf-8"),
+            re.M,
+        )
+    ]
+    assert leaking == []
 
 
 HELM_VALUES = ROOT / "deploy" / "helm" / "values.yaml"
@@ -222,22 +242,26 @@ def test_helm_values_use_documented_chart_keys_and_match_compose(compose: dict[s
 
 def test_every_way_this_project_starts_airflow_creates_the_pools_one_way() -> None:
     """`safepassage init` (config/pools.yaml) before any task: make airflow, make demo, chaos, the
-    Celery cluster, compose and Helm. Nothing else creates a pool."""
-    from safepassage.orchestration.demo import demo_airflow
+    Celery cluster, compose and Helm. Nothing else that starts Airflow creates a pool."""
+    from safepassage_dev.demo import demo_airflow
 
     init = ("safepassage", "init")
     assert init in demo_airflow().setup
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^airflow:.*\n\t\$\(BIN\)/safepassage up ", makefile, re.MULTILINE)
-    up = (ROOT / "dags" / "safepassage" / "commands" / "up.py").read_text(encoding="utf-8")
+    up = (ROOT / "dev" / "safepassage_dev" / "commands" / "up.py").read_text(encoding="utf-8")
     assert 'setup=(("safepassage", "init"),)' in up
     for path in (ROOT / "bench" / "chaos.py", ROOT / "tests" / "e2e" / "test_celery_cluster.py"):
         assert 'setup=(("safepassage", "init"),)' in path.read_text(encoding="utf-8"), path
     creating = [
         str(path.relative_to(ROOT))
-        for folder in ("dags", "bench", "tests", "plugins")
+        for folder in (
+            "dags",
+            "dev",
+            "bench",
+            "plugins",
+        )  # what starts Airflow; tests may make their own pools
         for path in (ROOT / folder).rglob("*.py")
-        if path != Path(__file__).resolve()
-        and re.search(r"create_or_update_pool|\"POST\",\s*\"/api/v2/pools", path.read_text(encoding="utf-8"))
+        if re.search(r"create_or_update_pool|\"POST\",\s*\"/api/v2/pools", path.read_text(encoding="utf-8"))
     ]
     assert creating == ["dags/safepassage/orchestration/pools.py"]

@@ -1,5 +1,5 @@
-"""The dependency rule: domain is pure; only adapters (and the sandbox) import SDKs and SQLAlchemy;
-the sandbox stands alone (an emulator sharing the client's code would share its assumptions)."""
+"""The dependency rule: domain is pure; only adapters import SDKs and SQLAlchemy; the emulators
+(emulators/) stand alone, and the product imports neither them nor the development helpers (dev/)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ FORBIDDEN = {
         "safepassage.adapters",
         "safepassage.services",
         "safepassage.orchestration",
-        "safepassage.sandbox",
         "requests",
         "redis",
         "jinja2",
@@ -52,65 +51,51 @@ def test_layer_imports_follow_the_dependency_rule(layer: str) -> None:
     assert violations == []
 
 
-SANDBOX = PACKAGE / "sandbox"
-# Its pytest plugin is test support, not the emulators: it builds the project's own clients.
-SANDBOX_TEST_SUPPORT = {SANDBOX / "testing.py"}
+EMULATORS = settings.PROJECT_ROOT / "emulators" / "ad_emulators"
+DEVELOPMENT = settings.PROJECT_ROOT / "dev" / "safepassage_dev"
 
 
-def test_the_sandbox_imports_nothing_of_the_project() -> None:
+def test_the_emulators_import_nothing_of_safepassage() -> None:
+    """An emulator sharing the client's code would share its assumptions. Every import counts, inside
+    functions too."""
     violations = [
-        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
-        for path in sorted(SANDBOX.rglob("*.py"))
-        if path not in SANDBOX_TEST_SUPPORT
+        f"{path.relative_to(EMULATORS)}:{line} imports {module}"
+        for path in sorted(EMULATORS.rglob("*.py"))
         for line, module in imported_modules(path)
-        if module.startswith("safepassage") and not module.startswith("safepassage.sandbox")
+        if module.split(".")[0] in ("safepassage", "safepassage_dev", "tests", "bench")
     ]
     assert violations == []
 
 
-def test_nothing_in_the_product_imports_the_sandbox_at_module_level() -> None:
-    """The product image leaves the sandbox out: only lazy imports (inside a function, reached when a
-    sandbox is in use) may name it, never a module-level import that would fail at start."""
-    violations = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path.is_relative_to(SANDBOX):
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            violations += [
-                f"{path.relative_to(PACKAGE)}:{node.lineno}"
-                for n in names
-                if n.startswith("safepassage.sandbox")
-            ]
+def test_the_product_imports_neither_the_emulators_nor_the_development_helpers() -> None:
+    """The product image carries neither; not even a lazy import may name them."""
+    violations = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {module}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line, module in imported_modules(path)
+        if module.split(".")[0] in ("ad_emulators", "safepassage_dev", "tests", "bench")
+    ]
     assert violations == []
 
 
-STANDALONE_SANDBOX = """
+STANDALONE_EMULATORS = """
 import importlib, pkgutil, sys, tempfile
 from pathlib import Path
 
 
-class OnlyTheSandbox:
+class NothingOfSafePassage:
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("safepassage.") and not name.startswith("safepassage.sandbox"):
-            raise ImportError(f"the sandbox imported {name}")
+        if name.split(".")[0] in ("safepassage", "safepassage_dev", "tests"):
+            raise ImportError(f"the emulators imported {name}")
         return None
 
 
-sys.meta_path.insert(0, OnlyTheSandbox())
-import safepassage.sandbox as sandbox
+sys.meta_path.insert(0, NothingOfSafePassage())
+import ad_emulators
 
-for module in pkgutil.walk_packages(sandbox.__path__, "safepassage.sandbox."):
-    if module.name not in ("safepassage.sandbox.testing", "safepassage.sandbox.__main__"):
-        importlib.import_module(module.name)
-from safepassage.sandbox.server import SandboxServer
+for module in pkgutil.walk_packages(ad_emulators.__path__, "ad_emulators."):
+    importlib.import_module(module.name)
+from ad_emulators.server import SandboxServer
 
 with tempfile.TemporaryDirectory() as state:
     server = SandboxServer(Path(state))
@@ -122,14 +107,18 @@ with tempfile.TemporaryDirectory() as state:
 """
 
 
-def test_the_sandbox_runs_with_the_rest_of_the_project_unimportable(tmp_path: Path) -> None:
+def test_the_emulators_run_with_safepassage_unimportable(tmp_path: Path) -> None:
     """Runtime proof of the rule above: every emulator module loads and both servers start while any
-    import of the project outside `safepassage.sandbox` raises."""
+    import of SafePassage raises."""
     import subprocess
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-c", STANDALONE_SANDBOX], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        [sys.executable, "-c", STANDALONE_EMULATORS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("descriptor.json")

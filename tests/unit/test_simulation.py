@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from safepassage.sandbox import simulation
-from safepassage.sandbox.simulation import ServingUnit, Targeting, UnitState
+from ad_emulators import simulation
+from ad_emulators.simulation import ServingUnit, Targeting, UnitState
 from safepassage.services.campaign_config import load_campaign_config
 
 UTC = dt.UTC

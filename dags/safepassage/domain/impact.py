@@ -199,26 +199,36 @@ def percent(value: Fraction | None, digits: int = 0) -> str:
     return "—" if value is None else f"{float(value):.{digits}%}"
 
 
-# --- the 2022 brief ---------------------------------------------------------------------------
+# --- published figures to compare with ---------------------------------------------------------
+
+
+HEADLINE_LABELS = {  # ImpactFigures.headline()'s keys, as a reader sees them
+    "people_reached": "people reached",
+    "countries": "countries",
+    "languages": "languages",
+    "organisations": "support organisations signposted",
+    "mobile_share": "traffic from mobile devices",
+    "app_download_clicks": "app-download clicks",
+    "people_signposted_to_safety": "people signposted to safety",
+}
 
 
 @dataclass(frozen=True)
-class BriefFigure:
-    key: str
-    label: str
-    brief_text: str
-    brief_value: float
+class PublishedFigure:
+    """One headline figure as an organisation published it (e.g. "over 4 million" people reached)."""
+
+    key: str  # a key of HEADLINE_LABELS
+    published_text: str
 
 
-BRIEF_2022 = (
-    BriefFigure("people_reached", "people reached", "over 4 million", 4_000_000),
-    BriefFigure("countries", "countries", "19", 19),
-    BriefFigure("languages", "languages", "9", 9),
-    BriefFigure("organisations", "support organisations signposted", "over 30", 30),
-    BriefFigure("mobile_share", "traffic from mobile devices", "92%", 0.92),
-    BriefFigure("app_download_clicks", "clicks to download the STOP APP", "93", 93),
-    BriefFigure("people_signposted_to_safety", "people signposted to safety", "nearly 100", 100),
-)
+@dataclass(frozen=True)
+class Benchmark:
+    """Figures a report is set beside (e.g. the 2022 impact report for the 2022 replay). Reports have
+    none unless their caller passes one: the product knows no particular campaign's figures."""
+
+    title: str  # e.g. "2022 impact report"
+    note: str  # where the figures come from and what period they cover
+    figures: tuple[PublishedFigure, ...]
 
 
 # --- small-cell suppression -------------------------------------------------------------------

@@ -16,7 +16,7 @@ Connections use the extras shape of the official Airflow providers:
 Every secret read from a connection is registered with Airflow's masker (task logs) and with the
 project's scrubber (`safepassage.adapters.redaction`, for platform errors) before it is used.
 
-When `SAFEPASSAGE_SANDBOX_DESCRIPTOR` names a sandbox descriptor (written by `safepassage sandbox serve`),
+When `SAFEPASSAGE_SANDBOX_DESCRIPTOR` names a sandbox descriptor (written by `ad-emulators serve`),
 it wins over the platform connections, so the whole project talks to the local emulators with no other
 change.
 """

@@ -22,7 +22,8 @@ from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import impact_queries as queries
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.impact import (
-    BRIEF_2022,
+    HEADLINE_LABELS,
+    Benchmark,
     Period,
     ReachFigure,
     ReachRange,
@@ -114,20 +115,18 @@ class ImpactFigures:
             "people_signposted_to_safety": self.people_signposted_to_safety,
         }
 
-    def brief_comparison(self) -> list[tuple[str, str, str]]:
-        """(figure, the 2022 brief, this report) rows."""
-        headline = self.headline()
-        rows = []
-        for figure in BRIEF_2022:
-            value = headline[figure.key]
-            rows.append(
-                (
-                    figure.label,
-                    figure.brief_text,
-                    "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value),
-                )
+    def headline_rows(self, benchmark: Benchmark | None = None) -> list[tuple[str, str, str]]:
+        """(figure, as published in `benchmark` or "", this report) per headline figure."""
+        published = {figure.key: figure.published_text for figure in benchmark.figures} if benchmark else {}
+        return [
+            (
+                HEADLINE_LABELS[key],
+                published.get(key, ""),
+                "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value),
             )
-        return rows
+            for key, value in self.headline().items()
+            if benchmark is None or key in published
+        ]
 
 
 def compute_impact(

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.impact import Period, Traffic, money, percent, share
+from safepassage.domain.impact import Benchmark, Period, Traffic, money, percent, share
 from safepassage.services.impact import ImpactFigures
 
-REPLAY_2022 = Period(dt.date(2022, 3, 25), dt.date(2022, 10, 31))
 SIMULATED = (
     '<span class="tag sim" title="from the local ad-platform emulators, not real delivery">simulated</span>'
 )
@@ -313,15 +312,16 @@ def _timeline(figures: ImpactFigures) -> str:
     return _table(["date", "what", "reference", "change", "by / approved by"], rows, numeric_from=99)
 
 
-def _brief_table(figures: ImpactFigures, sim: str) -> str:
-    rows = [(_e(label), _e(brief), _e(ours)) for label, brief, ours in figures.brief_comparison()]
+def _benchmark_table(figures: ImpactFigures, benchmark: Benchmark) -> str:
+    rows = [
+        (_e(label), _e(published), _e(ours)) for label, published, ours in figures.headline_rows(benchmark)
+    ]
     source = "simulated" if figures.simulated else "as the platforms report them"
     return (
-        "<h2>Beside the 2022 impact report</h2>"
-        "<p class=\"note\">The brief's own figures (March – October 2022) and this report's, computed from "
-        f"the warehouse. Platform figures here are {source}; "
-        "people signposted to safety is partner-reported.</p>"
-        + _table(["figure", "2022 impact report", "this report"], rows, numeric_from=99)
+        f"<h2>Beside the {_e(benchmark.title)}</h2>"
+        f'<p class="note">{_e(benchmark.note)} This report\'s figures are computed from the warehouse; '
+        f"platform figures here are {source}; people signposted to safety is partner-reported.</p>"
+        + _table(["figure", benchmark.title, "this report"], rows, numeric_from=99)
     )
 
 
@@ -331,8 +331,10 @@ def render_html(
     top_organisations: int = 10,
     title: str = "SafePassage impact report",
     controls: str = "",
+    benchmark: Benchmark | None = None,
 ) -> str:
-    """The whole page; `controls` (HTML) goes under the heading (the dashboard's filter form)."""
+    """The whole page; `controls` (HTML) goes under the heading (the dashboard's filter form);
+    `benchmark`: published figures to set the whole campaign's beside."""
     names = Names.of(config)
     sim = SIMULATED if figures.simulated else ""
     banner = (
@@ -352,10 +354,8 @@ def render_html(
             ("theme", "theme", {}),
         )
     )
-    # the brief's figures are for the whole campaign: set them beside the whole campaign's only
-    compare = (
-        _brief_table(figures, sim) if figures.period.start.year == 2022 and figures.part.is_everything else ""
-    )
+    # published figures are for the whole campaign: set them beside the whole campaign's only
+    compare = _benchmark_table(figures, benchmark) if benchmark and figures.part.is_everything else ""
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f"<h1>{_e(title)}</h1>"
@@ -400,32 +400,48 @@ class WrittenReport:
     html: Path
     pdf: Path
     headline: dict[str, Any]
-    comparison: list[tuple[str, str, str]]
+    rows: list[tuple[str, str, str]]  # (figure, as published or "", this report)
+    compared_with: str = ""  # the benchmark's title; "": none
 
     def summary(self) -> str:
         lines = [f"Impact report: {self.html}", f"          PDF: {self.pdf}"]
-        width = max(len(label) for label, _, _ in self.comparison)
-        lines.append(f"  {'figure'.ljust(width)}  {'2022 brief':>14}  {'this report':>18}")
+        width = max(len(label) for label, _, _ in self.rows)
+        lines.append(f"  {'figure'.ljust(width)}  {self.compared_with:>20}  {'this report':>18}")
         lines.extend(
-            f"  {label.ljust(width)}  {brief:>14}  {ours:>18}" for label, brief, ours in self.comparison
+            f"  {label.ljust(width)}  {published:>20}  {ours:>18}" for label, published, ours in self.rows
         )
         return "\n".join(lines)
 
 
 def write_report(
-    figures: ImpactFigures, config: CampaignConfig, out_dir: Path, top_organisations: int = 10
+    figures: ImpactFigures,
+    config: CampaignConfig,
+    out_dir: Path,
+    top_organisations: int = 10,
+    benchmark: Benchmark | None = None,
 ) -> WrittenReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"impact-report-{figures.period.start.isoformat()}-{figures.period.end.isoformat()}"
-    page_html = render_html(figures, config, top_organisations)
+    page_html = render_html(figures, config, top_organisations, benchmark=benchmark)
     html_path = out_dir / f"{stem}.html"
     html_path.write_text(page_html, encoding="utf-8")
     pdf_path = write_pdf(page_html, out_dir / f"{stem}.pdf")
-    return WrittenReport(html_path, pdf_path, figures.headline(), figures.brief_comparison())
+    return WrittenReport(
+        html_path,
+        pdf_path,
+        figures.headline(),
+        figures.headline_rows(benchmark),
+        benchmark.title if benchmark else "",
+    )
 
 
 def make_report(
-    warehouse: Any, period: Period, out_dir: Path, part: Any = None, load_partner_outcomes: bool = True
+    warehouse: Any,
+    period: Period,
+    out_dir: Path,
+    part: Any = None,
+    load_partner_outcomes: bool = True,
+    benchmark: Benchmark | None = None,
 ) -> WrittenReport:
     """Load the partners' outcome files, compute every figure, write HTML and PDF."""
     from safepassage.services.campaign_config import load_campaign_config
@@ -437,14 +453,7 @@ def make_report(
     if load_partner_outcomes:
         load_outcomes(warehouse, config)
     figures = compute_impact(warehouse, period, part, simulated=reporting.platform_figures_simulated)
-    return write_report(figures, config, out_dir, reporting.top_organisations)
-
-
-def write_2022_report(warehouse: Any, out_dir: Path, until: dt.date = REPLAY_2022.end) -> WrittenReport:
-    """The 2022 replay's report (25 March – 31 October 2022, or to `until` for a shortened replay),
-    for the end of `make demo`: `print(write_2022_report(warehouse, out_dir).summary())` shows the
-    path and the figures beside the brief's."""
-    return make_report(warehouse, Period(REPLAY_2022.start, until), out_dir)
+    return write_report(figures, config, out_dir, reporting.top_organisations, benchmark)
 
 
 def report_period(warehouse: Any, start: str | None, end: dt.date, end_given: bool = True) -> Period:

@@ -1,5 +1,0 @@
-"""Google Ads API v26 emulator (gRPC + TLS) driven by the official google-ads SDK in tests and the demo."""
-
-from safepassage.sandbox.google_ads.service import DEFAULT_CUSTOMER_IDS, GoogleAdsSandbox
-
-__all__ = ["DEFAULT_CUSTOMER_IDS", "GoogleAdsSandbox"]
