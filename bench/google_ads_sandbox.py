@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ad_emulators.clock import SandboxClock
-from ad_emulators.google_ads import GoogleAdsSandbox
+from ad_emulators.google_ads.service import GoogleAdsSandbox
 from bench._results import flatten, record
 from safepassage.services.campaign_config import load_campaign_config
 

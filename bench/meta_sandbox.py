@@ -19,7 +19,7 @@ def main() -> dict[str, Any]:
     from facebook_business.api import FacebookAdsApi
 
     from ad_emulators.clock import SandboxClock
-    from ad_emulators.meta import MetaGraphServer, configure_sdk
+    from ad_emulators.meta.server import MetaGraphServer, configure_sdk
     from safepassage.services.campaign_config import load_campaign_config
 
     config = load_campaign_config()

@@ -17,8 +17,8 @@ from typing import Any
 
 from ad_emulators.clock import CLOCK_FILE, SandboxClock
 from ad_emulators.faults import FaultPlan, RequestLog
-from ad_emulators.google_ads import DEFAULT_CUSTOMER_IDS, GoogleAdsSandbox
 from ad_emulators.google_ads.errors import API_VERSION as GOOGLE_ADS_API_VERSION
+from ad_emulators.google_ads.service import DEFAULT_CUSTOMER_IDS, GoogleAdsSandbox
 
 DESCRIPTOR_VERSION = 1
 DESCRIPTOR_FILE = "descriptor.json"
@@ -99,7 +99,7 @@ class SandboxServer:
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        from ad_emulators.meta import MetaCredentials, MetaGraphServer
+        from ad_emulators.meta.server import MetaCredentials, MetaGraphServer
 
         self.google.start()
         self.meta = MetaGraphServer(

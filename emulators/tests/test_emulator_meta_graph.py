@@ -19,7 +19,7 @@ from facebook_business.exceptions import FacebookRequestError
 
 from ad_emulators.clock import SandboxClock
 from ad_emulators.faults import FaultPlan, RequestLog
-from ad_emulators.meta import MetaCredentials, MetaGraphServer, configure_sdk
+from ad_emulators.meta.server import MetaCredentials, MetaGraphServer, configure_sdk
 
 START = dt.datetime(2022, 3, 25, 9, 0, tzinfo=dt.UTC)
 EU_DSA = {"dsa_beneficiary": "STOP THE TRAFFIK", "dsa_payor": "STOP THE TRAFFIK"}

@@ -21,7 +21,7 @@ from safepassage.domain.approval import ApprovalThresholds
 from safepassage.domain.budgets import BudgetGuard
 from safepassage.domain.geo import Geography
 from safepassage.domain.pauses import CountryPaused
-from safepassage.domain.push import desired_tree
+from safepassage.domain.push_google import desired_tree
 from safepassage.orchestration.push_accounts import pause_guard
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.kill_switch import PauseFailed, active_pauses, pause_country

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from safepassage.domain.approval import ApprovalThresholds, approval_reasons
-from safepassage.domain.push import as_reported, desired_tree, diff
+from safepassage.domain.push import as_reported, diff
+from safepassage.domain.push_google import desired_tree
 from safepassage.domain.push_review import ReviewReason, plan_review, review_body, review_title
 from safepassage.services.campaign_config import load_campaign_config
 from tests.push_support import budgets, creatives, targeting

@@ -451,35 +451,3 @@ class PlatformCallFailed(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "request_id": self.request_id, "quota_delay": self.quota_delay}
-
-
-# Google's tree builder and inputs lived here before the plan became platform-neutral; code written
-# against that layout (other branches, notebooks) keeps importing them from here until it moves to
-# `safepassage.domain.push_google`. Lazy, so the two modules do not import each other at load time.
-_MOVED_TO_PUSH_GOOGLE = frozenset(
-    {
-        "MAX_OPERATIONS_PER_REQUEST",
-        "EU_POLITICAL_DECLARATION",
-        "KIND_ORDER",
-        "COLLECTION",
-        "MUTABLE",
-        "Proximity",
-        "CountryTargeting",
-        "CreativeForPush",
-        "ad_content_hash",
-        "budget_name",
-        "campaign_name",
-        "ad_group_name",
-        "criterion_key",
-        "ad_key",
-        "desired_tree",
-    }
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_PUSH_GOOGLE:
-        from safepassage.domain import push_google
-
-        return getattr(push_google, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

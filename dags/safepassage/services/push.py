@@ -370,10 +370,10 @@ class WarehouseApplyLog:
 def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
     """The desired tree from the allocation in effect and the targeting it was derived from, the newest
     creatives and the kill-switch pauses."""
+    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.campaign import Platform
     from safepassage.domain.errors import InvalidInput, Problem
     from safepassage.domain.push_google import desired_tree
-    from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
         allocation_with_targeting,
         current_google_creatives,
@@ -387,7 +387,8 @@ def desired_for_account(warehouse: Any, config: Any, serves: Callable[[str], boo
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
     targeting = [t for t in google_targeting(document, config) if serves(t.country)]
-    return desired_tree(targeting, current_google_creatives(warehouse), budgets, active_pauses(warehouse))
+    pauses = push_store.active_pause_reasons(warehouse)
+    return desired_tree(targeting, current_google_creatives(warehouse), budgets, pauses)
 
 
 def plan_and_store(

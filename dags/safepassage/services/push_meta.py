@@ -34,7 +34,6 @@ def desired_for_meta_account(
     day of the newest allocation, so the push and the allocator agree on where Meta may serve."""
     from safepassage import settings
     from safepassage.adapters.warehouse import push_store
-    from safepassage.services.kill_switch import active_pauses
     from safepassage.services.push_inputs import (
         allocation_with_targeting,
         current_meta_creatives,
@@ -59,7 +58,7 @@ def desired_for_meta_account(
         latest_allocation_minor(warehouse, Platform.META),
         account_settings(account, config),
         images.values(),
-        active_pauses(warehouse),
+        push_store.active_pause_reasons(warehouse),
     )
     return tree, left_out
 

@@ -1,5 +1,4 @@
-"""Google Ads API v26 emulator (gRPC + TLS) driven by the official google-ads SDK in tests and the demo."""
+"""Google Ads API v26 emulator (gRPC + TLS) for the official google-ads SDK. Delivery is simulated.
 
-from ad_emulators.google_ads.service import DEFAULT_CUSTOMER_IDS, GoogleAdsSandbox
-
-__all__ = ["DEFAULT_CUSTOMER_IDS", "GoogleAdsSandbox"]
+The service is `ad_emulators.google_ads.service`; this package re-exports nothing, so importing one of
+its modules never loads the others."""
