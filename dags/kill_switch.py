@@ -48,7 +48,7 @@ from safepassage.orchestration.pools import GOOGLE_ADS_POOL
 def kill_switch() -> None:
     @task(pool=GOOGLE_ADS_POOL, priority_weight=100)
     def switch(**context: object) -> str:
-        from safepassage.orchestration.kill_switch import run_pause, run_resume, triggering_user
+        from safepassage.orchestration.kill_switch_accounts import run_pause, run_resume, triggering_user
 
         params: dict[str, str] = dict(context["params"])  # type: ignore[call-overload]
         by = triggering_user(context["dag_run"])

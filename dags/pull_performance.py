@@ -29,8 +29,8 @@ from airflow.sdk import dag, task
 
 from safepassage.orchestration.assets import PERFORMANCE
 from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
-from safepassage.orchestration.performance import range_params
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
+from safepassage.orchestration.pull_performance_dag import range_params
 
 
 @dag(
@@ -45,25 +45,25 @@ from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
 def pull_performance() -> None:
     @task
     def google_ads_accounts() -> list[dict[str, str]]:
-        from safepassage.orchestration.performance import google_accounts
+        from safepassage.orchestration.pull_performance_dag import google_accounts
 
         return google_accounts()
 
     @task
     def meta_accounts() -> list[dict[str, str]]:
-        from safepassage.orchestration.performance import meta_accounts
+        from safepassage.orchestration.pull_performance_dag import meta_accounts
 
         return meta_accounts()
 
     @task(pool=GOOGLE_ADS_POOL, map_index_template="{{ task.op_kwargs['account']['account'] }}")
     def pull_google_ads(account: dict[str, str], **context: object) -> dict[str, object]:
-        from safepassage.orchestration.performance import pull
+        from safepassage.orchestration.pull_performance_dag import pull
 
         return pull("google_ads", account, context)
 
     @task(pool=META_POOL, map_index_template="{{ task.op_kwargs['account']['account'] }}")
     def pull_meta(account: dict[str, str], **context: object) -> dict[str, object]:
-        from safepassage.orchestration.performance import pull
+        from safepassage.orchestration.pull_performance_dag import pull
 
         return pull("meta", account, context)
 

@@ -38,13 +38,13 @@ from safepassage.orchestration.defaults import DEFAULT_ARGS, daily_at
 def render_creatives() -> None:
     @task  # a failed check raises AirflowFailException: bad input fails at once, without retries
     def check_creatives() -> dict[str, object]:
-        from safepassage.orchestration.creatives import check_or_fail
+        from safepassage.orchestration.render_creatives_dag import check_or_fail
 
         return check_or_fail()
 
     @task(outlets=[CREATIVES])
     def store_versions(checked: dict[str, object], outlet_events: Any = None) -> str:
-        from safepassage.orchestration.creatives import store_checked
+        from safepassage.orchestration.render_creatives_dag import store_checked
 
         return store_checked(checked, outlet_events[CREATIVES] if outlet_events is not None else None)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from safepassage.adapters.google_ads import GoogleAdsAccount
-from safepassage.adapters.meta_ads import MetaAdAccount, targeted_countries
+from safepassage.adapters.meta_kill_switch import MetaAdAccount, targeted_countries
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.cli import main

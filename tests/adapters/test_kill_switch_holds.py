@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ad_emulators.faults import FaultPlan
 from safepassage.adapters.google_ads import GoogleAdsAccount
-from safepassage.adapters.meta_ads import MetaAdAccount, targeted_countries
+from safepassage.adapters.meta_kill_switch import MetaAdAccount, targeted_countries
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
 from safepassage.cli import main

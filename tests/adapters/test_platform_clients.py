@@ -54,7 +54,7 @@ def test_meta_requests_time_out_on_a_silent_server_and_the_error_carries_no_toke
 
     import pytest
 
-    from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.meta_kill_switch import MetaAdAccount
     from safepassage.adapters.platform_clients import MetaSettings
     from safepassage.adapters.redaction import PlatformError
 

@@ -25,11 +25,11 @@ from safepassage.services.push import (
     ApplyFailed,
     RetryLater,
     apply_stored_plan,
-    desired_for_account,
     plan_and_store,
     recent_plans,
     record_decision,
 )
+from safepassage.services.push_google import desired_for_google_account
 from safepassage.services.push_settings import load_push_settings
 from tests.push_support import store_inputs, targeting_document
 
@@ -48,7 +48,7 @@ def account(sandbox: Any, google_ads_client: Any, config: CampaignConfig) -> Goo
 
 def plan(warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, run: str = "run-1") -> Any:
     push = load_push_settings()
-    desired = desired_for_account(warehouse, config, lambda _code: True)
+    desired = desired_for_google_account(warehouse, config, lambda _code: True)
     return plan_and_store(warehouse, account, desired, push.approval_thresholds("EUR"), run)
 
 
@@ -344,7 +344,7 @@ def test_the_push_plans_with_the_targeting_its_allocation_was_made_from(
     allocated = allocate_budgets(warehouse, config, load_push_settings(), DAY)
     # A newer targeting that has no allocation yet (allocate_budgets is still to run):
     store_inputs(warehouse, config, targeting_document(config, weights={"PL": 1.0}))
-    desired = desired_for_account(warehouse, config, lambda _code: True)
+    desired = desired_for_google_account(warehouse, config, lambda _code: True)
     budgets = {key.split("|")[1] for key in desired.nodes if key.endswith("|budget")}
     assert budgets == {code for code, amount in allocated.allocation.country_amounts.items() if amount}
     assert len(budgets) > 1, "planned with the newer, unallocated targeting"

@@ -15,7 +15,8 @@ from safepassage.adapters.warehouse import models as m
 from safepassage.orchestration.push_accounts import budget_guard
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import apply_stored_plan, desired_for_account, plan_and_store, record_decision
+from safepassage.services.push import apply_stored_plan, plan_and_store, record_decision
+from safepassage.services.push_google import desired_for_google_account
 from safepassage.services.push_settings import load_push_settings
 from safepassage.services.reference_data import sync_reference_data
 from tests.local_reviewer import LocalReviewer
@@ -57,7 +58,7 @@ def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
     from safepassage.orchestration.push_accounts import account_settings, apply_for, plan_for
 
     allocate_budgets(store, CONFIG, load_push_settings(), dt.date(2022, 3, 25))
-    desired = desired_for_account(store, CONFIG, lambda _c: True)
+    desired = desired_for_google_account(store, CONFIG, lambda _c: True)
     stored = plan_and_store(store, account, desired, load_push_settings().approval_thresholds("EUR"), "setup")
     meta = [
         plan_for(a.platform.value, str(a.customer_id), "setup")

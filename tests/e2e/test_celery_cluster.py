@@ -200,14 +200,14 @@ def assert_account_matches_the_warehouse(sandbox: Any, warehouse_url: str) -> di
     from safepassage.orchestration.push_accounts import budget_guard
     from safepassage.services.budgets import latest_amounts
     from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.push import desired_for_account
+    from safepassage.services.push_google import desired_for_google_account
 
     config = load_campaign_config()
     client = google_ads_client(google_ads_settings_from_descriptor(sandbox.descriptor))
     account = GoogleAdsAccount(client, sandbox.customer_ids[0], budget_guard(config))
     warehouse = Warehouse(warehouse_url)
     try:
-        desired = desired_for_account(warehouse, config, lambda _code: True)
+        desired = desired_for_google_account(warehouse, config, lambda _code: True)
         amounts = latest_amounts(warehouse)
     finally:
         warehouse.dispose()

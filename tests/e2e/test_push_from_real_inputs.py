@@ -17,7 +17,8 @@ from safepassage.orchestration.push_accounts import budget_guard
 from safepassage.services import creatives, intelligence
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
-from safepassage.services.push import apply_stored_plan, desired_for_account, plan_and_store, record_decision
+from safepassage.services.push import apply_stored_plan, plan_and_store, record_decision
+from safepassage.services.push_google import desired_for_google_account
 from safepassage.services.push_meta import budget_rule, desired_for_meta_account
 from safepassage.services.push_settings import load_push_settings
 from safepassage.services.reference_data import sync_reference_data
@@ -39,7 +40,7 @@ def test_shipped_judgements_and_templates_push_and_converge(
     allocation = allocate_budgets(warehouse, config, push, DAY)
     account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], budget_guard(config))
 
-    desired = desired_for_account(warehouse, config, lambda _code: True)
+    desired = desired_for_google_account(warehouse, config, lambda _code: True)
     first = plan_and_store(warehouse, account, desired, push.approval_thresholds("EUR"), "first")
     assert first.status == "needs_approval"
     record_decision(warehouse, "first", True, "e2e", "shipped inputs")
@@ -57,7 +58,7 @@ def test_shipped_judgements_and_templates_push_and_converge(
     again = plan_and_store(
         warehouse,
         account,
-        desired_for_account(warehouse, config, lambda _c: True),
+        desired_for_google_account(warehouse, config, lambda _c: True),
         push.approval_thresholds("EUR"),
         "second",
     )

@@ -222,7 +222,7 @@ def test_the_dag_task_names_the_file_without_a_traceback(
 ) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from safepassage.orchestration.creatives import check_or_fail
+    from safepassage.orchestration.render_creatives_dag import check_or_fail
 
     root = copy_library(tmp_path, monkeypatch)
     (root / "themes.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")

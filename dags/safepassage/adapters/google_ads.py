@@ -1,6 +1,7 @@
 """Google Ads through the official SDK: read the campaign tree back with GAQL, mutate it in bulk.
 
-The only module (besides the client factory) importing google-ads. It knows protobufs and error
+The push's and the kill switch's side of google-ads (the pull's is `google_ads_performance.py`, the
+client factory `platform_clients.py`; no other module imports the SDK). It knows protobufs and error
 shapes; what to send, when to retry and what to log is decided by `services.push`.
 
 - Reads: one `SearchStream` per resource kind (a query counts as one operation however many rows).

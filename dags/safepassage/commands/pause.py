@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _pause(args: argparse.Namespace) -> int:
     from safepassage.commands import UserError
-    from safepassage.orchestration.kill_switch import run_pause
+    from safepassage.orchestration.kill_switch_accounts import run_pause
     from safepassage.services.kill_switch import PauseFailed
 
     try:
@@ -47,7 +47,7 @@ def _pause(args: argparse.Namespace) -> int:
 
 def _resume(args: argparse.Namespace) -> int:
     from safepassage.commands import UserError
-    from safepassage.orchestration.kill_switch import run_resume
+    from safepassage.orchestration.kill_switch_accounts import run_resume
 
     try:
         print(run_resume(args.country, getpass.getuser()))

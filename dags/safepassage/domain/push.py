@@ -6,7 +6,7 @@ between platforms is a `PlatformShape`: which kinds exist and in which order the
 fields may change in place, which kind carries the country's budget, which kind is the container that
 is paused (never removed) when it leaves the plan, and how a not-yet-created object is named. A
 platform is a shape plus a desired-tree builder (`domain/push_google.py`, `domain/push_meta.py`) plus
-an adapter that maps operations to its SDK (`adapters/google_ads.py`, `adapters/meta_ads.py`); the
+an adapter that maps operations to its SDK (`adapters/google_ads.py`, `adapters/meta_push.py`); the
 diff, the approval rules, the review table and the apply loop are shared.
 
 Names are the identity: deterministic, human-readable, re-derived on every run and matched with what

@@ -10,7 +10,7 @@ from safepassage.domain.push_settings import PlatformAccount, PushSettings
 
 if TYPE_CHECKING:
     from safepassage.adapters.google_ads import GoogleAdsAccount
-    from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.meta_kill_switch import MetaAdAccount
     from safepassage.adapters.meta_push import MetaPushAccount
     from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.geo import Geography
@@ -91,7 +91,7 @@ def meta_push_account(
 
 def meta_accounts(geography: Geography | None = None) -> list[MetaAdAccount]:
     """Every Meta ad account the Connection (or the sandbox) lists."""
-    from safepassage.adapters.meta_ads import MetaAdAccount
+    from safepassage.adapters.meta_kill_switch import MetaAdAccount
     from safepassage.adapters.platform_clients import meta_api
     from safepassage.orchestration.connections import meta_settings
 
@@ -104,7 +104,8 @@ def plan_for(platform: str, account_id: str, run_id: str) -> dict[str, object]:
     """Plan one account of either platform and store the plan; what the review and apply tasks need."""
     from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.campaign_config import load_campaign_config
-    from safepassage.services.push import desired_for_account, plan_and_store
+    from safepassage.services.push import plan_and_store
+    from safepassage.services.push_google import desired_for_google_account
     from safepassage.services.push_meta import budget_rule, desired_for_meta_account
     from safepassage.services.push_settings import load_push_settings
 
@@ -128,7 +129,7 @@ def plan_for(platform: str, account_id: str, run_id: str) -> dict[str, object]:
                 adjust,
             )
         else:
-            desired = desired_for_account(warehouse, config, settings.serves)
+            desired = desired_for_google_account(warehouse, config, settings.serves)
             stored = plan_and_store(
                 warehouse, google_account(account_id, config, warehouse), desired, thresholds, run_id
             )

@@ -140,11 +140,6 @@ def creatives_from_versions(
 # --- budgets --------------------------------------------------------------------------------------
 
 
-def latest_allocation_micros(warehouse: Warehouse, platform: Platform, currency: str) -> dict[str, int]:
-    """Country → daily micros for `platform` from the newest stored allocation (empty if none)."""
-    return allocation_with_targeting(warehouse, platform, currency)[0]
-
-
 def allocation_with_targeting(
     warehouse: Warehouse, platform: Platform, currency: str
 ) -> tuple[dict[str, int], dict[str, Any] | None]:

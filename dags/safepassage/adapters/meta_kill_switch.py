@@ -1,9 +1,9 @@
-"""Meta Marketing API through the official facebook-business SDK: the kill switch's side.
+"""The Meta kill switch, through the official facebook-business SDK (the push is `meta_push.py`).
 
-SafePassage does not push to Meta yet, so the only write here is pausing: every active ad set
-whose targeting reaches a country is paused, whoever created it (the push, or a person in Ads
-Manager). An ad set that targets several countries is paused too: stopping too much is the safe
-side of a kill switch, and the result names each one so a person can split it.
+Its only write is pausing: every active ad set whose targeting reaches a country is paused, whoever
+created it (the push, or a person in Ads Manager). An ad set that targets several countries is paused
+too: stopping too much is the safe side of a kill switch, and the result names each one so a person
+can split it.
 
 Every geo form counts (docs/push.md, "Kill switch"): `countries`; `country_groups` (known groups by
 membership, any other group as reaching every country); regions, cities, zips and other places by
