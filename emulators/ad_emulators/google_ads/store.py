@@ -837,106 +837,126 @@ def apply_operation(tx: Transaction, kind: ResourceKind, operation: Any) -> tupl
     """Validate and stage one create/update/remove; returns (resource name, stored message)."""
     if kind.name == "ad":
         return _update_ad(tx, operation)
-    action = operation.WhichOneof("operation")
-    validator = VALIDATORS[kind.name]
-    if action == "create":
-        new = kind.pb()
-        new.CopyFrom(operation.create)
-        requested = new.resource_name
-        tx.check_requested_name(requested, kind, "create", "resource_name")
-        if kind.composite:
-            new.resource_name = ""
-            if kind.name == "ad_group_ad":
-                ad_id = tx.store.allocate_id()
-                new.ad.id = ad_id
-                new.ad.resource_name = f"customers/{tx.customer_id}/ads/{ad_id}"
-                new.ad.type_ = 15  # AdType.RESPONSIVE_SEARCH_AD
-        else:
-            new.id = tx.store.allocate_id()
-            new.resource_name = tx.new_name(kind, new.id)
-        try:
-            validator(tx, new, None, True)
-        except OperationFailed as failed:
-            raise OperationFailed(*(e.at(("create", None)) for e in failed.errors)) from None
+    apply = APPLY.get(operation.WhichOneof("operation"))
+    if apply is None:
+        raise _fail("request_error", "OPERATION_REQUIRED", "The operation is empty.")
+    return apply(tx, kind, operation)
+
+
+def _create(tx: Transaction, kind: ResourceKind, operation: Any) -> tuple[str, Message]:
+    new = kind.pb()
+    new.CopyFrom(operation.create)
+    requested = new.resource_name
+    tx.check_requested_name(requested, kind, "create", "resource_name")
+    if kind.composite:
+        new.resource_name = ""
         if kind.name == "ad_group_ad":
-            new.resource_name = tx.new_name(kind, int(resource_id(new.ad_group)), new.ad.id)
-            tx.claim("ad", new.ad.id, new.resource_name)
-        tx.put(kind.name, new.resource_name, new)
-        tx.bind_temporary(requested, new.resource_name)
-        if kind.name == "campaign_label":
-            owner = kind_copy(tx.get("campaign", new.campaign))
-            owner.labels.append(new.label)
-            tx.put("campaign", owner.resource_name, owner)
-        return new.resource_name, new
-    if action == "update":
-        if not operation.update.resource_name:
+            ad_id = tx.store.allocate_id()
+            new.ad.id = ad_id
+            new.ad.resource_name = f"customers/{tx.customer_id}/ads/{ad_id}"
+            new.ad.type_ = 15  # AdType.RESPONSIVE_SEARCH_AD
+    else:
+        new.id = tx.store.allocate_id()
+        new.resource_name = tx.new_name(kind, new.id)
+    try:
+        VALIDATORS[kind.name](tx, new, None, True)
+    except OperationFailed as failed:
+        raise OperationFailed(*(e.at(("create", None)) for e in failed.errors)) from None
+    if kind.name == "ad_group_ad":
+        new.resource_name = tx.new_name(kind, int(resource_id(new.ad_group)), new.ad.id)
+        tx.claim("ad", new.ad.id, new.resource_name)
+    tx.put(kind.name, new.resource_name, new)
+    tx.bind_temporary(requested, new.resource_name)
+    if kind.name == "campaign_label":
+        owner = kind_copy(tx.get("campaign", new.campaign))
+        owner.labels.append(new.label)
+        tx.put("campaign", owner.resource_name, owner)
+    return new.resource_name, new
+
+
+def _update(tx: Transaction, kind: ResourceKind, operation: Any) -> tuple[str, Message]:
+    if not operation.update.resource_name:
+        raise _fail(
+            "request_error",
+            "RESOURCE_NAME_MISSING",
+            "Resource name is missing.",
+            "update",
+            "resource_name",
+        )
+    name = tx.resolve(operation.update.resource_name, kind.name, "update", "resource_name")
+    old = tx.get(kind.name, name)
+    if old is None:
+        raise _fail(
+            "mutate_error",
+            "RESOURCE_NOT_FOUND",
+            f"Resource {name!r} was not found.",
+            "update",
+            "resource_name",
+        )
+    paths = list(operation.update_mask.paths)
+    if not paths:
+        raise _fail("field_mask_error", "FIELD_MASK_MISSING", "The update mask is missing.", "update_mask")
+    for immutable in ("resource_name", "id"):
+        if immutable in paths:
             raise _fail(
-                "request_error",
-                "RESOURCE_NAME_MISSING",
-                "Resource name is missing.",
-                "update",
-                "resource_name",
+                "field_error", "IMMUTABLE_FIELD", "The field cannot be modified.", "update", immutable
             )
-        name = tx.resolve(operation.update.resource_name, kind.name, "update", "resource_name")
-        old = tx.get(kind.name, name)
-        if old is None:
-            raise _fail(
-                "mutate_error",
-                "RESOURCE_NOT_FOUND",
-                f"Resource {name!r} was not found.",
-                "update",
-                "resource_name",
-            )
-        paths = list(operation.update_mask.paths)
-        if not paths:
-            raise _fail(
-                "field_mask_error", "FIELD_MASK_MISSING", "The update mask is missing.", "update_mask"
-            )
-        for immutable in ("resource_name", "id"):
-            if immutable in paths:
-                raise _fail(
-                    "field_error", "IMMUTABLE_FIELD", "The field cannot be modified.", "update", immutable
-                )
-        new = _merge_masked(old, operation.update, paths)
-        new.resource_name = name
-        try:
-            validator(tx, new, old, False)
-        except OperationFailed as failed:
-            raise OperationFailed(*(e.at(("update", None)) for e in failed.errors)) from None
-        tx.put(kind.name, name, new)
-        return name, new
-    if action == "remove":
-        name = tx.resolve(operation.remove, kind.name, "remove")
-        old = tx.get(kind.name, name)
-        if old is None or _removed(old):
-            raise _fail("mutate_error", "RESOURCE_NOT_FOUND", f"Resource {name!r} was not found.", "remove")
-        if kind.deleted_on_remove:
-            tx.put(kind.name, name, None)
-            if kind.name == "ad_group_criterion":
-                key = (old.ad_group, old.keyword.text.lower(), int(old.keyword.match_type), old.negative)
-                tx.claim("keyword", key, None)
-            if kind.name == "campaign_label":
-                owner = kind_copy(tx.get("campaign", old.campaign))
-                kept = [label_name for label_name in owner.labels if label_name != old.label]
-                del owner.labels[:]
-                owner.labels.extend(kept)
-                tx.put("campaign", owner.resource_name, owner)
-            return name, old
-        new = kind_copy(old)
-        new.status = _removed_value(new)
-        if kind.name == "label":
-            tx.claim("label", old.name, None)
-        elif kind.name == "campaign_budget" and old.name:
-            tx.claim("campaign_budget", old.name, None)
-        elif kind.name == "ad_group":
-            tx.claim("ad_group", (old.campaign, old.name), None)
-        elif kind.name == "campaign":
-            _release(tx, "budget_user", old.campaign_budget, name)
-        elif kind.name == "conversion_action":
-            tx.claim("conversion_action", old.name, None)
-        tx.put(kind.name, name, new)
-        return name, new
-    raise _fail("request_error", "OPERATION_REQUIRED", "The operation is empty.")
+    new = _merge_masked(old, operation.update, paths)
+    new.resource_name = name
+    try:
+        VALIDATORS[kind.name](tx, new, old, False)
+    except OperationFailed as failed:
+        raise OperationFailed(*(e.at(("update", None)) for e in failed.errors)) from None
+    tx.put(kind.name, name, new)
+    return name, new
+
+
+def _remove(tx: Transaction, kind: ResourceKind, operation: Any) -> tuple[str, Message]:
+    name = tx.resolve(operation.remove, kind.name, "remove")
+    old = tx.get(kind.name, name)
+    if old is None or _removed(old):
+        raise _fail("mutate_error", "RESOURCE_NOT_FOUND", f"Resource {name!r} was not found.", "remove")
+    if kind.deleted_on_remove:
+        return _delete(tx, kind, name, old)
+    new = kind_copy(old)
+    new.status = _removed_value(new)
+    release = RELEASED_ON_REMOVE.get(kind.name)
+    if release is not None:
+        release(tx, old, name)
+    tx.put(kind.name, name, new)
+    return name, new
+
+
+def _delete(tx: Transaction, kind: ResourceKind, name: str, old: Message) -> tuple[str, Message]:
+    """Kinds the API deletes outright on remove (criteria, campaign labels), freeing what they held."""
+    tx.put(kind.name, name, None)
+    if kind.name == "ad_group_criterion":
+        key = (old.ad_group, old.keyword.text.lower(), int(old.keyword.match_type), old.negative)
+        tx.claim("keyword", key, None)
+    if kind.name == "campaign_label":
+        owner = kind_copy(tx.get("campaign", old.campaign))
+        kept = [label_name for label_name in owner.labels if label_name != old.label]
+        del owner.labels[:]
+        owner.labels.extend(kept)
+        tx.put("campaign", owner.resource_name, owner)
+    return name, old
+
+
+APPLY: dict[str, Callable[[Transaction, ResourceKind, Any], tuple[str, Message]]] = {
+    "create": _create,
+    "update": _update,
+    "remove": _remove,
+}
+# What a removed (status REMOVED) object stops holding: its unique name, or its share of a budget.
+RELEASED_ON_REMOVE: dict[str, Callable[[Transaction, Any, str], None]] = {
+    "label": lambda tx, old, _name: tx.claim("label", old.name, None),
+    "campaign_budget": lambda tx, old, _name: (
+        tx.claim("campaign_budget", old.name, None) if old.name else None
+    ),
+    "ad_group": lambda tx, old, _name: tx.claim("ad_group", (old.campaign, old.name), None),
+    "campaign": lambda tx, old, name: _release(tx, "budget_user", old.campaign_budget, name),
+    "conversion_action": lambda tx, old, _name: tx.claim("conversion_action", old.name, None),
+}
 
 
 def _update_ad(tx: Transaction, operation: Any) -> tuple[str, Message]:
