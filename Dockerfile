@@ -1,6 +1,7 @@
 # The SafePassage product image: Apache Airflow 3.3.2 with the project's DAGs, plugin, library and
-# campaign files, and the locked dependencies. No emulators, no demo (.dockerignore keeps them out);
-# the sandbox has its own image (deploy/sandbox.Dockerfile) for trying the stack with no ad accounts.
+# campaign files, and the locked dependencies. The emulators (emulators/) and the development helpers
+# (dev/) are other packages: nothing here copies them, so no exclusion list is needed. The emulators
+# have their own image (deploy/emulators.Dockerfile) for trying the stack with no ad accounts.
 FROM apache/airflow:3.3.2-python3.11
 
 ENV SAFEPASSAGE_HOME=/opt/airflow \
