@@ -244,3 +244,136 @@ def test_stigmatising_words_are_warned_about_but_organisation_names_are_not():
     findings = check_ad(GOOGLE_RSA, values, ctx)
     assert [f.severity for f in findings] == [Severity.WARNING]
     assert "never to victims" in findings[0].message and findings[0].line == 2
+
+
+# --- check_ad rule by rule: each ad breaks exactly one rule ---------------------------------------
+
+HEADLINES = ["Praca za granicą? Sprawdź", "Poznaj swoje prawa w pracy", "Pomoc w Twoim języku"]
+
+
+def meta(language: str = "pl", **fields: str) -> list[FieldValue]:
+    """A valid Meta feed ad (lines 2–6) for Poland, in Polish unless `fields` say otherwise."""
+    values = {
+        "primary_text": "Bezpłatna i poufna porada w Twoim języku.",
+        "headline": "Praca za granicą? Sprawdź",
+        "description": "Bezpłatnie i poufnie",
+        "call_to_action": "LEARN_MORE",
+        "link": link(language=language, platform=Platform.META),
+    } | fields
+    return ad(list(values.items()), template="creatives/templates/t/meta_feed.j2")
+
+
+def replaced(values: list[FieldValue], name: str, text: str) -> list[FieldValue]:
+    return [FieldValue(name, text, v.source) if v.name == name else v for v in values]
+
+
+def found(ad_format, values, ctx=None) -> list[tuple[Severity, int | None, str]]:
+    return [(f.severity, f.line, f.message) for f in check_ad(ad_format, values, ctx or context())]
+
+
+def test_a_valid_meta_ad_passes():
+    assert found(META_FEED, meta(), context(platform=Platform.META)) == []
+
+
+def test_field_count_is_allowed():
+    assert found(GOOGLE_RSA, google(HEADLINES[:2])) == [
+        (Severity.ERROR, 3, "Google responsive search ad needs 3 to 15 headline(s), this template gives 2")
+    ]
+    without_link = google(HEADLINES)[:-1]  # no line to point at: the template's first line
+    assert found(GOOGLE_RSA, without_link) == [
+        (Severity.ERROR, 2, "Google responsive search ad needs exactly 1 final URL(s), this template gives 0")
+    ]
+
+
+def test_field_lengths_are_allowed():
+    assert found(GOOGLE_RSA, google(["", *HEADLINES[1:]])) == [(Severity.ERROR, 2, "headline is empty")]
+    long_headline = "Praca za granicą? Sprawdź, zanim wyjedziesz"
+    assert found(GOOGLE_RSA, google([long_headline, *HEADLINES[1:]])) == [
+        (
+            Severity.ERROR,
+            2,
+            f"headline is 43 characters, google_ads allows 30: «{long_headline}» — shorten it by 13",
+        )
+    ]
+    assert found(META_FEED, meta(headline=long_headline), context(platform=Platform.META)) == [
+        (Severity.WARNING, 3, "headline is 43 characters; over 40 mobile feeds cut longer headlines off")
+    ]
+    assert found(META_FEED, meta(description=""), context(platform=Platform.META)) == []  # optional
+
+
+def test_repeated_fields_differ():
+    values = google(HEADLINES, descriptions=("Bezpłatna porada.", "bezpłatna  PORADA."))
+    assert found(GOOGLE_RSA, values) == [
+        (
+            Severity.ERROR,
+            6,
+            "duplicate description: «bezpłatna  PORADA.» is the same as line 5; "
+            "google_ads rejects repeated descriptions in one ad",
+        )
+    ]
+
+
+def test_display_path_has_no_spaces_or_slashes():
+    assert found(GOOGLE_RSA, replaced(google(HEADLINES), "path", "praca/pomoc")) == [
+        (Severity.ERROR, 7, "display path «praca/pomoc» may not contain spaces or '/'")
+    ]
+
+
+def test_call_to_action_is_one_meta_offers():
+    assert found(META_FEED, meta(call_to_action="CLICK_HERE"), context(platform=Platform.META)) == [
+        (
+            Severity.ERROR,
+            5,
+            "call to action 'CLICK_HERE' is not one of CONTACT_US, DOWNLOAD, GET_DIRECTIONS, LEARN_MORE, "
+            "SIGN_UP",
+        )
+    ]
+
+
+def test_wording_does_not_stigmatise():
+    ctx = AdContext(
+        Combination("t", Platform.GOOGLE_ADS, "PL", "pl"), Script.LATIN, ORGS, frozenset(), ("ofiar",)
+    )
+    assert found(GOOGLE_RSA, google(["Nie bądź ofiarą", *HEADLINES[1:]]), ctx) == [
+        (
+            Severity.WARNING,
+            2,
+            "headline uses «ofiar…»: prevention ads speak to capable people making plans, never to "
+            "victims; say what to check or where to get help instead",
+        )
+    ]
+
+
+def test_wording_is_in_the_language_script():
+    assert found(GOOGLE_RSA, google(["Praca робота", *HEADLINES[1:]])) == [
+        (
+            Severity.ERROR,
+            2,
+            "wrong script in a Latin ad (pl) headline: «робота» is in Cyrillic script, expected Latin",
+        )
+    ]
+
+
+def test_links_call_to_action_codes_and_untranslated_text_are_not_checked_as_wording():
+    values = meta(
+        "uk", primary_text="Безкоштовна порада вашою мовою.", headline="Get help", description="Безкоштовно"
+    )
+    values[1] = FieldValue("headline", "Get help", SourceRef(values[1].source.template, 3, untranslated=True))
+    ctx = context(language="uk", script=Script.CYRILLIC, platform=Platform.META)
+    ctx = AdContext(ctx.combination, ctx.script, ORGS, frozenset(), ("get", "learn", "strada"))
+    assert found(META_FEED, values, ctx) == []
+
+
+def test_links_signpost_a_serving_organisation():
+    plain_http = link().replace("https://", "http://")
+    assert found(GOOGLE_RSA, google(HEADLINES, url=plain_http)) == [
+        (Severity.ERROR, 8, f"link must start with https:// (got «{plain_http[:60]}»)")
+    ]
+
+
+def test_findings_stay_together_field_by_field_then_line_by_line():
+    too_long = "Praca za granicą? Sprawdź, zanim wyjedziesz"
+    fields = google([too_long, *HEADLINES[1:]], descriptions=("Jeden opis.",))
+    assert [line for _, line, _ in found(GOOGLE_RSA, fields)] == [2, 5]  # headline length, then count
+    lines = replaced(google(["Praca робота", *HEADLINES[1:]]), "path", "pra ca")
+    assert [line for _, line, _ in found(GOOGLE_RSA, lines)] == [2, 7]  # script on line 2, then the path

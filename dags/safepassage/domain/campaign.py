@@ -7,7 +7,7 @@ import datetime as dt
 import re
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -234,127 +234,224 @@ class CampaignConfig(Frozen):
                 yield country, self.language(code)
 
 
-def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
-    """Rules that span files. Each finding points at the field to fix."""
-    findings: list[ConfigFinding] = []
-    add = findings.append
+# --- cross-file rules (cross_check runs them in order; each reports in file order) ----------------
 
-    def duplicates(section: str, key: str, values: list[object]) -> None:
-        first_seen: dict[object, int] = {}
-        for index, value in enumerate(values):
-            if value in first_seen:
-                add(
-                    ConfigFinding(
-                        section,
-                        (section, index, key),
-                        f"duplicate {key} {value!r} (already used by item {first_seen[value]})",
-                    )
-                )
-            else:
-                first_seen[value] = index
 
-    duplicates("countries", "code", [c.code for c in config.countries])
-    duplicates("countries", "google_geo_target_id", [c.google_geo_target_id for c in config.countries])
-    duplicates("languages", "code", [lang.code for lang in config.languages])
-    duplicates("languages", "google_language_id", [lang.google_language_id for lang in config.languages])
-    duplicates("organisations", "id", [org.id for org in config.organisations])
-
-    countries = set(config.country_by_code)
-    languages = set(config.language_by_code)
-    used_languages: set[str] = set()
-    for index, country in enumerate(config.countries):
-        for position, code in enumerate(country.languages):
-            used_languages.add(code)
-            if code not in languages:
-                add(
-                    ConfigFinding(
-                        "countries",
-                        ("countries", index, "languages", position),
-                        f"unknown language {code!r}; add it to languages.yaml or remove it here",
-                    )
-                )
-    for index, language in enumerate(config.languages):
-        if language.code not in used_languages:
-            add(
+def _duplicates(section: str, key: str, values: Sequence[object]) -> list[ConfigFinding]:
+    first_seen: dict[object, int] = {}
+    findings = []
+    for index, value in enumerate(values):
+        if value in first_seen:
+            findings.append(
                 ConfigFinding(
-                    "languages",
-                    ("languages", index, "code"),
-                    f"language {language.code!r} is not served in any country",
+                    section,
+                    (section, index, key),
+                    f"duplicate {key} {value!r} (already used by item {first_seen[value]})",
                 )
             )
-
-    for index, org in enumerate(config.organisations):
-        for position, code in enumerate(org.countries):
-            if code not in countries:
-                add(
-                    ConfigFinding(
-                        "organisations",
-                        ("organisations", index, "countries", position),
-                        f"unknown country {code!r}",
-                    )
-                )
-        for position, code in enumerate(org.languages):
-            if code not in languages:
-                add(
-                    ConfigFinding(
-                        "organisations",
-                        ("organisations", index, "languages", position),
-                        f"unknown language {code!r}",
-                    )
-                )
-    for index, country in enumerate(config.countries):
-        if not config.organisations_for(country.code):
-            add(
-                ConfigFinding(
-                    "countries",
-                    ("countries", index, "code"),
-                    f"no support organisation serves {country.code}; the ads would signpost nowhere",
-                )
-            )
-
-    budget = config.budget
-    for code, country_budget in budget.countries.items():
-        if code not in countries:
-            add(ConfigFinding("budget", ("countries", code), f"unknown country {code!r}"))
-        if country_budget.daily_floor > country_budget.daily_cap:
-            add(
-                ConfigFinding(
-                    "budget",
-                    ("countries", code, "daily_floor"),
-                    f"floor {country_budget.daily_floor:.2f} is above the cap {country_budget.daily_cap:.2f}",
-                )
-            )
-        if country_budget.daily_cap > budget.global_daily_cap:
-            add(
-                ConfigFinding(
-                    "budget",
-                    ("countries", code, "daily_cap"),
-                    f"cap {country_budget.daily_cap:.2f} is above the global cap "
-                    f"{budget.global_daily_cap:.2f}",
-                )
-            )
-    floors = sum((budget.country_floor(code) for code in countries), Decimal(0))
-    if floors > budget.global_daily_cap:
-        add(
-            ConfigFinding(
-                "budget",
-                ("global_daily_cap",),
-                f"the country floors add up to {floors:.2f}, "
-                f"above the global cap {budget.global_daily_cap:.2f}",
-            )
-        )
-
-    for index, rule in enumerate(config.policy.rules):
-        for position, code in enumerate(rule.countries):
-            if code not in countries:
-                add(
-                    ConfigFinding(
-                        "platform_policy",
-                        ("rules", index, "countries", position),
-                        f"unknown country {code!r}",
-                    )
-                )
+        else:
+            first_seen[value] = index
     return findings
+
+
+def _unknown_codes(
+    section: str, loc: tuple[str | int, ...], codes: Sequence[str], known: Container[str], message: str
+) -> list[ConfigFinding]:
+    """One finding per code in `codes` that `known` lacks; `message` is formatted with the code."""
+    return [
+        ConfigFinding(section, (*loc, position), message.format(code=code))
+        for position, code in enumerate(codes)
+        if code not in known
+    ]
+
+
+def country_codes_are_unique(config: CampaignConfig) -> list[ConfigFinding]:
+    return _duplicates("countries", "code", [country.code for country in config.countries])
+
+
+def geo_target_ids_are_unique(config: CampaignConfig) -> list[ConfigFinding]:
+    return _duplicates(
+        "countries", "google_geo_target_id", [country.google_geo_target_id for country in config.countries]
+    )
+
+
+def language_codes_are_unique(config: CampaignConfig) -> list[ConfigFinding]:
+    return _duplicates("languages", "code", [language.code for language in config.languages])
+
+
+def google_language_ids_are_unique(config: CampaignConfig) -> list[ConfigFinding]:
+    return _duplicates(
+        "languages", "google_language_id", [language.google_language_id for language in config.languages]
+    )
+
+
+def organisation_ids_are_unique(config: CampaignConfig) -> list[ConfigFinding]:
+    return _duplicates("organisations", "id", [org.id for org in config.organisations])
+
+
+def country_languages_are_known(config: CampaignConfig) -> list[ConfigFinding]:
+    return [
+        finding
+        for index, country in enumerate(config.countries)
+        for finding in _unknown_codes(
+            "countries",
+            ("countries", index, "languages"),
+            country.languages,
+            config.language_by_code,
+            "unknown language {code!r}; add it to languages.yaml or remove it here",
+        )
+    ]
+
+
+def every_language_is_served(config: CampaignConfig) -> list[ConfigFinding]:
+    served = {code for country in config.countries for code in country.languages}
+    return [
+        ConfigFinding(
+            "languages",
+            ("languages", index, "code"),
+            f"language {language.code!r} is not served in any country",
+        )
+        for index, language in enumerate(config.languages)
+        if language.code not in served
+    ]
+
+
+def organisation_places_are_known(config: CampaignConfig) -> list[ConfigFinding]:
+    """Every country and language an organisation serves is one the campaign declares."""
+    findings = []
+    for index, org in enumerate(config.organisations):
+        findings += _unknown_codes(
+            "organisations",
+            ("organisations", index, "countries"),
+            org.countries,
+            config.country_by_code,
+            "unknown country {code!r}",
+        )
+        findings += _unknown_codes(
+            "organisations",
+            ("organisations", index, "languages"),
+            org.languages,
+            config.language_by_code,
+            "unknown language {code!r}",
+        )
+    return findings
+
+
+def every_country_has_an_organisation(config: CampaignConfig) -> list[ConfigFinding]:
+    return [
+        ConfigFinding(
+            "countries",
+            ("countries", index, "code"),
+            f"no support organisation serves {country.code}; the ads would signpost nowhere",
+        )
+        for index, country in enumerate(config.countries)
+        if not config.organisations_for(country.code)
+    ]
+
+
+def budget_country_is_known(
+    config: CampaignConfig, code: str, country_budget: CountryBudget
+) -> list[ConfigFinding]:
+    if code in config.country_by_code:
+        return []
+    return [ConfigFinding("budget", ("countries", code), f"unknown country {code!r}")]
+
+
+def budget_floor_is_within_its_cap(
+    config: CampaignConfig, code: str, country_budget: CountryBudget
+) -> list[ConfigFinding]:
+    floor, cap = country_budget.daily_floor, country_budget.daily_cap
+    if floor <= cap:
+        return []
+    return [
+        ConfigFinding(
+            "budget",
+            ("countries", code, "daily_floor"),
+            f"floor {floor:.2f} is above the cap {cap:.2f}",
+        )
+    ]
+
+
+def budget_cap_is_within_the_global_cap(
+    config: CampaignConfig, code: str, country_budget: CountryBudget
+) -> list[ConfigFinding]:
+    cap, global_cap = country_budget.daily_cap, config.budget.global_daily_cap
+    if cap <= global_cap:
+        return []
+    return [
+        ConfigFinding(
+            "budget",
+            ("countries", code, "daily_cap"),
+            f"cap {cap:.2f} is above the global cap {global_cap:.2f}",
+        )
+    ]
+
+
+CountryBudgetRule = Callable[[CampaignConfig, str, CountryBudget], list[ConfigFinding]]
+COUNTRY_BUDGET_RULES: tuple[CountryBudgetRule, ...] = (
+    budget_country_is_known,
+    budget_floor_is_within_its_cap,
+    budget_cap_is_within_the_global_cap,
+)
+
+
+def country_budgets_are_sound(config: CampaignConfig) -> list[ConfigFinding]:
+    """COUNTRY_BUDGET_RULES on each country's entry in turn, so one entry's findings stay together."""
+    return [
+        finding
+        for code, country_budget in config.budget.countries.items()
+        for rule in COUNTRY_BUDGET_RULES
+        for finding in rule(config, code, country_budget)
+    ]
+
+
+def floors_fit_within_the_global_cap(config: CampaignConfig) -> list[ConfigFinding]:
+    budget = config.budget
+    floors = sum((budget.country_floor(code) for code in config.country_by_code), Decimal(0))
+    if floors <= budget.global_daily_cap:
+        return []
+    return [
+        ConfigFinding(
+            "budget",
+            ("global_daily_cap",),
+            f"the country floors add up to {floors:.2f}, above the global cap {budget.global_daily_cap:.2f}",
+        )
+    ]
+
+
+def policy_rule_countries_are_known(config: CampaignConfig) -> list[ConfigFinding]:
+    return [
+        finding
+        for index, rule in enumerate(config.policy.rules)
+        for finding in _unknown_codes(
+            "platform_policy",
+            ("rules", index, "countries"),
+            rule.countries,
+            config.country_by_code,
+            "unknown country {code!r}",
+        )
+    ]
+
+
+CROSS_CHECK_RULES: tuple[Callable[[CampaignConfig], list[ConfigFinding]], ...] = (
+    country_codes_are_unique,
+    geo_target_ids_are_unique,
+    language_codes_are_unique,
+    google_language_ids_are_unique,
+    organisation_ids_are_unique,
+    country_languages_are_known,
+    every_language_is_served,
+    organisation_places_are_known,
+    every_country_has_an_organisation,
+    country_budgets_are_sound,
+    floors_fit_within_the_global_cap,
+    policy_rule_countries_are_known,
+)
+
+
+def cross_check(config: CampaignConfig) -> list[ConfigFinding]:
+    """Rules that span files (CROSS_CHECK_RULES, in order). Each finding points at the field to fix."""
+    return [finding for rule in CROSS_CHECK_RULES for finding in rule(config)]
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -359,96 +359,199 @@ class AdContext:
     proper_names: tuple[str, ...] = ()
 
 
-def check_ad(ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext) -> list[Finding]:
-    """Every platform-rule and content check on one rendered ad."""
-    findings: list[Finding] = []
-    combo = context.combination
+# --- checks on one rendered ad -------------------------------------------------------------------
+# check_ad runs AD_RULES in order. Two of them run finer rules: FIELD_RULES field by field and
+# VALUE_RULES line by line, so the findings on one field (or one line) stay together in the report.
 
-    def add(severity: Severity, source: SourceRef, message: str) -> None:
+
+def _finding_at(severity: Severity, source: SourceRef, message: str, combination: Combination) -> Finding:
+    """A finding on a piece of text, pointing where it can be fixed."""
+    if source.catalogue:
         # Translated text is fixed in the catalogue; the template line says where it is used.
-        if source.catalogue:
-            message = f"{message} [used at {source.template}:{source.line}]"
-            findings.append(Finding(severity, source.catalogue, source.catalogue_line, message, combo))
-        else:
-            findings.append(Finding(severity, source.template, source.line, message, combo))
+        message = f"{message} [used at {source.template}:{source.line}]"
+        return Finding(severity, source.catalogue, source.catalogue_line, message, combination)
+    return Finding(severity, source.template, source.line, message, combination)
 
-    template_ref = values[0].source if values else None
-    for name, limit in ad_format.fields.items():
-        found = [value for value in values if value.name == name]
-        if len(found) < limit.min_count or len(found) > limit.max_count:
-            wanted = (
-                f"exactly {limit.min_count}"
-                if limit.min_count == limit.max_count
-                else f"{limit.min_count} to {limit.max_count}"
-            )
-            where = found[-1].source if found else template_ref
-            findings.append(
-                Finding(
-                    Severity.ERROR,
-                    where.template if where else combo.theme,
-                    where.line if where else None,
-                    f"{ad_format.title} needs {wanted} {limit.label}(s), this template gives {len(found)}",
-                    combo,
-                )
-            )
-        for value in found:
-            length = char_count(value.text)
-            if not value.text.strip() and limit.min_count:
-                add(Severity.ERROR, value.source, f"{limit.label} is empty")
-            elif limit.max_chars is not None and length > limit.max_chars:
-                add(
-                    Severity.ERROR,
-                    value.source,
-                    f"{limit.label} is {length} characters, {ad_format.platform.value} allows "
-                    f"{limit.max_chars}: «{value.text}» — shorten it by {length - limit.max_chars}",
-                )
-            elif limit.soft_max_chars is not None and length > limit.soft_max_chars:
-                add(
-                    Severity.WARNING,
-                    value.source,
-                    f"{limit.label} is {length} characters; over {limit.soft_max_chars} {limit.soft_reason}",
-                )
+
+def _values_named(values: Sequence[FieldValue], name: str) -> list[FieldValue]:
+    return [value for value in values if value.name == name]
+
+
+def field_count_is_allowed(
+    ad_format: AdFormat, name: str, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    limit = ad_format.fields[name]
+    found = _values_named(values, name)
+    if limit.min_count <= len(found) <= limit.max_count:
+        return []
+    wanted = (
+        f"exactly {limit.min_count}"
+        if limit.min_count == limit.max_count
+        else f"{limit.min_count} to {limit.max_count}"
+    )
+    # The last such line, or (none written) the template the ad's other lines come from.
+    where = found[-1].source if found else values[0].source if values else None
+    combo = context.combination
+    return [
+        Finding(
+            Severity.ERROR,
+            where.template if where else combo.theme,
+            where.line if where else None,
+            f"{ad_format.title} needs {wanted} {limit.label}(s), this template gives {len(found)}",
+            combo,
+        )
+    ]
+
+
+def field_lengths_are_allowed(
+    ad_format: AdFormat, name: str, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    limit = ad_format.fields[name]
+    findings = []
+    for value in _values_named(values, name):
+        if problem := _length_problem(ad_format, limit, value.text):
+            severity, message = problem
+            findings.append(_finding_at(severity, value.source, message, context.combination))
+    return findings
+
+
+def _length_problem(ad_format: AdFormat, limit: FieldLimit, text: str) -> tuple[Severity, str] | None:
+    """A required text left empty, longer than the platform allows, or cut off on screen; or None."""
+    length = char_count(text)
+    if not text.strip() and limit.min_count:
+        return Severity.ERROR, f"{limit.label} is empty"
+    if limit.max_chars is not None and length > limit.max_chars:
+        return (
+            Severity.ERROR,
+            f"{limit.label} is {length} characters, {ad_format.platform.value} allows "
+            f"{limit.max_chars}: «{text}» — shorten it by {length - limit.max_chars}",
+        )
+    if limit.soft_max_chars is not None and length > limit.soft_max_chars:
+        return (
+            Severity.WARNING,
+            f"{limit.label} is {length} characters; over {limit.soft_max_chars} {limit.soft_reason}",
+        )
+    return None
+
+
+FieldRule = Callable[[AdFormat, str, Sequence[FieldValue], AdContext], list[Finding]]
+FIELD_RULES: tuple[FieldRule, ...] = (field_count_is_allowed, field_lengths_are_allowed)
+
+
+def fields_fit_their_limits(
+    ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    return [
+        finding
+        for name in ad_format.fields
+        for rule in FIELD_RULES
+        for finding in rule(ad_format, name, values, context)
+    ]
+
+
+def repeated_fields_differ(
+    ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    """No two headlines (or descriptions) read the same, ignoring case and spacing: platforms reject that."""
+    findings = []
     for name in ad_format.unique_fields:
         seen: dict[str, FieldValue] = {}
-        for value in (v for v in values if v.name == name):
-            key = normalised(value.text)
-            if key in seen:
-                first = seen[key].source
-                add(
-                    Severity.ERROR,
-                    value.source,
-                    f"duplicate {name}: «{value.text}» is the same as line {first.line}; "
-                    f"{ad_format.platform.value} rejects repeated {name}s in one ad",
+        for value in _values_named(values, name):
+            first = seen.setdefault(normalised(value.text), value)
+            if first is not value:
+                findings.append(
+                    _finding_at(
+                        Severity.ERROR,
+                        value.source,
+                        f"duplicate {name}: «{value.text}» is the same as line {first.source.line}; "
+                        f"{ad_format.platform.value} rejects repeated {name}s in one ad",
+                        context.combination,
+                    )
                 )
-            else:
-                seen[key] = value
-    for value in values:
-        if value.name == "path" and re.search(r"[\s/]", value.text):
-            add(Severity.ERROR, value.source, f"display path «{value.text}» may not contain spaces or '/'")
-        if value.name == "call_to_action" and value.text not in META_CALLS_TO_ACTION:
-            add(
-                Severity.ERROR,
-                value.source,
-                f"call to action {value.text!r} is not one of {', '.join(sorted(META_CALLS_TO_ACTION))}",
-            )
-        if value.name in (ad_format.link_field, "call_to_action") or value.source.untranslated:
-            continue  # untranslated text is reported once, as a missing translation
-        for stem in tone_problems(value.text, context.avoid_words, context.proper_names):
-            add(
-                Severity.WARNING,
-                value.source,
-                f"{value.name} uses «{stem}…»: prevention ads speak to capable people making plans, "
-                "never to victims; say what to check or where to get help instead",
-            )
-        for problem in script_problems(value.text, context.script, context.allowed_words):
-            add(
-                Severity.ERROR,
-                value.source,
-                f"wrong script in a {context.script.value} ad ({combo.language}) {value.name}: {problem}",
-            )
-    for value in (v for v in values if v.name == ad_format.link_field):
-        findings.extend(_link_findings(value, context))
     return findings
+
+
+def display_path_has_no_spaces_or_slashes(
+    ad_format: AdFormat, value: FieldValue, context: AdContext
+) -> list[Finding]:
+    if value.name != "path" or not re.search(r"[\s/]", value.text):
+        return []
+    message = f"display path «{value.text}» may not contain spaces or '/'"
+    return [_finding_at(Severity.ERROR, value.source, message, context.combination)]
+
+
+def call_to_action_is_one_meta_offers(
+    ad_format: AdFormat, value: FieldValue, context: AdContext
+) -> list[Finding]:
+    if value.name != "call_to_action" or value.text in META_CALLS_TO_ACTION:
+        return []
+    message = f"call to action {value.text!r} is not one of {', '.join(sorted(META_CALLS_TO_ACTION))}"
+    return [_finding_at(Severity.ERROR, value.source, message, context.combination)]
+
+
+def _is_wording(ad_format: AdFormat, value: FieldValue) -> bool:
+    """Text a reader reads in the ad's language: not a link or call-to-action code, and not English
+    standing in for a missing translation (that is reported once, as the missing translation)."""
+    return value.name not in (ad_format.link_field, "call_to_action") and not value.source.untranslated
+
+
+def wording_does_not_stigmatise(ad_format: AdFormat, value: FieldValue, context: AdContext) -> list[Finding]:
+    if not _is_wording(ad_format, value):
+        return []
+    return [
+        _finding_at(
+            Severity.WARNING,
+            value.source,
+            f"{value.name} uses «{stem}…»: prevention ads speak to capable people making plans, "
+            "never to victims; say what to check or where to get help instead",
+            context.combination,
+        )
+        for stem in tone_problems(value.text, context.avoid_words, context.proper_names)
+    ]
+
+
+def wording_is_in_the_language_script(
+    ad_format: AdFormat, value: FieldValue, context: AdContext
+) -> list[Finding]:
+    if not _is_wording(ad_format, value):
+        return []
+    combo = context.combination
+    return [
+        _finding_at(
+            Severity.ERROR,
+            value.source,
+            f"wrong script in a {context.script.value} ad ({combo.language}) {value.name}: {problem}",
+            combo,
+        )
+        for problem in script_problems(value.text, context.script, context.allowed_words)
+    ]
+
+
+ValueRule = Callable[[AdFormat, FieldValue, AdContext], list[Finding]]
+VALUE_RULES: tuple[ValueRule, ...] = (
+    display_path_has_no_spaces_or_slashes,
+    call_to_action_is_one_meta_offers,
+    wording_does_not_stigmatise,
+    wording_is_in_the_language_script,
+)
+
+
+def values_pass_their_checks(
+    ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    return [
+        finding for value in values for rule in VALUE_RULES for finding in rule(ad_format, value, context)
+    ]
+
+
+def links_signpost_a_serving_organisation(
+    ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext
+) -> list[Finding]:
+    return [
+        finding
+        for value in _values_named(values, ad_format.link_field)
+        for finding in _link_findings(value, context)
+    ]
 
 
 def _link_findings(value: FieldValue, context: AdContext) -> list[Finding]:
@@ -501,6 +604,20 @@ def _link_findings(value: FieldValue, context: AdContext) -> list[Finding]:
     if "utm_campaign" not in params or "utm_content" not in params:
         findings.append(error("link lacks utm_campaign or utm_content"))
     return findings
+
+
+AdRule = Callable[[AdFormat, Sequence[FieldValue], AdContext], list[Finding]]
+AD_RULES: tuple[AdRule, ...] = (
+    fields_fit_their_limits,
+    repeated_fields_differ,
+    values_pass_their_checks,
+    links_signpost_a_serving_organisation,
+)
+
+
+def check_ad(ad_format: AdFormat, values: Sequence[FieldValue], context: AdContext) -> list[Finding]:
+    """Every platform-rule and content check on one rendered ad (AD_RULES, in order)."""
+    return [finding for rule in AD_RULES for finding in rule(ad_format, values, context)]
 
 
 # --- reports ----------------------------------------------------------------------------------
