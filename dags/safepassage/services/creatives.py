@@ -18,6 +18,7 @@ from safepassage import settings
 from safepassage.adapters.creative_templates import (
     MAX_TEXT_CHARS,
     Catalogue,
+    CatalogueEntry,
     CatalogueError,
     TemplateFailure,
     load_catalogue,
@@ -307,218 +308,324 @@ def _org_view(org: Organisation, link: Callable[[Any], str]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class _AdToRender:
+    """One ad: a theme's template for one platform, rendered for one country and language."""
+
+    library: CreativeLibrary
+    theme: Theme
+    ad_format: AdFormat
+    country: Country
+    language: Language
+
+    @property
+    def combination(self) -> Combination:
+        return Combination(self.theme.id, self.ad_format.platform, self.country.code, self.language.code)
+
+    @property
+    def template_name(self) -> str:
+        return self.library.template_name(self.theme, self.ad_format)
+
+    @property
+    def template_id(self) -> str:
+        return self.template_name.removesuffix(".j2")
+
+    @property
+    def template_file(self) -> str:
+        return self.library.template_display(self.template_name)
+
+    @property
+    def catalogue(self) -> Catalogue | None:
+        """The language's translations; None for the templates' own language or an unreadable catalogue."""
+        return self.library.catalogues.get(self.language.code)
+
+
+@dataclass
+class _AdFindings:
+    """One ad's findings, in the order they are found."""
+
+    combination: Combination
+    items: list[Finding] = field(default_factory=list)
+
+    def add(self, severity: Severity, file: str, line: int | None, message: str) -> None:
+        self.items.append(Finding(severity, file, line, message, self.combination))
+
+
 def render_ad(
     library: CreativeLibrary, theme: Theme, ad_format: AdFormat, country: Country, language: Language
 ) -> RenderedAd:
-    config = library.config
-    combination = Combination(theme.id, ad_format.platform, country.code, language.code)
-    name = library.template_name(theme, ad_format)
-    template_file = library.template_display(name)
-    catalogue = library.catalogues.get(language.code)
-    findings: list[Finding] = []
+    """Render one ad and check it. Problems are the ad's findings, in the order found; an ad whose
+    template cannot be read or rendered has no content."""
+    ad = _AdToRender(library, theme, ad_format, country, language)
+    findings = _AdFindings(ad.combination)
+    organisation = _signposted_organisation(ad, findings)
+    texts_by_line = _translatable_texts(ad, findings)
+    if texts_by_line is None:
+        return _failed(ad, organisation, findings)
+    _report_untranslatable_calls(ad, texts_by_line, findings)
+    translate = _Translator(ad, _lines_using(texts_by_line), findings)
+    output = _rendered_template(ad, _template_variables(ad, organisation, translate), findings)
+    if output is None:
+        return _failed(ad, organisation, findings)
+    _report_blocks_spanning_lines(ad, output, findings)
+    values = _field_values(ad, output, texts_by_line, translate.untranslated, findings)
+    findings.items.extend(check_ad(ad_format, values, _ad_context(ad)))
+    return _rendered(ad, organisation, values, findings)
 
-    def finding(severity: Severity, file: str, line: int | None, message: str) -> None:
-        findings.append(Finding(severity, file, line, message, combination))
 
-    organisation, note = choose_organisation(config, theme, country.code, language.code)
+def _signposted_organisation(ad: _AdToRender, findings: _AdFindings) -> Organisation | None:
+    organisation, note = choose_organisation(ad.library.config, ad.theme, ad.country.code, ad.language.code)
     if note:
-        finding(
-            Severity.WARNING if organisation else Severity.ERROR,
-            library.display(library.root / THEMES_FILE),
-            None,
-            note,
+        severity = Severity.WARNING if organisation else Severity.ERROR
+        findings.add(severity, ad.library.display(ad.library.root / THEMES_FILE), None, note)
+    return organisation
+
+
+def _translatable_texts(ad: _AdToRender, findings: _AdFindings) -> dict[int, list[str | None]] | None:
+    """The `_()` texts on each template line; None (reported) when the template cannot be read."""
+    try:
+        return ad.library.messages(ad.template_name)
+    except TemplateFailure as failure:
+        findings.add(Severity.ERROR, ad.template_file, failure.line, failure.message)
+    except Exception as error:  # missing template file and the like
+        findings.add(Severity.ERROR, ad.template_file, None, f"cannot read the template: {error}")
+    return None
+
+
+def _report_untranslatable_calls(
+    ad: _AdToRender, texts_by_line: dict[int, list[str | None]], findings: _AdFindings
+) -> None:
+    for line_number, texts in texts_by_line.items():
+        for text in texts:
+            if text is None:
+                findings.add(
+                    Severity.ERROR,
+                    ad.template_file,
+                    line_number,
+                    "_() needs a plain quoted text as its first argument, so it can be translated",
+                )
+
+
+def _lines_using(texts_by_line: dict[int, list[str | None]]) -> dict[str, list[int]]:
+    """Each translatable text → the template lines that use it."""
+    lines: dict[str, list[int]] = {}
+    for line_number, texts in texts_by_line.items():
+        for text in texts:
+            if text is not None:
+                lines.setdefault(text, []).append(line_number)
+    return lines
+
+
+@dataclass
+class _Translator:
+    """The `_()` a template calls: a text in the ad's language, its %(name)s placeholders filled in.
+    When the catalogue's translation cannot be used, the text is shown untranslated and an error says why."""
+
+    ad: _AdToRender
+    lines_using: dict[str, list[int]]
+    findings: _AdFindings
+    # Texts shown as the templates write them; check_ad skips their language checks (reported here, once).
+    untranslated: set[str] = field(default_factory=set)
+
+    def __call__(self, message: str, **params: Any) -> str:
+        try:
+            return interpolate(self._translation(message), params, max_chars=MAX_TEXT_CHARS)
+        except ValueError as error:
+            raise ValueError(f"_() text {error}") from None
+
+    def _translation(self, message: str) -> str:
+        catalogue = self.ad.catalogue
+        if catalogue is None:
+            if self.ad.language.code != self.ad.library.settings.source_language:
+                self.untranslated.add(message)  # the unreadable catalogue is reported once, by the library
+            return message
+        used_in = self.lines_using.get(message, [])
+        entry = catalogue.entries.get(message)
+        if entry is None:
+            self._show_untranslated(
+                message,
+                self.ad.template_file,
+                used_in[0] if used_in else None,
+                f"missing {self.ad.language.name} translation of «{message}»: run `safepassage creatives "
+                f"catalogues`, then translate it in {catalogue.display_name}",
+            )
+            return message
+        used_at = ", ".join(f"{self.ad.template_file}:{number}" for number in used_in)
+        problem = _unusable_translation(message, entry, self.ad.language.name, used_at)
+        if problem:
+            self._show_untranslated(message, catalogue.display_name, entry.line, problem)
+            return message
+        return entry.text
+
+    def _show_untranslated(self, message: str, file: str, line: int | None, problem: str) -> None:
+        self.untranslated.add(message)
+        self.findings.add(Severity.ERROR, file, line, problem)
+
+
+def _unusable_translation(message: str, entry: CatalogueEntry, language: str, used_at: str) -> str | None:
+    """Why a catalogue's translation of `message` cannot be shown, or None."""
+    if not entry.text:
+        return f"missing {language} translation of «{message}» [used at {used_at}]"
+    if entry.fuzzy:
+        return (
+            f"{language} translation of «{message}» is marked fuzzy (needs review): check "
+            f"it, then delete the '#, fuzzy' line above it [used at {used_at}]"
         )
+    if problem := placeholder_problem(message, entry.text) or markup_problem(message, entry.text):
+        return f"{language} translation of «{message}» {problem}"
+    return None
+
+
+def _link_function(ad: _AdToRender) -> Callable[[Any], str]:
+    """The template's `link(organisation)`: the organisation's own URL, tracked for this ad."""
 
     def link(target: Any) -> str:
         org_id = str(target.get("id")) if isinstance(target, dict) else str(target)
-        org = next((o for o in config.organisations if o.id == org_id), None)
+        org = next((o for o in ad.library.config.organisations if o.id == org_id), None)
         if org is None:
             raise ValueError(f"link() got unknown organisation {org_id!r}")
         return tracked_link(
             str(org.url),
-            platform=ad_format.platform,
-            campaign=library.settings.campaign,
-            theme=theme.id,
-            country=country.code,
-            language=language.code,
+            platform=ad.ad_format.platform,
+            campaign=ad.library.settings.campaign,
+            theme=ad.theme.id,
+            country=ad.country.code,
+            language=ad.language.code,
             organisation_id=org.id,
         )
 
-    try:
-        lines = library.messages(name)
-    except TemplateFailure as failure:
-        finding(Severity.ERROR, template_file, failure.line, failure.message)
-        return _failed(combination, ad_format, name, organisation, findings)
-    except Exception as error:  # missing template file and the like
-        finding(Severity.ERROR, template_file, None, f"cannot read the template: {error}")
-        return _failed(combination, ad_format, name, organisation, findings)
-    untranslated: set[str] = set()
-    lines_of: dict[str, list[int]] = {}
-    for line_number, texts in lines.items():
-        for text in texts:
-            if text is None:
-                finding(
-                    Severity.ERROR,
-                    template_file,
-                    line_number,
-                    "_() needs a plain quoted text as its first argument, so it can be translated",
-                )
-            else:
-                lines_of.setdefault(text, []).append(line_number)
+    return link
 
-    needs_catalogue = language.code != library.settings.source_language
 
-    def gettext(message: str, **params: Any) -> str:
-        translated = message
-        used_in = lines_of.get(message, [])
-        used_at = ", ".join(f"{template_file}:{n}" for n in used_in)
-        entry = catalogue.entries.get(message) if catalogue is not None else None
-        if catalogue is None:
-            if needs_catalogue:
-                untranslated.add(message)  # the unreadable catalogue is reported once, by the library
-        elif entry is None:
-            untranslated.add(message)
-            finding(
-                Severity.ERROR,
-                template_file,
-                used_in[0] if used_in else None,
-                f"missing {language.name} translation of «{message}»: run `safepassage creatives "
-                f"catalogues`, then translate it in {catalogue.display_name}",
-            )
-        elif not entry.text:
-            untranslated.add(message)
-            finding(
-                Severity.ERROR,
-                catalogue.display_name,
-                entry.line,
-                f"missing {language.name} translation of «{message}» [used at {used_at}]",
-            )
-        elif entry.fuzzy:
-            untranslated.add(message)
-            finding(
-                Severity.ERROR,
-                catalogue.display_name,
-                entry.line,
-                f"{language.name} translation of «{message}» is marked fuzzy (needs review): check "
-                f"it, then delete the '#, fuzzy' line above it [used at {used_at}]",
-            )
-        elif problem := placeholder_problem(message, entry.text) or markup_problem(message, entry.text):
-            untranslated.add(message)
-            finding(
-                Severity.ERROR,
-                catalogue.display_name,
-                entry.line,
-                f"{language.name} translation of «{message}» {problem}",
-            )
-        else:
-            translated = entry.text
-        try:
-            return interpolate(translated, params, max_chars=MAX_TEXT_CHARS)
-        except ValueError as error:
-            raise ValueError(f"_() text {error}") from None
-
-    context = {
-        "_": gettext,
-        "gettext": gettext,
+def _template_variables(
+    ad: _AdToRender, organisation: Organisation | None, translate: _Translator
+) -> dict[str, Any]:
+    link = _link_function(ad)
+    theme, country, language = ad.theme, ad.country, ad.language
+    return {
+        "_": translate,
+        "gettext": translate,
         "link": link,
         "theme": {"id": theme.id, "name": theme.name},
         "country": {"code": country.code, "name": country.name},
         "language": {"code": language.code, "name": language.name, "native_name": language.native_name},
         "organisation": _org_view(organisation, link) if organisation else {},
         "organisations": [
-            _org_view(org, link) for org in config.organisations_for(country.code, language.code)
+            _org_view(org, link) for org in ad.library.config.organisations_for(country.code, language.code)
         ],
     }
-    try:
-        output = render(library.environment, name, context)
-    except TemplateFailure as failure:
-        finding(Severity.ERROR, template_file, failure.line, failure.message)
-        return _failed(combination, ad_format, name, organisation, findings)
 
-    source_lines = template_source(library.environment, name).split("\n")
-    output_lines = output.split("\n")
-    if len(output_lines) != len(source_lines):
-        finding(
+
+def _rendered_template(ad: _AdToRender, variables: dict[str, Any], findings: _AdFindings) -> str | None:
+    """The template's output; None (reported) when it fails to render."""
+    try:
+        return render(ad.library.environment, ad.template_name, variables)
+    except TemplateFailure as failure:
+        findings.add(Severity.ERROR, ad.template_file, failure.line, failure.message)
+        return None
+
+
+def _report_blocks_spanning_lines(ad: _AdToRender, output: str, findings: _AdFindings) -> None:
+    # Output line n must come from template line n, or findings would name the wrong line.
+    source = template_source(ad.library.environment, ad.template_name)
+    if output.count("\n") != source.count("\n"):
+        findings.add(
             Severity.ERROR,
-            template_file,
+            ad.template_file,
             None,
             "a {% ... %} block spans several lines; keep each block on the line of the field it shapes",
         )
+
+
+def _field_values(
+    ad: _AdToRender,
+    output: str,
+    texts_by_line: dict[int, list[str | None]],
+    untranslated: set[str],
+    findings: _AdFindings,
+) -> list[FieldValue]:
+    """The output's `field: text` lines; any other non-blank line is reported."""
+    fields = ad.ad_format.fields
     values: list[FieldValue] = []
-    for number, text in enumerate(output_lines, start=1):
+    for number, text in enumerate(output.split("\n"), start=1):
         if not text.strip():
             continue
         field_name, colon, value = text.partition(":")
         field_name = field_name.strip()
-        if not colon or field_name not in ad_format.fields:
-            finding(
+        if not colon or field_name not in fields:
+            findings.add(
                 Severity.ERROR,
-                template_file,
+                ad.template_file,
                 number,
-                f"expected 'field: text' with field one of {', '.join(ad_format.fields)}; got «{text[:60]}»",
+                f"expected 'field: text' with field one of {', '.join(fields)}; got «{text[:60]}»",
             )
             continue
-        line_texts = [t for t in lines.get(number, []) if t is not None]
-        entries = [catalogue.entries.get(t) for t in line_texts] if catalogue else []
-        first = next((e for e in entries if e is not None and e.text), None)
         values.append(
-            FieldValue(
-                field_name,
-                value.strip(),
-                SourceRef(
-                    template_file,
-                    number,
-                    catalogue.display_name if catalogue and first else None,
-                    first.line if first else None,
-                    untranslated=any(t in untranslated for t in line_texts),
-                ),
-            )
+            FieldValue(field_name, value.strip(), _source_of_line(ad, number, texts_by_line, untranslated))
         )
-    findings.extend(
-        check_ad(
-            ad_format,
-            values,
-            AdContext(
-                combination,
-                language.script,
-                library.org_facts,
-                library.allowed_words,
-                library.settings.avoid_words.get(language.code, ()),
-                tuple(org.name for org in config.organisations),
-            ),
-        )
+    return values
+
+
+def _source_of_line(
+    ad: _AdToRender, number: int, texts_by_line: dict[int, list[str | None]], untranslated: set[str]
+) -> SourceRef:
+    """Where a template line's text was written: with a translation, the catalogue entry of the
+    line's first translated text (that is where a problem in it gets fixed)."""
+    texts = [text for text in texts_by_line.get(number, []) if text is not None]
+    catalogue = ad.catalogue
+    entries = [catalogue.entries.get(text) for text in texts] if catalogue else []
+    first = next((entry for entry in entries if entry is not None and entry.text), None)
+    return SourceRef(
+        ad.template_file,
+        number,
+        catalogue.display_name if catalogue and first else None,
+        first.line if first else None,
+        untranslated=any(text in untranslated for text in texts),
     )
+
+
+def _ad_context(ad: _AdToRender) -> AdContext:
+    library = ad.library
+    return AdContext(
+        ad.combination,
+        ad.language.script,
+        library.org_facts,
+        library.allowed_words,
+        library.settings.avoid_words.get(ad.language.code, ()),
+        tuple(org.name for org in library.config.organisations),
+    )
+
+
+def _rendered(
+    ad: _AdToRender, organisation: Organisation | None, values: list[FieldValue], findings: _AdFindings
+) -> RenderedAd:
+    ad_format = ad.ad_format
     content = content_of(ad_format, values)
-    digest = content_hash({"combination": str(combination), "format": ad_format.name, "content": content})
+    digest = content_hash({"combination": str(ad.combination), "format": ad_format.name, "content": content})
     version = digest[:12]
     return RenderedAd(
-        combination=combination,
+        combination=ad.combination,
         ad_format=ad_format.name,
-        template_id=name.removesuffix(".j2"),
+        template_id=ad.template_id,
         organisation_id=organisation.id if organisation else None,
         content=stamp_version(content, version),
         content_hash=digest,
         version=version,
-        findings=tuple(findings),
+        findings=tuple(findings.items),
     )
 
 
-def _failed(
-    combination: Combination,
-    ad_format: AdFormat,
-    name: str,
-    organisation: Organisation | None,
-    findings: list[Finding],
-) -> RenderedAd:
+def _failed(ad: _AdToRender, organisation: Organisation | None, findings: _AdFindings) -> RenderedAd:
+    """An ad whose template could not be read or rendered: no content, only its findings."""
     return RenderedAd(
-        combination,
-        ad_format.name,
-        name.removesuffix(".j2"),
-        organisation.id if organisation else None,
-        {},
-        "",
-        "",
-        tuple(findings),
+        combination=ad.combination,
+        ad_format=ad.ad_format.name,
+        template_id=ad.template_id,
+        organisation_id=organisation.id if organisation else None,
+        content={},
+        content_hash="",
+        version="",
+        findings=tuple(findings.items),
     )
 
 
