@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from safepassage.commands.report import _period, _period_arguments
+from safepassage.commands.report import _period, _period_arguments, _write_from_warehouse
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,20 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _write(args: argparse.Namespace) -> int:
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.impact import Period
     from safepassage.services.intel_products import write_products
 
     period = _period(args)
     assert isinstance(period, Period)
-    warehouse = Warehouse()
-    try:
-        warehouse.migrate()
-        written = write_products(warehouse, period, args.out)
-    finally:
-        warehouse.dispose()
-    print(written.summary())
-    return 0
+    return _write_from_warehouse(lambda warehouse: write_products(warehouse, period, args.out))
 
 
 def _catalogues(args: argparse.Namespace) -> int:

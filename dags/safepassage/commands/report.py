@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from safepassage.adapters.warehouse import Warehouse
 
 SLICE_OPTIONS = (
     ("country", "countries", "ISO codes, comma-separated, e.g. PL,UA"),
@@ -65,37 +70,41 @@ def _period(args: argparse.Namespace) -> object:
         raise UserError(str(error)) from None
 
 
-def _report(args: argparse.Namespace) -> int:
+class _Written(Protocol):
+    def summary(self) -> str: ...
+
+
+def _write_from_warehouse(write: Callable[[Warehouse], _Written]) -> int:
+    """Runs `write` on the warehouse (its schema brought up to date first), then says what it wrote."""
     from safepassage.adapters.warehouse import Warehouse
+
+    warehouse = Warehouse()
+    try:
+        warehouse.migrate()
+        written = write(warehouse)
+    finally:
+        warehouse.dispose()
+    print(written.summary())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
     from safepassage.domain.impact import Period, Slice
     from safepassage.services.impact_report import make_report
 
     period = _period(args)
     assert isinstance(period, Period)
     part = Slice.of(**{field: getattr(args, option) for option, field, _ in SLICE_OPTIONS})
-    warehouse = Warehouse()
-    try:
-        warehouse.migrate()
-        written = make_report(warehouse, period, args.out, part)
-    finally:
-        warehouse.dispose()
-    print(written.summary())
-    return 0
+    return _write_from_warehouse(lambda warehouse: make_report(warehouse, period, args.out, part))
 
 
 def _export(args: argparse.Namespace) -> int:
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.impact import Period
     from safepassage.services.partner_export import export_for_partners
 
     period = _period(args)
     assert isinstance(period, Period)
     export_format = args.format or ("json" if args.out.suffix.lower() == ".json" else "csv")
-    warehouse = Warehouse()
-    try:
-        warehouse.migrate()
-        written = export_for_partners(warehouse, period, args.out, export_format)
-    finally:
-        warehouse.dispose()
-    print(written.summary())
-    return 0
+    return _write_from_warehouse(
+        lambda warehouse: export_for_partners(warehouse, period, args.out, export_format)
+    )
