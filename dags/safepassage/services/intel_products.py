@@ -194,6 +194,18 @@ def _count(value: int | None, threshold: int) -> str:
     return f"< {threshold}" if 0 < value < threshold else f"{value:,}"
 
 
+def _judgement_heading(judgement: KeyJudgement) -> dict[str, Any]:
+    """What both products show of a judgement before its content: which one, when, and how sure."""
+    return {
+        "id": judgement.id,
+        "title": judgement.title,
+        "issued": judgement.issued.isoformat(),
+        "valid_from": judgement.valid_from.isoformat(),
+        "valid_until": judgement.valid_until.isoformat(),
+        "confidence": judgement.confidence.value,
+    }
+
+
 def summary_context(
     judgements: list[KeyJudgement], figures: ImpactFigures, config: CampaignConfig, threshold: int
 ) -> dict[str, Any]:
@@ -213,12 +225,7 @@ def summary_context(
             },
             "judgements": [
                 {
-                    "id": j.id,
-                    "title": j.title,
-                    "issued": j.issued.isoformat(),
-                    "valid_from": j.valid_from.isoformat(),
-                    "valid_until": j.valid_until.isoformat(),
-                    "confidence": j.confidence.value,
+                    **_judgement_heading(j),
                     "summary": j.summary,
                     "countries": [
                         {
@@ -262,12 +269,7 @@ def note_context(
         people = a.people_on_the_move
         rows.append(
             {
-                "id": j.id,
-                "title": j.title,
-                "issued": j.issued.isoformat(),
-                "valid_from": j.valid_from.isoformat(),
-                "valid_until": j.valid_until.isoformat(),
-                "confidence": j.confidence.value,
+                **_judgement_heading(j),
                 "risk_level": a.risk_level.value.replace("_", " "),
                 "risk_themes": [theme.value for theme in a.risk_themes],
                 "summary": j.summary,
