@@ -333,22 +333,26 @@ class DailySignposting(_PerformanceGrain, Base):
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+# One reach figure per platform account, scope and country over one window: the table's natural key,
+# which the upsert and the checksum in performance_store name too.
+REACH_GRAIN = (
+    "platform_code",
+    "account_id",
+    "scope_level",
+    "scope_external_id",
+    "country_code",
+    "window_start",
+    "window_end",
+)
+
+
 class PeriodReach(Base):
     """Unique reach for one reporting window, as the platform reports it. Reach is not additive:
     never sum rows across windows, campaigns or countries."""
 
     __tablename__ = "fact_period_reach"
     __table_args__ = (
-        UniqueConstraint(
-            "platform_code",
-            "account_id",
-            "scope_level",
-            "scope_external_id",
-            "country_code",
-            "window_start",
-            "window_end",
-            name="uq_fact_period_reach_window",
-        ),
+        UniqueConstraint(*REACH_GRAIN, name="uq_fact_period_reach_window"),
         CheckConstraint("window_end >= window_start", name="window_order"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from safepassage.adapters.warehouse.engine import Warehouse, upsert
 from safepassage.adapters.warehouse.models import (
     PERFORMANCE_GRAIN,
+    REACH_GRAIN,
     Account,
     Ad,
     AdGroup,
@@ -564,7 +565,7 @@ def _replace_reach(
         session,
         PeriodReach,
         rows,
-        key=("platform_code", "account_id", *REACH_CELL, "window_start", "window_end"),
+        key=REACH_GRAIN,
     )
     return len(reach)
 
@@ -642,20 +643,7 @@ def window_checksum(warehouse: Warehouse) -> str:
         for model, columns in (
             (DailyPerformance, FACT_COLUMNS),
             (DailySignposting, (*PERFORMANCE_GRAIN, "organisation_id", "clicks")),
-            (
-                PeriodReach,
-                (
-                    "platform_code",
-                    "account_id",
-                    "scope_level",
-                    "scope_external_id",
-                    "country_code",
-                    "window_start",
-                    "window_end",
-                    "reach",
-                    "impressions",
-                ),
-            ),
+            (PeriodReach, (*REACH_GRAIN, "reach", "impressions")),
         ):
             selected = [getattr(model, c) for c in columns]
             for row in session.execute(select(*selected).order_by(*selected)).yield_per(10_000):
