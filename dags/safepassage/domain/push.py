@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
@@ -159,6 +159,72 @@ def serving_budgets(tree: Tree, shape: PlatformShape) -> dict[str, int]:
         if node.key in serving:
             totals[node.country] += int(node.fields[shape.budget_field]) * shape.budget_micros_per_unit
     return dict(totals)
+
+
+class _CountryTargeting(Protocol):
+    @property
+    def country(self) -> str: ...
+    @property
+    def weight(self) -> float: ...
+
+
+class _PlacedCreative(Protocol):
+    @property
+    def country(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def theme(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+
+
+TargetingT = TypeVar("TargetingT", bound=_CountryTargeting)
+CreativeT = TypeVar("CreativeT", bound=_PlacedCreative)
+
+
+@dataclass(frozen=True)
+class ServedCountry(Generic[TargetingT, CreativeT]):
+    """A country a desired tree serves, with what it serves there."""
+
+    targeting: TargetingT
+    budget: int
+    paused: bool
+    # language → theme → its creatives; languages and themes sorted, creatives by content hash
+    creatives: Mapping[str, Mapping[str, Sequence[CreativeT]]]
+
+
+def served_countries(
+    targeting: Iterable[TargetingT],
+    languages: Callable[[TargetingT], Iterable[str]],
+    creatives: Iterable[CreativeT],
+    budgets: Mapping[str, int],
+    paused_countries: Iterable[str],
+) -> Iterator[ServedCountry[TargetingT, CreativeT]]:
+    """The countries every platform's desired tree serves, in country order.
+
+    A country is served when targeting gives it weight, it has a budget and creatives exist; a
+    language when creatives exist for it. Paused countries (kill switch) are served too, marked paused.
+    """
+    paused = set(paused_countries)
+    by_place: dict[tuple[str, str], list[CreativeT]] = defaultdict(list)
+    for creative in creatives:
+        by_place[(creative.country, creative.language)].append(creative)
+    for country in sorted(targeting, key=lambda c: c.country):
+        code = country.country
+        amount = budgets.get(code, 0)
+        served_languages = [lang for lang in sorted(languages(country)) if by_place.get((code, lang))]
+        if country.weight <= 0 or amount <= 0 or not served_languages:
+            continue
+        by_language: dict[str, dict[str, list[CreativeT]]] = {}
+        for lang in served_languages:
+            themes: dict[str, list[CreativeT]] = defaultdict(list)
+            for creative in by_place[(code, lang)]:
+                themes[creative.theme].append(creative)
+            by_language[lang] = {
+                theme: sorted(themes[theme], key=lambda c: c.content_hash) for theme in sorted(themes)
+            }
+        yield ServedCountry(country, amount, code in paused, by_language)
 
 
 @contextmanager

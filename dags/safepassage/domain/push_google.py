@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -41,6 +40,7 @@ from safepassage.domain.push import (
     PlatformShape,
     Tree,
     cycle_collection_paused,
+    served_countries,
 )
 from safepassage.domain.push import batches as pack_by_country
 
@@ -196,21 +196,15 @@ def desired_tree(
     A country is served when targeting gives it weight, it has a budget and creatives exist; a
     language when creatives exist for it. Paused countries (kill switch) keep their tree, PAUSED.
     """
-    paused = set(paused_countries)
-    by_place: dict[tuple[str, str], list[CreativeForPush]] = defaultdict(list)
-    for creative in creatives:
-        by_place[(creative.country, creative.language)].append(creative)
     tree = Tree(shape=GOOGLE_ADS)
-    for country in sorted(targeting, key=lambda c: c.country):
-        code = country.country
-        amount = budgets_micros.get(code, 0)
-        languages = [lang for lang in sorted(country.languages) if by_place.get((code, lang))]
-        if country.weight <= 0 or amount <= 0 or not languages:
-            continue
-        status = PAUSED if code in paused else ENABLED
+    for served in served_countries(
+        targeting, lambda c: c.languages, creatives, budgets_micros, paused_countries
+    ):
+        country, code = served.targeting, served.targeting.country
+        status = PAUSED if served.paused else ENABLED
         budget = budget_name(code)
-        tree.add(Node("campaign_budget", budget, code, {"name": budget, "amount_micros": amount}))
-        for lang in languages:
+        tree.add(Node("campaign_budget", budget, code, {"name": budget, "amount_micros": served.budget}))
+        for lang, themes in served.creatives.items():
             campaign = campaign_name(code, lang)
             tree.add(
                 Node(
@@ -237,13 +231,10 @@ def desired_tree(
                 tree.add(
                     Node("campaign_criterion", criterion_key(campaign, criterion), code, criterion, campaign)
                 )
-            themes: dict[str, list[CreativeForPush]] = defaultdict(list)
-            for creative in by_place[(code, lang)]:
-                themes[creative.theme].append(creative)
-            for theme in sorted(themes):
+            for theme, theme_creatives in themes.items():
                 group = ad_group_name(code, lang, theme)
                 tree.add(Node("ad_group", group, code, {"name": group, "status": ENABLED}, campaign))
-                for creative in sorted(themes[theme], key=lambda c: c.content_hash):
+                for creative in theme_creatives:
                     tree.add(
                         Node(
                             "ad_group_ad",

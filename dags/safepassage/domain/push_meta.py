@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -39,7 +38,16 @@ from typing import Any
 from pydantic import Field
 
 from safepassage.domain.campaign import Frozen
-from safepassage.domain.push import PAUSED, PREFIX, Kind, Node, PlatformShape, Tree, cycle_collection_paused
+from safepassage.domain.push import (
+    PAUSED,
+    PREFIX,
+    Kind,
+    Node,
+    PlatformShape,
+    Tree,
+    cycle_collection_paused,
+    served_countries,
+)
 
 MAX_BATCH = 50  # Graph API batch requests
 BUDGET_CHANGES_PER_HOUR = 4  # Meta: an ad set or campaign budget changes at most 4 times an hour
@@ -214,35 +222,29 @@ def desired_tree(
     A country is served when targeting gives it weight, it has a budget and creatives exist; a
     language when creatives exist for it. Paused countries (kill switch) keep their tree, PAUSED.
     """
-    paused = set(paused_countries)
-    by_place: dict[tuple[str, str], list[MetaCreative]] = defaultdict(list)
-    for creative in creatives:
-        by_place[(creative.country, creative.language)].append(creative)
     categories = sorted(
         {*settings.special_ad_categories, *([SOCIAL_ISSUE_CATEGORY] if settings.social_issue else [])}
     )
     tree = Tree(shape=META)
     used_images: set[str] = set()
-    for country in sorted(targeting, key=lambda c: c.country):
-        code = country.country
-        amount = budgets_minor.get(code, 0)
-        languages = [lang for lang in sorted(country.locales) if by_place.get((code, lang))]
-        if country.weight <= 0 or amount <= 0 or not languages:
-            continue
-        status = PAUSED if code in paused else ACTIVE
+    for served in served_countries(
+        targeting, lambda c: c.locales, creatives, budgets_minor, paused_countries
+    ):
+        country, code = served.targeting, served.targeting.country
+        status = PAUSED if served.paused else ACTIVE
         campaign = campaign_name(code)
         campaign_fields: dict[str, Any] = {
             "name": campaign,
             "status": status,
             "objective": OBJECTIVE,
             "special_ad_categories": categories,
-            "daily_budget": int(amount),
+            "daily_budget": int(served.budget),
             "bid_strategy": "LOWEST_COST_WITHOUT_CAP",
         }
         if categories:
             campaign_fields["special_ad_category_country"] = [code]
         tree.add(Node("campaign", campaign, code, campaign_fields))
-        for lang in languages:
+        for lang, themes in served.creatives.items():
             ad_set = ad_set_name(code, lang)
             spec = {
                 "geo_locations": dict(country.geo_locations),
@@ -264,11 +266,8 @@ def desired_tree(
                 ad_set_fields["dsa_beneficiary"] = settings.dsa_beneficiary
                 ad_set_fields["dsa_payor"] = settings.dsa_payor
             tree.add(Node("adset", ad_set, code, ad_set_fields, campaign))
-            themes: dict[str, list[MetaCreative]] = defaultdict(list)
-            for creative in by_place[(code, lang)]:
-                themes[creative.theme].append(creative)
-            for theme in sorted(themes):
-                for creative in sorted(themes[theme], key=lambda c: c.content_hash):
+            for theme, theme_creatives in themes.items():
+                for creative in theme_creatives:
                     content_hash = creative.content_hash
                     links = {}
                     if creative.image_hash:
