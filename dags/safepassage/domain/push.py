@@ -262,12 +262,10 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
                     next_temporary += 1
                     names[node.key] = resource_name
                 operations.append(
-                    PlanOperation(
-                        action="create",
-                        kind=kind,
-                        key=node.key,
-                        country=node.country,
-                        resource_name=resource_name,
+                    _operation_on(
+                        node,
+                        "create",
+                        resource_name,
                         fields=dict(node.fields),
                         refs=_refs(node, names, shape),
                         why="missing",
@@ -282,12 +280,10 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
             )
             if changed:
                 operations.append(
-                    PlanOperation(
-                        action="update",
-                        kind=kind,
-                        key=node.key,
-                        country=node.country,
-                        resource_name=existing.resource_name,
+                    _operation_on(
+                        node,
+                        "update",
+                        existing.resource_name,
                         fields={f: node.fields[f] for f in changed},
                         update_mask=changed,
                         before={f: existing.fields.get(f) for f in changed},
@@ -304,12 +300,10 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
                 undesired_containers.add(node.key)
                 if node.fields.get("status") != PAUSED:
                     operations.append(
-                        PlanOperation(
-                            action="update",
-                            kind=kind,
-                            key=node.key,
-                            country=node.country,
-                            resource_name=node.resource_name,
+                        _operation_on(
+                            node,
+                            "update",
+                            node.resource_name,
                             fields={"status": PAUSED},
                             update_mask=("status",),
                             before={"status": node.fields.get("status")},
@@ -324,12 +318,10 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
             else:
                 removed_parents.add(node.key)
                 operations.append(
-                    PlanOperation(
-                        action="remove",
-                        kind=kind,
-                        key=node.key,
-                        country=node.country,
-                        resource_name=node.resource_name,
+                    _operation_on(
+                        node,
+                        "remove",
+                        node.resource_name,
                         before=dict(node.fields),
                         why="no longer in the plan",
                     )
@@ -350,6 +342,18 @@ def diff(customer_id: str, desired: Tree, actual: Tree, warnings: Sequence[str] 
         ),
         facts=facts,
         warnings=tuple(notes),
+    )
+
+
+def _operation_on(node: Node, action: Action, resource_name: str, **change: Any) -> PlanOperation:
+    """An operation on `node`, addressed by the node's own kind, key and country."""
+    return PlanOperation(
+        action=action,
+        kind=node.kind,
+        key=node.key,
+        country=node.country,
+        resource_name=resource_name,
+        **change,
     )
 
 
