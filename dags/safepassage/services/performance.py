@@ -11,17 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from safepassage import settings
 from safepassage.adapters.files import load_document
 from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse.performance_store import replace_window
+from safepassage.adapters.warehouse.performance_store import (
+    AccountTree,
+    LoadResult,
+    PulledRow,
+    ReachRow,
+    replace_window,
+)
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.performance import PerformanceSettings, Window, pull_window
@@ -86,6 +92,34 @@ def organisation_urls(config: CampaignConfig) -> dict[str, str]:
     return {org.id: str(org.url) for org in config.organisations}
 
 
+class _PerformanceReader(Protocol):
+    def read_tree(self) -> AccountTree: ...
+    def daily_totals(self, window: Window) -> dict[dt.date, dict[str, int]]: ...
+    def rows(self, window: Window) -> Iterator[PulledRow]: ...
+
+
+def _load_window(
+    warehouse: Warehouse,
+    reader: _PerformanceReader,
+    window: Window,
+    overdelivery_factor: float | None,
+    reach: Callable[[Window], Sequence[ReachRow]] | None = None,
+) -> LoadResult:
+    """Reads the account (its tree, daily totals and, where the platform reports it, reach), then
+    streams its rows into the warehouse in place of the window's, checked, in one transaction."""
+    tree = reader.read_tree()
+    totals = reader.daily_totals(window)
+    return replace_window(
+        warehouse,
+        tree,
+        window,
+        reader.rows(window),
+        reach=reach(window) if reach is not None else (),
+        platform_totals=totals,
+        overdelivery_factor=overdelivery_factor,
+    )
+
+
 def pull_google_ads(
     warehouse: Warehouse,
     client: Any,
@@ -114,16 +148,7 @@ def pull_google_ads(
             currency,
         )
         try:
-            tree = reader.read_tree()
-            totals = reader.daily_totals(window)
-            loaded = replace_window(
-                warehouse,
-                tree,
-                window,
-                reader.rows(window),
-                platform_totals=totals,
-                overdelivery_factor=performance.overdelivery_factor.get(PLATFORM),
-            )
+            loaded = _load_window(warehouse, reader, window, performance.overdelivery_factor.get(PLATFORM))
         except GoogleAdsCallFailed as failure:
             result.requests += reader.requests
             if not failure.retryable or attempt == attempts:
@@ -164,17 +189,8 @@ def pull_meta(
         sleep=sleep,
         clock=clock,
     )
-    tree = reader.read_tree()
-    totals = reader.daily_totals(window)
-    reach = reader.period_reach(window)
-    loaded = replace_window(
-        warehouse,
-        tree,
-        window,
-        reader.rows(window),
-        reach=reach,
-        platform_totals=totals,
-        overdelivery_factor=performance.overdelivery_factor.get(PLATFORM),
+    loaded = _load_window(
+        warehouse, reader, window, performance.overdelivery_factor.get(PLATFORM), reach=reader.period_reach
     )
     return PullResult(
         PLATFORM,
