@@ -198,7 +198,7 @@ def _utc(value: Any) -> dt.datetime:
 
 def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: bool) -> ChainRun:
     """The chain from empty databases; returns its end state and figures."""
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.events import AirflowApi
     from safepassage.adapters.warehouse import Warehouse
     from safepassage.services.campaign_config import load_campaign_config
@@ -228,7 +228,7 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
     os.environ.update(env)  # this process's warehouse and config are the run's
     warehouse = Warehouse(warehouse_url)
     warehouse.migrate()
-    sandbox = SandboxServer(work / "sandbox", faults=faults, tls_dir=tls_dir)
+    sandbox = EmulatorServer(work / "sandbox", faults=faults, tls_dir=tls_dir)
     sandbox.start()
     airflow = LocalAirflow(
         work / "airflow",
@@ -236,7 +236,7 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
         dags_folder=settings.PROJECT_ROOT / "dags",
         extra_env={
             **env,
-            "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(sandbox.write_descriptor()),
+            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(sandbox.write_descriptor()),
             "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.chaos.{uuid.uuid4().hex}",
             "SAFEPASSAGE_REVIEW_APPROVERS": DEMO_REVIEWER,
         },
@@ -296,11 +296,11 @@ def _end_state(result: ChainRun, sandbox: Any, warehouse: Any, data_dir: Path) -
 def finished_run(work: Path, tls_dir: Path, label: str) -> ChainRun:
     """The end state of a chain run kept in `work` (its sandbox state, warehouse and reports)."""
     from ad_emulators.faults import RequestRecord
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.warehouse import Warehouse
 
     result = ChainRun(label)
-    sandbox = SandboxServer(work / "sandbox", tls_dir=tls_dir)
+    sandbox = EmulatorServer(work / "sandbox", tls_dir=tls_dir)
     sandbox.start()
     warehouse = Warehouse(f"sqlite:///{work / 'warehouse.sqlite'}")
     try:

@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ad_emulators.clock import SandboxClock
-from ad_emulators.google_ads.service import GoogleAdsSandbox
+from ad_emulators.clock import EmulatorClock
+from ad_emulators.google_ads.service import GoogleAdsEmulator
 from bench._results import flatten, record
 from safepassage.services.campaign_config import load_campaign_config
 
@@ -86,9 +86,9 @@ def tree_operations(client, customer_id: str) -> list:
 
 
 def main() -> dict:
-    clock = SandboxClock(dt.datetime(2022, 3, 25, 8, tzinfo=dt.UTC))
+    clock = EmulatorClock(dt.datetime(2022, 3, 25, 8, tzinfo=dt.UTC))
     with tempfile.TemporaryDirectory() as state:
-        sandbox = GoogleAdsSandbox(state_dir=Path(state), clock=clock)
+        sandbox = GoogleAdsEmulator(state_dir=Path(state), clock=clock)
         sandbox.start()
         try:
             os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(sandbox.ca_cert)

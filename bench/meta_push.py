@@ -52,7 +52,7 @@ def dependency_waves(operations: Sequence[PlanOperation]) -> list[int]:
 
 
 def main() -> dict[str, Any]:
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.meta_push import MetaPushAccount
     from safepassage.adapters.platform_clients import meta_api
     from safepassage.domain.budgets import BudgetGuard
@@ -61,7 +61,7 @@ def main() -> dict[str, Any]:
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     config = load_campaign_config()
-    with tempfile.TemporaryDirectory() as tls, SandboxServer(tls_dir=Path(tls)) as server:
+    with tempfile.TemporaryDirectory() as tls, EmulatorServer(tls_dir=Path(tls)) as server:
         api = meta_api(meta_settings_from_descriptor(server.descriptor))
         guard = BudgetGuard({c.code: 300_000_000 for c in config.countries}, 1_500_000_000)
         account = MetaPushAccount(api, server.meta.account_ids[0], guard, settings.creatives_dir())

@@ -18,12 +18,12 @@ def main() -> dict[str, Any]:
     from facebook_business.adobjects.adaccount import AdAccount
     from facebook_business.api import FacebookAdsApi
 
-    from ad_emulators.clock import SandboxClock
+    from ad_emulators.clock import EmulatorClock
     from ad_emulators.meta.server import MetaGraphServer, configure_sdk
     from safepassage.services.campaign_config import load_campaign_config
 
     config = load_campaign_config()
-    clock = SandboxClock(dt.datetime(2022, 3, 25, 9, tzinfo=dt.UTC))
+    clock = EmulatorClock(dt.datetime(2022, 3, 25, 9, tzinfo=dt.UTC))
     server = MetaGraphServer(clock=clock).start()
     figures: dict[str, Any] = {}
     try:

@@ -290,7 +290,7 @@ def api_requests() -> dict[str, Any]:
 
     from tests.adapters.performance_fixtures import google_campaigns, meta_campaigns
 
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.platform_clients import google_ads_client, meta_api
     from safepassage.domain.performance import PerformanceSettings, Window
     from safepassage.orchestration.connections import (
@@ -302,7 +302,7 @@ def api_requests() -> dict[str, Any]:
 
     config = load_campaign_config()
     with tempfile.TemporaryDirectory() as tmp:
-        server = SandboxServer(Path(tmp) / "sandbox")
+        server = EmulatorServer(Path(tmp) / "sandbox")
         server.start()
         try:
             server.clock.set(dt.datetime(2022, 3, 25, 8, tzinfo=dt.UTC))

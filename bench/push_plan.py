@@ -210,7 +210,7 @@ def growth_figures(
 
 def sandbox_figures(config: CampaignConfig) -> dict[str, Any]:
     """The full 19-country tree pushed to the emulator through the SDK, then re-planned."""
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.platform_clients import google_ads_client
     from safepassage.domain.budgets import BudgetGuard
@@ -218,7 +218,7 @@ def sandbox_figures(config: CampaignConfig) -> dict[str, Any]:
     from safepassage.services.push import MemoryApplyLog, apply_plan, plan_account
 
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    with tempfile.TemporaryDirectory() as tls, SandboxServer(tls_dir=Path(tls)) as server:
+    with tempfile.TemporaryDirectory() as tls, EmulatorServer(tls_dir=Path(tls)) as server:
         client = google_ads_client(google_ads_settings_from_descriptor(server.descriptor))
         guard = BudgetGuard({c.code: 300_000_000 for c in config.countries}, 1_500_000_000)
         account = GoogleAdsAccount(client, server.customer_ids[0], guard)

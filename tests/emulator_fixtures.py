@@ -2,13 +2,13 @@
 
 Registered by tests/conftest.py (`pytest_plugins = ["tests.emulator_fixtures"]`). Fixtures:
 
-* `sandbox` — the session's `SandboxServer` (both emulators on free loopback ports), reset before the
-  test: no entities, empty fault plan and request log, clock frozen at `SANDBOX_EPOCH`. Also turns on
+* `sandbox` — the session's `EmulatorServer` (both emulators on free loopback ports), reset before the
+  test: no entities, empty fault plan and request log, clock frozen at `EMULATOR_EPOCH`. Also turns on
   `loopback_only`.
 * `google_ads_client`, `meta_api` — the project's own client factory fed with the sandbox descriptor.
-* `sandbox_descriptor_env` — writes the descriptor to a file and points `SAFEPASSAGE_SANDBOX_DESCRIPTOR`
+* `emulators_descriptor_env` — writes the descriptor to a file and points `SAFEPASSAGE_EMULATORS_DESCRIPTOR`
   at it, as `ad-emulators serve` would for the DAGs.
-* `start_sandbox` — start another server (e.g. over a state directory, to test restarts).
+* `start_emulators` — start another server (e.g. over a state directory, to test restarts).
 * `loopback_only` — any connection, DNS lookup or gRPC channel to a non-loopback host raises
   `NonLoopbackConnection` AND fails the test at teardown (so a swallowed error still fails loudly).
   Applied automatically to every test under tests/adapters and tests/e2e.
@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-SANDBOX_EPOCH = dt.datetime(2022, 3, 25, 8, 0, tzinfo=dt.UTC)
+EMULATOR_EPOCH = dt.datetime(2022, 3, 25, 8, 0, tzinfo=dt.UTC)
 _LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 
 
@@ -124,23 +124,23 @@ def _loopback_only_for_platform_tests(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def sandbox_tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def emulators_tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One certificate for every in-process server: gRPC reads its trusted roots once per process."""
     return tmp_path_factory.mktemp("sandbox-tls")
 
 
 @pytest.fixture(scope="session")
-def start_sandbox(sandbox_tls_dir: Path) -> Iterator[Callable[..., Any]]:
-    """`start_sandbox(state_dir=None, **options)` -> a started SandboxServer, stopped at session end
+def start_emulators(emulators_tls_dir: Path) -> Iterator[Callable[..., Any]]:
+    """`start_emulators(state_dir=None, **options)` -> a started EmulatorServer, stopped at session end
     unless the test stops it first."""
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.platform_clients import SSL_ROOTS_ENV
 
-    started: list[SandboxServer] = []
+    started: list[EmulatorServer] = []
 
-    def start(state_dir: Path | None = None, **options: Any) -> SandboxServer:
-        options.setdefault("tls_dir", sandbox_tls_dir)
-        server = SandboxServer(state_dir, **options)
+    def start(state_dir: Path | None = None, **options: Any) -> EmulatorServer:
+        options.setdefault("tls_dir", emulators_tls_dir)
+        server = EmulatorServer(state_dir, **options)
         server.start()
         started.append(server)
         os.environ.setdefault(SSL_ROOTS_ENV, str(server.google.ca_cert))
@@ -152,19 +152,19 @@ def start_sandbox(sandbox_tls_dir: Path) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture(scope="session")
-def _session_sandbox(start_sandbox: Callable[..., Any]) -> Any:
-    return start_sandbox()
+def _session_emulators(start_emulators: Callable[..., Any]) -> Any:
+    return start_emulators()
 
 
 @pytest.fixture
-def sandbox(_session_sandbox: Any, loopback_only: LeakGuard) -> Any:
-    """The running sandbox, emptied for this test, clock frozen at SANDBOX_EPOCH, no faults."""
+def sandbox(_session_emulators: Any, loopback_only: LeakGuard) -> Any:
+    """The running sandbox, emptied for this test, clock frozen at EMULATOR_EPOCH, no faults."""
     from ad_emulators.faults import FaultPlan
 
-    _session_sandbox.faults = FaultPlan.empty()
-    _session_sandbox.reset()
-    _session_sandbox.clock.set(SANDBOX_EPOCH)
-    return _session_sandbox
+    _session_emulators.faults = FaultPlan.empty()
+    _session_emulators.reset()
+    _session_emulators.clock.set(EMULATOR_EPOCH)
+    return _session_emulators
 
 
 @pytest.fixture
@@ -184,15 +184,15 @@ def meta_api(sandbox: Any) -> Any:
 
 
 @pytest.fixture
-def sandbox_descriptor_env(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from safepassage.orchestration.connections import SANDBOX_DESCRIPTOR_ENV
+def emulators_descriptor_env(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from safepassage.orchestration.connections import EMULATORS_DESCRIPTOR_ENV
 
     path = sandbox.write_descriptor(tmp_path / "descriptor.json")
-    monkeypatch.setenv(SANDBOX_DESCRIPTOR_ENV, str(path))
+    monkeypatch.setenv(EMULATORS_DESCRIPTOR_ENV, str(path))
     return path
 
 
-def sandbox_objects(server: Any) -> dict[str, list[str]]:
+def emulator_objects(server: Any) -> dict[str, list[str]]:
     """Every object both emulators hold, by platform and kind: sorted resource names (Google Ads, removed
     ones included) and object ids (Meta). Equal before and after a re-run means nothing was added.
     Meta's insights report jobs (`adreportrun`) are left out: every async insights query starts one,

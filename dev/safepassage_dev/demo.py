@@ -211,7 +211,7 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
     to that day (`safepassage demo --until 2022-04-30`: two judgements, five weeks)."""
     if not REPLAY_FROM <= until <= REPLAY_TO:
         raise ValueError(f"--until must lie in the 2022 replay, {REPLAY_FROM} to {REPLAY_TO}; got {until}")
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
     from safepassage.adapters.warehouse import Warehouse
 
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop what it started, even when terminated
@@ -236,7 +236,7 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
             "Warehouse",
             f"schema at {warehouse.current_revision()} in {_shown(demo_dir() / 'warehouse.sqlite')}",
         )
-        sandbox = SandboxServer(demo_dir() / "sandbox")
+        sandbox = EmulatorServer(demo_dir() / "sandbox")
         sandbox.start()
         airflow: LocalAirflow | None = None
         try:
@@ -248,7 +248,7 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
             )
             airflow = demo_airflow(
                 {
-                    "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(descriptor),
+                    "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(descriptor),
                     # its own channel: the demo never wakes (or is woken by) another Airflow
                     "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.demo.{uuid.uuid4().hex}",
                     # the demo's reviewer is the one approver of its own Airflow

@@ -16,20 +16,20 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.faults import FaultPlan, FaultPlanError
 
 
 def serve(state_dir: Path, faults_file: Path | None = None, descriptor: Path | None = None) -> None:
     """Start both emulators, write the descriptor, wait for SIGTERM/SIGINT, stop and remove it.
     Raises FaultPlanError for a bad fault plan before anything starts."""
-    from ad_emulators.server import SandboxServer
+    from ad_emulators.server import EmulatorServer
 
     faults = FaultPlan.load(faults_file) if faults_file else None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    server = SandboxServer(state_dir, faults=faults)
+    server = EmulatorServer(state_dir, faults=faults)
     server.start()
     path: Path | None = None
     try:
@@ -100,8 +100,8 @@ def _parse_when(text: str) -> dt.datetime | dt.date:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
 
 
-def _clock(args: argparse.Namespace) -> SandboxClock:
-    return SandboxClock.load(args.state or default_state_dir())
+def _clock(args: argparse.Namespace) -> EmulatorClock:
+    return EmulatorClock.load(args.state or default_state_dir())
 
 
 def _clock_show(args: argparse.Namespace) -> int:

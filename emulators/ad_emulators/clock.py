@@ -31,7 +31,7 @@ def as_utc(value: dt.datetime | dt.date) -> dt.datetime:
     return value.astimezone(UTC)
 
 
-class SandboxClock:
+class EmulatorClock:
     """Thread-safe simulated clock. `now=None` follows the wall clock until `set` is called."""
 
     def __init__(self, now: dt.datetime | dt.date | None = None, *, state_dir: Path | None = None) -> None:
@@ -40,7 +40,7 @@ class SandboxClock:
         self._path = Path(state_dir) / CLOCK_FILE if state_dir is not None else None
 
     @classmethod
-    def load(cls, state_dir: Path) -> SandboxClock:
+    def load(cls, state_dir: Path) -> EmulatorClock:
         """The clock persisted in `state_dir`, or a wall-clock-following one that will persist there."""
         path = Path(state_dir) / CLOCK_FILE
         clock = cls(state_dir=state_dir)
@@ -82,7 +82,7 @@ class SandboxClock:
         return {"simulated_now": frozen.isoformat() if frozen else None}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SandboxClock:
+    def from_dict(cls, data: dict[str, Any]) -> EmulatorClock:
         value = data.get("simulated_now")
         return cls(dt.datetime.fromisoformat(value) if value else None)
 
@@ -95,4 +95,4 @@ class SandboxClock:
         temporary.replace(self._path)
 
     def __repr__(self) -> str:
-        return f"SandboxClock({self._frozen_at.isoformat() if self._frozen_at else 'wall clock'})"
+        return f"EmulatorClock({self._frozen_at.isoformat() if self._frozen_at else 'wall clock'})"

@@ -1,6 +1,6 @@
 """Both emulators behind one object, and the descriptor that tells a client how to reach them.
 
-`SandboxServer` starts the Google Ads (gRPC/TLS) and Meta Graph (HTTP) emulators on loopback ports,
+`EmulatorServer` starts the Google Ads (gRPC/TLS) and Meta Graph (HTTP) emulators on loopback ports,
 sharing one simulated clock, one fault plan and one request log. With a state directory every entity,
 the clock, the key material and the sandbox credentials survive a restart. The descriptor (JSON) is the
 only contract with clients: see docs/emulators.md.
@@ -15,10 +15,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from ad_emulators.clock import CLOCK_FILE, SandboxClock
+from ad_emulators.clock import CLOCK_FILE, EmulatorClock
 from ad_emulators.faults import FaultPlan, RequestLog
 from ad_emulators.google_ads.errors import API_VERSION as GOOGLE_ADS_API_VERSION
-from ad_emulators.google_ads.service import DEFAULT_CUSTOMER_IDS, GoogleAdsSandbox
+from ad_emulators.google_ads.service import DEFAULT_CUSTOMER_IDS, GoogleAdsEmulator
 
 DESCRIPTOR_VERSION = 1
 DESCRIPTOR_FILE = "descriptor.json"
@@ -28,7 +28,7 @@ META_API_VERSION = "v26.0"
 REQUEST_LOG_FILE = "requests.jsonl"
 
 
-class StateDirClock(SandboxClock):
+class StateDirClock(EmulatorClock):
     """A clock that follows `ad-emulators clock set` run from another process while serving:
     `now()` re-reads the state directory's clock file whenever it changed (one stat per call)."""
 
@@ -51,7 +51,7 @@ class StateDirClock(SandboxClock):
             return
         self._seen_mtime = mtime
         try:
-            wanted = SandboxClock.from_dict(json.loads(self._file.read_text(encoding="utf-8")))
+            wanted = EmulatorClock.from_dict(json.loads(self._file.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return  # a half-written file: the next call sees the finished one
         if wanted.is_simulated and wanted.now() != super().now():
@@ -62,14 +62,14 @@ class StateDirClock(SandboxClock):
             self._seen_mtime = self._file.stat().st_mtime_ns
 
 
-class SandboxServer:
+class EmulatorServer:
     """`start()` both emulators; `descriptor` then says how to connect. Usable as a context manager."""
 
     def __init__(
         self,
         state_dir: Path | None = None,
         *,
-        clock: SandboxClock | None = None,
+        clock: EmulatorClock | None = None,
         faults: FaultPlan | None = None,
         customer_ids: tuple[str, ...] = DEFAULT_CUSTOMER_IDS,
         ad_account_ids: tuple[str, ...] = DEFAULT_AD_ACCOUNT_IDS,
@@ -79,13 +79,13 @@ class SandboxServer:
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         if clock is None:
-            clock = StateDirClock(self.state_dir) if self.state_dir else SandboxClock()
+            clock = StateDirClock(self.state_dir) if self.state_dir else EmulatorClock()
         self.clock = clock
         self.log = RequestLog(self.state_dir / REQUEST_LOG_FILE if self.state_dir else None)
         self._faults = faults if faults is not None else FaultPlan.empty()
         self.customer_ids = customer_ids
         self.ad_account_ids = ad_account_ids
-        self.google = GoogleAdsSandbox(
+        self.google = GoogleAdsEmulator(
             state_dir=self.state_dir,
             tls_dir=tls_dir,
             clock=self.clock,
@@ -125,7 +125,7 @@ class SandboxServer:
         self.google.stop()
         self._started = False
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> EmulatorServer:
         self.start()
         return self
 
@@ -218,4 +218,4 @@ def read_descriptor(path: Path) -> dict[str, Any]:
     return document
 
 
-__all__ = ["DEFAULT_AD_ACCOUNT_IDS", "SandboxServer", "read_descriptor"]
+__all__ = ["DEFAULT_AD_ACCOUNT_IDS", "EmulatorServer", "read_descriptor"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ad_emulators.__main__ import main
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.server import StateDirClock
 
 
@@ -15,7 +15,7 @@ def test_clock_set_advance_and_show(tmp_path, capsys):
     assert main(["clock", "advance", "1.5", "--state", state]) == 0
     assert main(["clock", "show", "--state", state]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2022-03-26T12:00:00+00:00 (simulated)"
-    assert SandboxClock.load(tmp_path).now() == dt.datetime(2022, 3, 26, 12, tzinfo=dt.UTC)
+    assert EmulatorClock.load(tmp_path).now() == dt.datetime(2022, 3, 26, 12, tzinfo=dt.UTC)
 
 
 def test_a_running_server_clock_follows_the_file(tmp_path):
@@ -24,7 +24,7 @@ def test_a_running_server_clock_follows_the_file(tmp_path):
     main(["clock", "set", "2022-05-01T10:30:00+00:00", "--state", str(tmp_path)])
     assert serving.now() == dt.datetime(2022, 5, 1, 10, 30, tzinfo=dt.UTC)
     serving.set(dt.date(2022, 6, 1))  # its own changes persist for the next restart
-    assert SandboxClock.load(tmp_path).now() == dt.datetime(2022, 6, 1, tzinfo=dt.UTC)
+    assert EmulatorClock.load(tmp_path).now() == dt.datetime(2022, 6, 1, tzinfo=dt.UTC)
 
 
 def test_a_bad_date_is_a_user_error(tmp_path, capsys):

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.faults import FaultKind, FaultPlan, FaultPlanError, RequestLog
 
 MARCH = dt.datetime(2022, 3, 25, 9, tzinfo=dt.UTC)
 
 
 def test_unset_clock_follows_the_wall_clock() -> None:
-    clock = SandboxClock()
+    clock = EmulatorClock()
     assert not clock.is_simulated
     assert abs((clock.now() - dt.datetime.now(dt.UTC)).total_seconds()) < 60
 
 
 def test_set_clock_is_frozen_and_moves_only_when_told() -> None:
-    clock = SandboxClock(MARCH)
+    clock = EmulatorClock(MARCH)
     assert clock.now() == MARCH == clock.now()
     assert clock.today() == dt.date(2022, 3, 25)
     clock.advance(dt.timedelta(hours=2))
@@ -30,13 +30,13 @@ def test_set_clock_is_frozen_and_moves_only_when_told() -> None:
 
 
 def test_clock_is_persisted_with_the_state(tmp_path: Path) -> None:
-    SandboxClock(state_dir=tmp_path).set(MARCH)
-    assert SandboxClock.load(tmp_path).now() == MARCH
-    assert not SandboxClock.load(tmp_path / "elsewhere").is_simulated
+    EmulatorClock(state_dir=tmp_path).set(MARCH)
+    assert EmulatorClock.load(tmp_path).now() == MARCH
+    assert not EmulatorClock.load(tmp_path / "elsewhere").is_simulated
 
 
 def test_naive_times_are_taken_as_utc() -> None:
-    assert SandboxClock(dt.datetime(2022, 3, 25, 9)).now() == MARCH
+    assert EmulatorClock(dt.datetime(2022, 3, 25, 9)).now() == MARCH
 
 
 def plan(**rule: object) -> FaultPlan:

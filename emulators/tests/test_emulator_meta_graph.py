@@ -17,7 +17,7 @@ from facebook_business.adobjects.adset import AdSet
 from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.faults import FaultPlan, RequestLog
 from ad_emulators.meta.server import MetaCredentials, MetaGraphServer, configure_sdk
 
@@ -26,12 +26,12 @@ EU_DSA = {"dsa_beneficiary": "STOP THE TRAFFIK", "dsa_payor": "STOP THE TRAFFIK"
 
 
 @pytest.fixture
-def clock() -> SandboxClock:
-    return SandboxClock(START)
+def clock() -> EmulatorClock:
+    return EmulatorClock(START)
 
 
 @pytest.fixture
-def make_server(clock: SandboxClock, loopback_only: Any) -> Iterator[Any]:
+def make_server(clock: EmulatorClock, loopback_only: Any) -> Iterator[Any]:
     started: list[MetaGraphServer] = []
 
     def make(faults: dict[str, Any] | None = None, state_dir: Path | None = None) -> MetaGraphServer:
@@ -198,7 +198,7 @@ def test_batch_of_50_answers_each_item_and_one_fails(server: MetaGraphServer) ->
     assert len(list(account().get_campaigns(params={"limit": 100}))) == 49
 
 
-def _delivering_account(clock: SandboxClock) -> None:
+def _delivering_account(clock: EmulatorClock) -> None:
     campaign = new_campaign()
     pl = new_ad_set(campaign["id"])
     new_ad(pl["id"])
@@ -213,7 +213,7 @@ def _delivering_account(clock: SandboxClock) -> None:
 
 
 def test_async_insights_polled_to_completion_with_country_and_device_breakdowns(
-    server: MetaGraphServer, clock: SandboxClock
+    server: MetaGraphServer, clock: EmulatorClock
 ) -> None:
     _delivering_account(clock)
     run = account().get_insights(
@@ -250,7 +250,7 @@ def test_async_insights_polled_to_completion_with_country_and_device_breakdowns(
 
 
 def test_sync_daily_insights_never_exceed_the_daily_budget(
-    server: MetaGraphServer, clock: SandboxClock
+    server: MetaGraphServer, clock: EmulatorClock
 ) -> None:
     _delivering_account(clock)
     rows = list(
@@ -347,7 +347,7 @@ def test_batch_item_whose_reply_is_lost_is_null_and_committed(make_server: Any) 
     assert sorted(row["name"] for row in account().get_campaigns(fields=["name"])) == ["c0", "c1", "c2", "c4"]
 
 
-def test_delivery_follows_the_ad_set_history(server: MetaGraphServer, clock: SandboxClock) -> None:
+def test_delivery_follows_the_ad_set_history(server: MetaGraphServer, clock: EmulatorClock) -> None:
     campaign = new_campaign()
     ad_set = AdSet(new_ad_set(campaign["id"])["id"])
     new_ad(ad_set["id"])
@@ -432,7 +432,7 @@ def test_a_reset_starts_a_new_hour_of_usage(loopback_only: Any) -> None:
     ("kind", "final_status"), [("async_report_stall", "Job Running"), ("async_report_fail", "Job Failed")]
 )
 def test_stalled_and_failed_async_reports_are_visible(
-    make_server: Any, clock: SandboxClock, kind: str, final_status: str
+    make_server: Any, clock: EmulatorClock, kind: str, final_status: str
 ) -> None:
     make_server({"faults": [{"platform": "meta", "match": "POST /act_*/insights", "kind": kind, "nth": [1]}]})
     _delivering_account(clock)
@@ -469,7 +469,7 @@ def test_response_lost_after_commit_leaves_the_write_committed(make_server: Any)
 
 
 def test_ad_set_budget_changes_at_most_four_times_an_hour(
-    server: MetaGraphServer, clock: SandboxClock
+    server: MetaGraphServer, clock: EmulatorClock
 ) -> None:
     ad_set = AdSet(new_ad_set(new_campaign()["id"])["id"])  # the SDK returns create_ad_set as a bare object
     for budget in (6000, 7000, 8000, 9000):
@@ -575,7 +575,7 @@ def test_state_survives_a_restart(make_server: Any, tmp_path: Path) -> None:
     assert account().get_campaigns(fields=["created_time"])[0]["created_time"] == "2022-03-25T09:00:00+0000"
 
 
-def test_control_endpoint_sets_the_simulated_clock(server: MetaGraphServer, clock: SandboxClock) -> None:
+def test_control_endpoint_sets_the_simulated_clock(server: MetaGraphServer, clock: EmulatorClock) -> None:
     reply = requests.post(
         f"{server.url}/_sandbox/clock", data={"now": "2022-06-01T00:00:00+00:00"}, timeout=5
     )
@@ -656,7 +656,7 @@ def test_a_client_that_hangs_up_before_the_answer_leaves_no_traceback(
 
 
 def test_a_report_run_computes_in_the_background_without_holding_up_other_calls(
-    server: MetaGraphServer, clock: SandboxClock, monkeypatch: pytest.MonkeyPatch
+    server: MetaGraphServer, clock: EmulatorClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Months of delivery take minutes to simulate on a loaded machine. Computed inside the GET of
     the results, under the store's lock, every other call of both accounts waited behind it and

@@ -25,7 +25,7 @@ READ_KIND = GoogleAdsAccount.read_kind
 @pytest.fixture
 def google(sandbox: Any) -> Any:
     """The sandbox (reset, no faults); `google.requests` is the Google emulator's own request log
-    (SandboxServer.log is a different, empty object on issue-3-sandbox: `log or RequestLog()` treats
+    (EmulatorServer.log is a different, empty object on issue-3-sandbox: `log or RequestLog()` treats
     an empty log as missing)."""
     sandbox.google.log.clear()
     sandbox.requests = sandbox.google.log

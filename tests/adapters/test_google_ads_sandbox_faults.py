@@ -116,8 +116,8 @@ def test_partial_failure_fault_fails_the_chosen_operations(sandbox, google_ads_c
     assert failure.errors[0].location.field_path_elements[0].index == 1
 
 
-def test_state_survives_a_restart(tmp_path, start_sandbox, loopback_only):
-    first = start_sandbox(tmp_path / "state")
+def test_state_survives_a_restart(tmp_path, start_emulators, loopback_only):
+    first = start_emulators(tmp_path / "state")
     first.clock.set(dt.datetime(2022, 3, 25, 9, tzinfo=dt.UTC))
     client = build_client(google_ads_settings_from_descriptor(first.descriptor))
     customer_id = first.customer_ids[0]
@@ -130,7 +130,7 @@ def test_state_survives_a_restart(tmp_path, start_sandbox, loopback_only):
     )
     first.stop()
 
-    second = start_sandbox(tmp_path / "state")
+    second = start_emulators(tmp_path / "state")
     client = build_client(google_ads_settings_from_descriptor(second.descriptor))
     assert second.clock.now() == dt.datetime(2022, 4, 2, tzinfo=dt.UTC)
     assert campaign_names(client, customer_id) == ["AT uk"]

@@ -96,7 +96,7 @@ def test_bad_requests_are_refused_before_anything_happens(
 
 
 def test_cli_pause_and_resume(
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     account: GoogleAdsAccount,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -221,7 +221,7 @@ def test_campaigns_safepassage_does_not_manage_are_paused_by_the_same_rule(
 
 
 def test_a_fresh_installation_pauses_on_every_platform(
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     sandbox: Any,
     google_ads_client: Any,
     meta_api: Any,
@@ -253,7 +253,7 @@ def test_a_fresh_installation_pauses_on_every_platform(
 
 
 def test_a_meta_pause_that_fails_fails_the_command_naming_meta(
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     warehouse: Warehouse,
     sandbox: Any,
     google_ads_client: Any,
@@ -298,7 +298,7 @@ def test_a_pause_that_fails_raises_after_trying_every_platform(warehouse: Wareho
 
 
 def test_a_pause_the_warehouse_cannot_record_still_pauses_every_platform_and_fails(
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     sandbox: Any,
     google_ads_client: Any,
     meta_api: Any,

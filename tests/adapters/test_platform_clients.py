@@ -12,7 +12,7 @@ from safepassage.orchestration.connections import google_ads_settings, meta_sett
 from tests.adapters.google_ads_builders import campaign_tree, search
 
 
-def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, sandbox_descriptor_env):
+def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, emulators_descriptor_env):
     hook_before = sys.excepthook
     google_settings, facebook_settings = google_ads_settings(), meta_settings()
 

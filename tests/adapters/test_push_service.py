@@ -172,7 +172,7 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
     account: GoogleAdsAccount,
     config: CampaignConfig,
     sandbox: Any,
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
 ) -> None:
     stored = approved_plan(warehouse, account, config)
     sandbox.google.log.clear()

@@ -19,7 +19,7 @@ EMULATORS = Path(sys.executable).with_name("ad-emulators")
 def _environment() -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("GRPC_")}
     environment.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
-    environment.pop("SAFEPASSAGE_SANDBOX_DESCRIPTOR", None)
+    environment.pop("SAFEPASSAGE_EMULATORS_DESCRIPTOR", None)
     return environment
 
 

@@ -32,7 +32,7 @@ def test_a_backfill_run_pulls_every_account_and_a_rerun_changes_nothing(
     sandbox: Any,
     google_ads_client: Any,
     meta_api: Any,
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -34,7 +34,7 @@ def dagbag(airflow_db: Path) -> Any:
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_descriptor_env: Path) -> Any:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulators_descriptor_env: Path) -> Any:
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", url)
     monkeypatch.setenv("AIRFLOW__CORE__HOSTNAME_CALLABLE", "tests.push_support.loopback_hostname")

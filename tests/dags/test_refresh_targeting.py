@@ -129,7 +129,7 @@ def test_a_replay_is_refused_where_a_live_ad_account_is_configured(
     import json
 
     publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), sqlite_warehouse)
-    monkeypatch.delenv("SAFEPASSAGE_SANDBOX_DESCRIPTOR", raising=False)
+    monkeypatch.delenv("SAFEPASSAGE_EMULATORS_DESCRIPTOR", raising=False)
     monkeypatch.setenv(  # a live Google Ads account (never called: the run stops before any push)
         "AIRFLOW_CONN_GOOGLE_ADS_DEFAULT",
         json.dumps({"conn_type": "google_ads", "extra": {"google_ads_client": {"developer_token": "x"}}}),

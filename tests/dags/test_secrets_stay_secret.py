@@ -91,7 +91,7 @@ def test_no_secret_survives_a_failing_run(
     }
 
     descriptor = sandbox.descriptor
-    monkeypatch.delenv("SAFEPASSAGE_SANDBOX_DESCRIPTOR", raising=False)
+    monkeypatch.delenv("SAFEPASSAGE_EMULATORS_DESCRIPTOR", raising=False)
     monkeypatch.delenv("SAFEPASSAGE_WAREHOUSE_URL", raising=False)
     google_extra = {
         "google_ads_client": {

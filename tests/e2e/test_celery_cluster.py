@@ -50,11 +50,11 @@ SLOW_PUSH = {
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres_url: str, sandbox: Any, sandbox_descriptor_env: Path):
+def cluster(tmp_path: Path, postgres_url: str, sandbox: Any, emulators_descriptor_env: Path):
     dag_files = [settings.PROJECT_ROOT / "dags" / f"{dag_id}.py" for dag_id in (*SETUP_DAGS, *CHAIN)]
     extra_env = {
         "SAFEPASSAGE_WAREHOUSE_URL": postgres_url,
-        "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(sandbox_descriptor_env),
+        "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(emulators_descriptor_env),
         "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.test.{uuid.uuid4().hex}",
         f"AIRFLOW_CONN_{settings.REDIS_CONN_ID.upper()}": settings.redis_url(),
         # a lost worker is noticed after 20 s instead of 5 min (the task then goes up for retry)

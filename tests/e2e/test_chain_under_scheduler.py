@@ -66,7 +66,7 @@ def chain(tmp_path: Path, sandbox: Any) -> Any:
             "SAFEPASSAGE_WAREHOUSE_URL": warehouse_url,
             "SAFEPASSAGE_CONFIG_DIR": str(config_dir),
             "SAFEPASSAGE_CREATIVES_DIR": str(creatives_dir),
-            "SAFEPASSAGE_SANDBOX_DESCRIPTOR": str(sandbox.write_descriptor(tmp_path / "descriptor.json")),
+            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(sandbox.write_descriptor(tmp_path / "descriptor.json")),
             "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.test.{tmp_path.name}",
             "SAFEPASSAGE_JUDGEMENT_POLL_SECONDS": "0.1",
         },

@@ -33,7 +33,7 @@ def test_demo_replays_2022_through_the_real_scheduler_and_says_what_it_did(
     tmp_path: Path, until: str, judgements: int
 ) -> None:
     env = {**os.environ, "SAFEPASSAGE_DATA_DIR": str(tmp_path / "data")}
-    env.pop("SAFEPASSAGE_SANDBOX_DESCRIPTOR", None)
+    env.pop("SAFEPASSAGE_EMULATORS_DESCRIPTOR", None)
     whole = (until, judgements) == WHOLE
     demo = subprocess.Popen(
         [sys.executable, "-m", "safepassage.cli", "demo", *([] if whole else ["--until", until])],

@@ -90,7 +90,7 @@ def test_no_secret_survives_a_full_run(
     }
     assert all(len(secret) >= 16 for secret in secrets.values()), "secrets distinctive enough to find"
 
-    monkeypatch.delenv("SAFEPASSAGE_SANDBOX_DESCRIPTOR", raising=False)
+    monkeypatch.delenv("SAFEPASSAGE_EMULATORS_DESCRIPTOR", raising=False)
     monkeypatch.delenv("SAFEPASSAGE_WAREHOUSE_URL", raising=False)
     google_extra = {
         "google_ads_client": google_client,

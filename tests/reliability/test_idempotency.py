@@ -27,7 +27,7 @@ from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse.checksum import table_rows, warehouse_checksum
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.intelligence import check_files, publish
-from tests.emulator_fixtures import sandbox_objects
+from tests.emulator_fixtures import emulator_objects
 from tests.local_reviewer import LocalReviewer
 
 
@@ -168,7 +168,7 @@ def unchanged(
         table: row_changes(rows, after[table]) for table, rows in before.items() if rows != after[table]
     }
     assert not changed, f"{what} changed the warehouse: {changed}"
-    now = sandbox_objects(sandbox)
+    now = emulator_objects(sandbox)
     extra = {kind: sorted(set(now.get(kind, [])) - set(names))[:5] for kind, names in now.items()}
     assert now == objects, f"{what} changed the sandbox; new objects: {extra}"
 
@@ -186,7 +186,7 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
     dagbag: Any,
     warehouse_url: str,
     sandbox: Any,
-    sandbox_descriptor_env: Path,
+    emulators_descriptor_env: Path,
     reviewer: LocalReviewer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -205,7 +205,7 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
         dag = dagbag.dags[step.dag_id]
         first = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=step.conf)
         assert first.state == DagRunState.SUCCESS, (step.dag_id, states(first))
-        before, objects = table_rows(warehouse, OBSERVATION_STAMPS), sandbox_objects(sandbox)
+        before, objects = table_rows(warehouse, OBSERVATION_STAMPS), emulator_objects(sandbox)
         checksums[step.dag_id] = warehouse_checksum(warehouse, OBSERVATION_STAMPS)
         for attempt in range(1, depth.reruns + 1):
             state, tasks = clear_and_run(dag, first.run_id)
@@ -218,6 +218,6 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
             unchanged(before, warehouse, objects, sandbox, f"{step.dag_id} task {task_id} re-run")
         assert warehouse_checksum(warehouse, OBSERVATION_STAMPS) == checksums[step.dag_id]
     assert reviewer.answered.is_set(), "the first push waited for a person"
-    assert sandbox_objects(sandbox)["meta/campaign"], "the chain pushed campaigns"
+    assert emulator_objects(sandbox)["meta/campaign"], "the chain pushed campaigns"
     assert len(set(checksums.values())) == len(CHAIN), "every DAG wrote to the warehouse"
     warehouse.dispose()

@@ -97,7 +97,7 @@ def test_meta_extras_follow_the_airflow_provider_shape():
 def test_the_sandbox_descriptor_wins_over_connections(tmp_path, monkeypatch):
     path = tmp_path / "descriptor.json"
     path.write_text(json.dumps(DESCRIPTOR))
-    monkeypatch.setenv(connections.SANDBOX_DESCRIPTOR_ENV, str(path))
+    monkeypatch.setenv(connections.EMULATORS_DESCRIPTOR_ENV, str(path))
 
     google = google_ads_settings("google_ads_default")
     meta = meta_settings("meta_default")
@@ -110,7 +110,7 @@ def test_the_sandbox_descriptor_wins_over_connections(tmp_path, monkeypatch):
 
 
 def test_an_unreadable_descriptor_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setenv(connections.SANDBOX_DESCRIPTOR_ENV, str(tmp_path / "missing.json"))
+    monkeypatch.setenv(connections.EMULATORS_DESCRIPTOR_ENV, str(tmp_path / "missing.json"))
     with pytest.raises(ConnectionSettingsError, match=r"missing\.json"):
         google_ads_settings()
 
@@ -124,7 +124,7 @@ def test_settings_never_show_secrets():
 
 
 def test_settings_come_from_airflow_connections_without_a_descriptor(monkeypatch):
-    monkeypatch.delenv(connections.SANDBOX_DESCRIPTOR_ENV, raising=False)
+    monkeypatch.delenv(connections.EMULATORS_DESCRIPTOR_ENV, raising=False)
     google_extra = {
         "google_ads_client": {"developer_token": "developer-secret", "json_key_file_path": "/keys/sa.json"},
         "customer_ids": ["5550001001"],

@@ -74,7 +74,7 @@ def test_compose_runs_the_components_the_local_cluster_runs(compose: dict[str, A
     assert commands == {*COMPONENTS, "celery worker"}
     assert len(cluster.workers) == 2, "the local cluster proves work moves between workers"
     assert compose["services"]["flower"]["profiles"] == ["flower"]
-    assert compose["services"]["sandbox"]["profiles"] == ["sandbox"]
+    assert compose["services"]["emulators"]["profiles"] == ["emulators"]
 
 
 def test_compose_and_local_cluster_set_the_same_airflow_settings(

@@ -95,10 +95,10 @@ import ad_emulators
 
 for module in pkgutil.walk_packages(ad_emulators.__path__, "ad_emulators."):
     importlib.import_module(module.name)
-from ad_emulators.server import SandboxServer
+from ad_emulators.server import EmulatorServer
 
 with tempfile.TemporaryDirectory() as state:
-    server = SandboxServer(Path(state))
+    server = EmulatorServer(Path(state))
     server.start()
     try:
         print(server.write_descriptor())

@@ -74,7 +74,7 @@ def missing_connections(state: DeploymentState) -> list[Finding]:
             "error",
             "missing_connections",
             f"Connection {conn_id} is missing: the push, pull and kill switch tasks for its platform "
-            "fail. Add it (docs/operations.md), or point SAFEPASSAGE_SANDBOX_DESCRIPTOR at the emulators.",
+            "fail. Add it (docs/operations.md), or point SAFEPASSAGE_EMULATORS_DESCRIPTOR at the emulators.",
         )
         for conn_id in state.missing_connections
     ]

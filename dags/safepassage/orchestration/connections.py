@@ -16,7 +16,7 @@ Connections use the extras shape of the official Airflow providers:
 Every secret read from a connection is registered with Airflow's masker (task logs) and with the
 project's scrubber (`safepassage.adapters.redaction`, for platform errors) before it is used.
 
-When `SAFEPASSAGE_SANDBOX_DESCRIPTOR` names a sandbox descriptor (written by `ad-emulators serve`),
+When `SAFEPASSAGE_EMULATORS_DESCRIPTOR` names a sandbox descriptor (written by `ad-emulators serve`),
 it wins over the platform connections, so the whole project talks to the local emulators with no other
 change.
 """
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 GOOGLE_ADS_CONN_ID = "google_ads_default"
 META_CONN_ID = "meta_default"
 WAREHOUSE_CONN_ID = "safepassage_warehouse"
-SANDBOX_DESCRIPTOR_ENV = "SAFEPASSAGE_SANDBOX_DESCRIPTOR"
+EMULATORS_DESCRIPTOR_ENV = "SAFEPASSAGE_EMULATORS_DESCRIPTOR"
 _SECRET_EXTRAS = ("developer_token", "client_secret", "refresh_token", "app_secret", "access_token")
 
 
@@ -46,15 +46,15 @@ class ConnectionSettingsError(ValueError):
     """A connection lacks something the client needs; the message names the connection and the key."""
 
 
-def sandbox_descriptor() -> dict[str, Any] | None:
-    path = os.environ.get(SANDBOX_DESCRIPTOR_ENV)
+def emulators_descriptor() -> dict[str, Any] | None:
+    path = os.environ.get(EMULATORS_DESCRIPTOR_ENV)
     if not path:
         return None
     try:
         document: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ConnectionSettingsError(
-            f"{SANDBOX_DESCRIPTOR_ENV}={path}: cannot read the sandbox descriptor ({type(error).__name__})"
+            f"{EMULATORS_DESCRIPTOR_ENV}={path}: cannot read the sandbox descriptor ({type(error).__name__})"
         ) from None
     return document
 
@@ -123,7 +123,7 @@ def keep_secret(*values: Any) -> None:
 
 def google_ads_settings(conn_id: str = GOOGLE_ADS_CONN_ID) -> GoogleAdsSettings:
     """Settings from the sandbox descriptor if one is configured, else from the Airflow Connection."""
-    descriptor = sandbox_descriptor()
+    descriptor = emulators_descriptor()
     if descriptor is not None:
         return google_ads_settings_from_descriptor(descriptor)
     from airflow.sdk import BaseHook
@@ -163,7 +163,7 @@ def meta_settings_from_extras(extras: Mapping[str, Any], conn_id: str = META_CON
 
 def meta_settings(conn_id: str = META_CONN_ID) -> MetaSettings:
     """Settings from the sandbox descriptor if one is configured, else from the Airflow Connection."""
-    descriptor = sandbox_descriptor()
+    descriptor = emulators_descriptor()
     if descriptor is not None:
         return meta_settings_from_descriptor(descriptor)
     from airflow.sdk import BaseHook
@@ -224,11 +224,12 @@ def open_warehouse(conn_id: str = WAREHOUSE_CONN_ID) -> Warehouse:
 
 
 __all__ = [
+    "EMULATORS_DESCRIPTOR_ENV",
     "GOOGLE_ADS_CONN_ID",
     "META_CONN_ID",
-    "SANDBOX_DESCRIPTOR_ENV",
     "WAREHOUSE_CONN_ID",
     "ConnectionSettingsError",
+    "emulators_descriptor",
     "google_ads_settings",
     "google_ads_settings_from_descriptor",
     "google_ads_settings_from_extras",
@@ -236,6 +237,5 @@ __all__ = [
     "meta_settings_from_descriptor",
     "meta_settings_from_extras",
     "open_warehouse",
-    "sandbox_descriptor",
     "warehouse_url",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from safepassage.domain.readiness import Finding, check
-from safepassage.orchestration.connections import GOOGLE_ADS_CONN_ID, META_CONN_ID, SANDBOX_DESCRIPTOR_ENV
+from safepassage.orchestration.connections import EMULATORS_DESCRIPTOR_ENV, GOOGLE_ADS_CONN_ID, META_CONN_ID
 from safepassage.orchestration.pools import DESCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ MARKS = {"error": "✗", "warning": "!", "info": "·"}
 
 def needed_connections() -> tuple[str, ...]:
     """The platform Connections the tasks read, unless they talk to the emulators."""
-    return () if os.environ.get(SANDBOX_DESCRIPTOR_ENV) else (GOOGLE_ADS_CONN_ID, META_CONN_ID)
+    return () if os.environ.get(EMULATORS_DESCRIPTOR_ENV) else (GOOGLE_ADS_CONN_ID, META_CONN_ID)
 
 
 def current_findings() -> list[Finding]:

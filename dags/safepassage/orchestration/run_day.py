@@ -85,9 +85,9 @@ def live_platform_configured() -> bool:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from safepassage.orchestration.connections import GOOGLE_ADS_CONN_ID, META_CONN_ID, sandbox_descriptor
+    from safepassage.orchestration.connections import GOOGLE_ADS_CONN_ID, META_CONN_ID, emulators_descriptor
 
-    if sandbox_descriptor() is not None:
+    if emulators_descriptor() is not None:
         return False
     for conn_id in (GOOGLE_ADS_CONN_ID, META_CONN_ID):
         try:

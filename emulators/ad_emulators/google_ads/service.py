@@ -32,7 +32,7 @@ from google.ads.googleads.v26.services.types import customer_service, google_ads
 from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.faults import Fault, FaultKind, FaultPlan, RequestLog
 from ad_emulators.google_ads import performance, query, tls
 from ad_emulators.google_ads.errors import (
@@ -84,7 +84,7 @@ _FAULT_STATUS = {
 }
 
 
-class GoogleAdsSandbox:
+class GoogleAdsEmulator:
     """Start with `start()`; `endpoint`, `ca_cert`, `client_config()` say how a client connects."""
 
     def __init__(
@@ -92,7 +92,7 @@ class GoogleAdsSandbox:
         *,
         state_dir: Path | None = None,
         tls_dir: Path | None = None,
-        clock: SandboxClock | None = None,
+        clock: EmulatorClock | None = None,
         faults: FaultPlan | None = None,
         log: RequestLog | None = None,
         customer_ids: tuple[str, ...] = DEFAULT_CUSTOMER_IDS,
@@ -107,7 +107,7 @@ class GoogleAdsSandbox:
         # gRPC reads GRPC_DEFAULT_SSL_ROOTS_FILE_PATH once per process: servers started in one test
         # process share a certificate through `tls_dir`.
         self.tls_dir = Path(tls_dir) if tls_dir is not None else self.state_dir
-        self.clock = clock if clock is not None else SandboxClock()
+        self.clock = clock if clock is not None else EmulatorClock()
         self.faults = faults if faults is not None else FaultPlan.empty()
         self.log = log if log is not None else RequestLog()  # an empty log is falsy
         self.customer_ids = customer_ids
@@ -599,7 +599,7 @@ class GoogleAdsSandbox:
 class _NotEmulated(grpc.GenericRpcHandler):
     """Any other method: UNIMPLEMENTED, and recorded, so a missing emulation is visible in the request log."""
 
-    def __init__(self, sandbox: GoogleAdsSandbox) -> None:
+    def __init__(self, sandbox: GoogleAdsEmulator) -> None:
         self.sandbox = sandbox
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
@@ -689,7 +689,7 @@ def _describe(request: Any) -> dict[str, Any]:
     return detail
 
 
-def _token_handler(sandbox: GoogleAdsSandbox) -> type[BaseHTTPRequestHandler]:
+def _token_handler(sandbox: GoogleAdsEmulator) -> type[BaseHTTPRequestHandler]:
     class TokenHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -730,4 +730,4 @@ def _token_handler(sandbox: GoogleAdsSandbox) -> type[BaseHTTPRequestHandler]:
     return TokenHandler
 
 
-__all__ = ["DEFAULT_CUSTOMER_IDS", "GoogleAdsSandbox"]
+__all__ = ["DEFAULT_CUSTOMER_IDS", "GoogleAdsEmulator"]

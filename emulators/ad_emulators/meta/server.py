@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ad_emulators.clock import SandboxClock
+from ad_emulators.clock import EmulatorClock
 from ad_emulators.faults import Fault, FaultKind, FaultPlan, RequestLog
 from ad_emulators.meta import insights
 from ad_emulators.meta.errors import GraphError, invalid_parameter, unsupported_request
@@ -105,7 +105,7 @@ class MetaGraphServer:
         self,
         state_dir: Path | None = None,
         *,
-        clock: SandboxClock | None = None,
+        clock: EmulatorClock | None = None,
         faults: FaultPlan | None = None,
         log: RequestLog | None = None,
         credentials: MetaCredentials | None = None,
@@ -118,7 +118,7 @@ class MetaGraphServer:
         hourly_call_quota: int = 5000,
     ) -> None:
         if clock is None:
-            clock = SandboxClock.load(state_dir) if state_dir is not None else SandboxClock()
+            clock = EmulatorClock.load(state_dir) if state_dir is not None else EmulatorClock()
         self.clock = clock
         self.faults = faults if faults is not None else FaultPlan.empty()
         self.log = log if log is not None else RequestLog()

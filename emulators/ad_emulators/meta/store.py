@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ad_emulators import simulation
-from ad_emulators.clock import SandboxClock, as_utc
+from ad_emulators.clock import EmulatorClock, as_utc
 from ad_emulators.meta import targeting as meta_targeting
 from ad_emulators.meta.errors import (
     GraphError,
@@ -209,7 +209,7 @@ def _minor_units(params: Mapping[str, Any], key: str, type_name: str) -> int | N
 
 class MetaStore:
     def __init__(
-        self, state_dir: Path | None, clock: SandboxClock, accounts: Mapping[str, AccountSpec] | None = None
+        self, state_dir: Path | None, clock: EmulatorClock, accounts: Mapping[str, AccountSpec] | None = None
     ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
