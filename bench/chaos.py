@@ -1,15 +1,15 @@
 """`make chaos`: the whole chain under faults, compared with the same chain without them.
 
 The chain is what production runs, under a real Airflow (scheduler, dag-processor, triggerer,
-api-server; LocalExecutor) against the local sandbox: sync_reference_data → render_creatives →
+api-server; LocalExecutor) against the local emulators: sync_reference_data → render_creatives →
 for each replayed judgement refresh_targeting → allocate_budgets → push_campaigns (Google Ads and
 Meta), then one pull_performance backfill (Google Ads and Meta) which wakes impact_report.
 
-It runs twice, each time from empty databases, a fresh sandbox and a fresh Airflow: once without
+It runs twice, each time from empty databases, a fresh emulators and a fresh Airflow: once without
 faults, once under `CHAOS_PLAN` (every fault kind both emulators offer, seeded, rate-based) and with
 the task process of a Meta push apply and of a Meta pull SIGKILLed mid-task (Airflow's retries finish
 them). Then it asserts that the end states are equal: the warehouse (every table but `apply_log`,
-which records each request sent and so grows with faults, by design), the sandbox's objects on both
+which records each request sent and so grows with faults, by design), the emulators' objects on both
 platforms and the partner export; no duplicate object, no lost or extra row. Platform ids are
 compared through the objects they name (a request that failed may still have used an id), and
 timestamps and Airflow run ids are left out: they differ between any two runs.
@@ -53,7 +53,7 @@ CHAOS_SEED = 2022
 # The chain's config, for both runs: a stalled Meta report is given 120 s (not five minutes), polled
 # hard, and a failed call is retried after 50 ms (not 2 s): faults by the hundred at little cost.
 PERFORMANCE_OVERRIDES = {"report_timeout_seconds": 120, "report_poll_seconds": 0.05, "retry_seconds": 0.05}
-# Task processes killed mid-task in the faulty run: (dag, task, the sandbox request that shows the
+# Task processes killed mid-task in the faulty run: (dag, task, the emulators request that shows the
 # task is under way). Airflow sees the try fail and retries it.
 KILLS = (
     ("push_campaigns", "apply_meta_account", "POST /"),  # after a Graph batch went out
@@ -130,7 +130,7 @@ class ChainRun:
     task_tries: dict[str, int] = field(default_factory=dict)
     killed: list[str] = field(default_factory=list)
     warehouse: dict[str, list[str]] = field(default_factory=dict)
-    sandbox: dict[str, list[str]] = field(default_factory=dict)
+    emulators: dict[str, list[str]] = field(default_factory=dict)
     export: str = ""
     duplicates: list[str] = field(default_factory=list)
 
@@ -152,12 +152,12 @@ def _config_dir(work: Path) -> Path:
 
 
 class Killer(threading.Thread):
-    """Kills each KILLS task's process once, mid-task: when it is running and the sandbox has
+    """Kills each KILLS task's process once, mid-task: when it is running and the emulators have
     answered the request that shows its work is under way since it started."""
 
-    def __init__(self, airflow: Any, sandbox: Any) -> None:
+    def __init__(self, airflow: Any, emulators: Any) -> None:
         super().__init__(daemon=True)
-        self.airflow, self.sandbox = airflow, sandbox
+        self.airflow, self.emulators = airflow, emulators
         self.done: list[str] = []
         self.stopping = threading.Event()
 
@@ -181,7 +181,7 @@ class Killer(threading.Thread):
                             started_at = _utc(started)
                             if any(
                                 fnmatch.fnmatchcase(entry.target, sign) and _utc(entry.wall_at) > started_at
-                                for entry in self.sandbox.log.entries(platform=META)
+                                for entry in self.emulators.log.entries(platform=META)
                             ):
                                 os.kill(int(pid), signal.SIGKILL)
                                 self.done.append(f"{dag_id}.{task_id} (pid {pid})")
@@ -228,22 +228,22 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
     os.environ.update(env)  # this process's warehouse and config are the run's
     warehouse = Warehouse(warehouse_url)
     warehouse.migrate()
-    sandbox = EmulatorServer(work / "sandbox", faults=faults, tls_dir=tls_dir)
-    sandbox.start()
+    emulators = EmulatorServer(work / "emulators", faults=faults, tls_dir=tls_dir)
+    emulators.start()
     airflow = LocalAirflow(
         work / "airflow",
         metadata_url=f"sqlite:///{work / 'airflow' / 'airflow.db'}",
         dags_folder=settings.PROJECT_ROOT / "dags",
         extra_env={
             **env,
-            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(sandbox.write_descriptor()),
+            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(emulators.write_descriptor()),
             "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.chaos.{uuid.uuid4().hex}",
             "SAFEPASSAGE_REVIEW_APPROVERS": DEMO_REVIEWER,
         },
         users={DEMO_REVIEWER: "admin"},
         setup=(("safepassage", "init"),),  # warehouse schema and pools, as every Airflow of this project
     )
-    killer = Killer(airflow, sandbox) if kill else None
+    killer = Killer(airflow, emulators) if kill else None
     started = time.monotonic()
     try:
         airflow.start()
@@ -263,8 +263,8 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
             check_files([settings.intelligence_dir()], config), key=lambda item: item.judgement.valid_from
         )
         for loaded in judgements[:JUDGEMENTS_REPLAYED]:
-            _replay_judgement(report, chain, sandbox, warehouse, loaded)
-        sandbox.clock.set(dt.datetime.combine(PULL_TO + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
+            _replay_judgement(report, chain, emulators, warehouse, loaded)
+        emulators.clock.set(dt.datetime.combine(PULL_TO + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
         pull = chain.trigger("pull_performance", {"from": REPLAY_FROM.isoformat(), "to": PULL_TO.isoformat()})
         report.add("DAG pull_performance", pull.outcome)
         reported = chain.woken_by(_required(chain.produced(pull, "performance"), pull), "impact_report")
@@ -278,37 +278,37 @@ def run_chain(work: Path, tls_dir: Path, label: str, faults: Any | None, kill: b
             result.killed = list(killer.done)
         airflow.stop()
     try:
-        _requests(result, sandbox.log.entries())
-        _end_state(result, sandbox, warehouse, data_dir)
+        _requests(result, emulators.log.entries())
+        _end_state(result, emulators, warehouse, data_dir)
     finally:
-        sandbox.stop()
+        emulators.stop()
         warehouse.dispose()
     return result
 
 
-def _end_state(result: ChainRun, sandbox: Any, warehouse: Any, data_dir: Path) -> None:
-    labels = _sandbox_state(result, sandbox)
+def _end_state(result: ChainRun, emulators: Any, warehouse: Any, data_dir: Path) -> None:
+    labels = _sandbox_state(result, emulators)
     result.warehouse = warehouse_state(warehouse, labels)
     exports = sorted(data_dir.glob("reports/*/partner-export.csv"))
     result.export = "".join(hashlib.sha256(path.read_bytes()).hexdigest() for path in exports)
 
 
 def finished_run(work: Path, tls_dir: Path, label: str) -> ChainRun:
-    """The end state of a chain run kept in `work` (its sandbox state, warehouse and reports)."""
+    """The end state of a chain run kept in `work` (its emulators state, warehouse and reports)."""
     from ad_emulators.faults import RequestRecord
     from ad_emulators.server import EmulatorServer
     from safepassage.adapters.warehouse import Warehouse
 
     result = ChainRun(label)
-    sandbox = EmulatorServer(work / "sandbox", tls_dir=tls_dir)
-    sandbox.start()
+    emulators = EmulatorServer(work / "emulators", tls_dir=tls_dir)
+    emulators.start()
     warehouse = Warehouse(f"sqlite:///{work / 'warehouse.sqlite'}")
     try:
-        lines = (work / "sandbox" / "requests.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (work / "emulators" / "requests.jsonl").read_text(encoding="utf-8").splitlines()
         _requests(result, [RequestRecord(**json.loads(line)) for line in lines])
-        _end_state(result, sandbox, warehouse, work / "data")
+        _end_state(result, emulators, warehouse, work / "data")
     finally:
-        sandbox.stop()
+        emulators.stop()
         warehouse.dispose()
     return result
 
@@ -347,7 +347,7 @@ _GOOGLE_RESOURCE = re.compile(r"customers/\d+/\w+/[\d~]+")
 _ID_RUN = re.compile(r"\d{6,}")
 
 
-def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
+def _sandbox_state(result: ChainRun, emulators: Any) -> dict[str, str]:
     """Every object on both platforms as canonical JSON with ids replaced by the names of the objects
     they point to; returns platform id → that name (to read the warehouse with)."""
     from google.protobuf.json_format import MessageToDict
@@ -355,7 +355,7 @@ def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
     labels: dict[str, str] = {}
     state: dict[str, list[str]] = {}
     # Google Ads: resource names → "kind:name" when the resource has a name, else its content.
-    for customer_id, customer in sorted(sandbox.google.store.customers.items()):
+    for customer_id, customer in sorted(emulators.google.store.customers.items()):
         index = {
             resource_name: (kind, MessageToDict(message, preserving_proto_field_name=True))
             for kind, resources in customer.resources.items()
@@ -386,7 +386,7 @@ def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
     # Meta: objects by id → "type:name"; report runs are the pull's jobs, not the campaign.
     records = {
         object_id: record
-        for object_id, record in sandbox.meta.store.data["objects"].items()
+        for object_id, record in emulators.meta.store.data["objects"].items()
         if record["type"] != "adreportrun"
     }
     for object_id, record in records.items():
@@ -404,7 +404,7 @@ def _sandbox_state(result: ChainRun, sandbox: Any) -> dict[str, str]:
         result.duplicates += _duplicates(
             account, [labels[i] for i, r in records.items() if f"{META}:{r['account_id']}" == account]
         )
-    result.sandbox = state
+    result.emulators = state
     return labels
 
 
@@ -513,7 +513,7 @@ def differences(clean: dict[str, list[str]], faulty: dict[str, list[str]]) -> di
 
 
 # What decides the fault-free run's end state: the chain's code, config and inputs, the locked
-# libraries, and the chain's shape here. The same fingerprint: the same end state (the sandbox is
+# libraries, and the chain's shape here. The same fingerprint: the same end state (the emulators are
 # deterministic), so the kept run stands in for a new one.
 FINGERPRINTED = ("dags", "config", "intelligence", "creatives", "requirements.lock")
 
@@ -535,7 +535,7 @@ def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
     """`reuse_fault_free`: compare with the fault-free run kept in data/chaos/clean instead of
     running it again: None (`make chaos`) when it was made from the same sources (its fingerprint
     matches), True always (failing if it does not match), False never."""
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop the Airflow and sandbox it started
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # stop the Airflow and emulators it started
     settings.apply_airflow_environment()
     started = time.monotonic()
     root = settings.data_dir() / "chaos"  # kept until the next run: Airflow logs, sandboxes, warehouses
@@ -561,7 +561,7 @@ def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
     faulty = run_chain(root / "faulty", root / "tls", "faults", chaos_plan(), kill=True)
     print(f"  done in {faulty.seconds:.0f} s, {faulty.requests} requests", flush=True)
     warehouse_diff = differences(clean.warehouse, faulty.warehouse)
-    sandbox_diff = differences(clean.sandbox, faulty.sandbox)
+    sandbox_diff = differences(clean.emulators, faulty.emulators)
     injected = sum(faulty.faults.values())
     kinds = {key.split(":", 1)[1] for key in faulty.faults}
     tries = {task: n for task, n in faulty.task_tries.items() if n > 1}
@@ -589,7 +589,7 @@ def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
                rows_compared={table: len(rows) for table, rows in clean.warehouse.items()},
                differences=_brief(warehouse_diff)),
         figure("sandbox_accounts_differing", len(sandbox_diff), "accounts", aim="0",
-               objects_compared={account: len(rows) for account, rows in clean.sandbox.items()},
+               objects_compared={account: len(rows) for account, rows in clean.emulators.items()},
                differences=_brief(sandbox_diff)),
         figure("duplicate_objects", len(duplicates), "objects", aim="0", examples=duplicates[:5]),
         figure("partner_exports_equal", export_equal, "bool", aim="true"),
@@ -604,7 +604,7 @@ def main(reuse_fault_free: bool | None = None) -> list[dict[str, Any]]:
         f"total {seconds_total:.0f} s"
     )
     print(f"warehouse differences: {_brief(warehouse_diff) or 'none'}")
-    print(f"sandbox differences: {_brief(sandbox_diff) or 'none'}")
+    print(f"emulators differences: {_brief(sandbox_diff) or 'none'}")
     print(f"duplicates: {duplicates or 'none'}; partner export equal: {export_equal}")
     print(f"figures: {write_figures('chaos', figures)}")
     problems = [

@@ -88,15 +88,15 @@ def tree_operations(client, customer_id: str) -> list:
 def main() -> dict:
     clock = EmulatorClock(dt.datetime(2022, 3, 25, 8, tzinfo=dt.UTC))
     with tempfile.TemporaryDirectory() as state:
-        sandbox = GoogleAdsEmulator(state_dir=Path(state), clock=clock)
-        sandbox.start()
+        emulators = GoogleAdsEmulator(state_dir=Path(state), clock=clock)
+        emulators.start()
         try:
-            os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(sandbox.ca_cert)
+            os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = str(emulators.ca_cert)
             os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
             from google.ads.googleads.client import GoogleAdsClient
 
-            client = GoogleAdsClient.load_from_dict(sandbox.client_config(), version="v26")
-            customer_id = sandbox.customer_ids[0]
+            client = GoogleAdsClient.load_from_dict(emulators.client_config(), version="v26")
+            customer_id = emulators.customer_ids[0]
             service = client.get_service("GoogleAdsService")
             figures: dict = {}
 
@@ -158,7 +158,7 @@ def main() -> dict:
             figures["lookback_28_days_rows"] = len(list(lookback))
             figures["lookback_28_days_seconds"] = round(time.perf_counter() - started, 3)
         finally:
-            sandbox.stop()
+            emulators.stop()
     record("google_ads_sandbox", flatten(figures))
     for key, value in figures.items():
         print(f"{key:32} {value}")

@@ -1,4 +1,4 @@
-"""The push to Meta against the sandbox's Graph emulator, through the official SDK: for the full
+"""The push to Meta against the emulators' Graph emulator, through the official SDK: for the full
 19-country tree, Graph requests sent (read-backs and batches) versus the minimum number of batches
 the 50-per-batch limit allows; then a no-change re-push (writes expected: 0).
 Prints figures and saves them to bench/results/meta_push.json.

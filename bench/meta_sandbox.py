@@ -1,4 +1,4 @@
-"""Meta Graph sandbox throughput with the real facebook-business SDK: creating a brief-like campaign
+"""Meta Graph emulators throughput with the real facebook-business SDK: creating a brief-like campaign
 (19 countries, one ad set per country and language, one ad each) and pulling 7 months of simulated
 daily insights by country and device, sync and async. Prints the figures and saves them under
 bench/results/. Run: `.venv/bin/python -m bench.meta_sandbox` (or `make bench`)."""

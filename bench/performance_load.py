@@ -5,7 +5,7 @@
   fact table, in the same run; rows/s and the ratio.
 - SQLite: the same re-load beside a plain `executemany` insert into an empty table.
 - Peak memory (RSS) of a re-load at each size, each in a fresh process (flat = streaming works).
-- API requests of one pull per platform against the sandbox, beside the minimum.
+- API requests of one pull per platform against the emulators, beside the minimum.
 
 Sizes: `BENCH_PERFORMANCE_ROWS` (default "1000000,5000000"); PostgreSQL from
 `SAFEPASSAGE_TEST_POSTGRES_URL` (default the local server). Results: bench/results/performance_load.json.
@@ -285,7 +285,7 @@ def peak_memory(kind: str, rows: int) -> dict[str, Any]:
 
 
 def api_requests() -> dict[str, Any]:
-    """Requests one pull sends per platform (sandbox, 28 days), beside the minimum it could."""
+    """Requests one pull sends per platform (emulators, 28 days), beside the minimum it could."""
     import tempfile
 
     from tests.adapters.performance_fixtures import google_campaigns, meta_campaigns
@@ -302,7 +302,7 @@ def api_requests() -> dict[str, Any]:
 
     config = load_campaign_config()
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmulatorServer(Path(tmp) / "sandbox")
+        server = EmulatorServer(Path(tmp) / "emulators")
         server.start()
         try:
             server.clock.set(dt.datetime(2022, 3, 25, 8, tzinfo=dt.UTC))

@@ -254,27 +254,27 @@ def main() -> dict[str, Any]:
         "planning": planning_figures(config),
         "allocation_cpu_seconds": allocation_figures(config),
     }
-    sandbox = figures["full_tree_against_sandbox"]
+    emulators = figures["full_tree_against_sandbox"]
     planning = figures["planning"]
     path = record(
         "push_plan",
         [
             figure(
                 "google_mutate_requests_vs_minimum",
-                round(sandbox["mutate_requests_sent"] / sandbox["mutate_requests_minimum"], 3),
+                round(emulators["mutate_requests_sent"] / emulators["mutate_requests_minimum"], 3),
                 "ratio",
                 aim="1.0",
-                operations=sandbox["operations"],
-                mutate_requests_sent=sandbox["mutate_requests_sent"],
-                mutate_requests_minimum=sandbox["mutate_requests_minimum"],
-                validate_only_requests_sent=sandbox["validate_only_requests_sent"],
+                operations=emulators["operations"],
+                mutate_requests_sent=emulators["mutate_requests_sent"],
+                mutate_requests_minimum=emulators["mutate_requests_minimum"],
+                validate_only_requests_sent=emulators["validate_only_requests_sent"],
             ),
             figure(
                 "google_writes_on_no_change_repush",
-                sandbox["rerun_mutate_requests_sent"],
+                emulators["rerun_mutate_requests_sent"],
                 "requests",
                 aim="0",
-                operations=sandbox["rerun_operations"],
+                operations=emulators["rerun_operations"],
             ),
             *[
                 figure(
@@ -312,16 +312,16 @@ def main() -> dict[str, Any]:
             *flatten(figures),
         ],
     )
-    sandbox = figures["full_tree_against_sandbox"]
+    emulators = figures["full_tree_against_sandbox"]
     print(
-        f"full tree (19 countries): {sandbox['operations']} operations -> "
-        f"{sandbox['mutate_requests_sent']} mutate request(s) sent "
-        f"(+{sandbox['validate_only_requests_sent']} validate_only), minimum "
-        f"{sandbox['mutate_requests_minimum']}; re-run: {sandbox['rerun_operations']} operations"
+        f"full tree (19 countries): {emulators['operations']} operations -> "
+        f"{emulators['mutate_requests_sent']} mutate request(s) sent "
+        f"(+{emulators['validate_only_requests_sent']} validate_only), minimum "
+        f"{emulators['mutate_requests_minimum']}; re-run: {emulators['rerun_operations']} operations"
     )
     print(
-        f"  GAQL read + plan {sandbox['gaql_read_plus_plan_seconds']} s, validate + apply "
-        f"{sandbox['validate_and_apply_seconds']} s"
+        f"  GAQL read + plan {emulators['gaql_read_plus_plan_seconds']} s, validate + apply "
+        f"{emulators['validate_and_apply_seconds']} s"
     )
     print(
         f"{'scale':>6} {'countries':>9} {'operations':>10} {'requests':>8} {'minimum':>7} "

@@ -1,11 +1,11 @@
-"""pytest plugin: the sandbox in-process, real SDK clients pointed at it, and a loopback-only guard.
+"""pytest plugin: the emulators in-process, real SDK clients pointed at it, and a loopback-only guard.
 
 Registered by tests/conftest.py (`pytest_plugins = ["tests.emulator_fixtures"]`). Fixtures:
 
-* `sandbox` — the session's `EmulatorServer` (both emulators on free loopback ports), reset before the
+* `emulators` — the session's `EmulatorServer` (both emulators on free loopback ports), reset before the
   test: no entities, empty fault plan and request log, clock frozen at `EMULATOR_EPOCH`. Also turns on
   `loopback_only`.
-* `google_ads_client`, `meta_api` — the project's own client factory fed with the sandbox descriptor.
+* `google_ads_client`, `meta_api` — the project's own client factory fed with the emulators descriptor.
 * `emulators_descriptor_env` — writes the descriptor to a file and points `SAFEPASSAGE_EMULATORS_DESCRIPTOR`
   at it, as `ad-emulators serve` would for the DAGs.
 * `start_emulators` — start another server (e.g. over a state directory, to test restarts).
@@ -68,7 +68,7 @@ class LeakGuard:
     def check(self, host: Any, what: str) -> None:
         if not is_loopback(host):
             self.attempts.append(f"{what} {host}")
-            raise NonLoopbackConnection(f"sandbox tests may only reach loopback; refused {what} {host!r}")
+            raise NonLoopbackConnection(f"emulators tests may only reach loopback; refused {what} {host!r}")
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ GUARDED_TEST_DIRECTORIES = ("adapters", "e2e")
 
 @pytest.fixture(autouse=True)
 def _loopback_only_for_platform_tests(request: pytest.FixtureRequest) -> None:
-    """Every test under tests/adapters and tests/e2e talks to the sandbox only: guard them all."""
+    """Every test under tests/adapters and tests/e2e talks to the emulators only: guard them all."""
     parts = request.node.path.parts
     if any(a == "tests" and b in GUARDED_TEST_DIRECTORIES for a, b in itertools.pairwise(parts)):
         request.getfixturevalue("loopback_only")
@@ -126,7 +126,7 @@ def _loopback_only_for_platform_tests(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def emulators_tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One certificate for every in-process server: gRPC reads its trusted roots once per process."""
-    return tmp_path_factory.mktemp("sandbox-tls")
+    return tmp_path_factory.mktemp("emulators-tls")
 
 
 @pytest.fixture(scope="session")
@@ -157,8 +157,8 @@ def _session_emulators(start_emulators: Callable[..., Any]) -> Any:
 
 
 @pytest.fixture
-def sandbox(_session_emulators: Any, loopback_only: LeakGuard) -> Any:
-    """The running sandbox, emptied for this test, clock frozen at EMULATOR_EPOCH, no faults."""
+def emulators(_session_emulators: Any, loopback_only: LeakGuard) -> Any:
+    """The running emulators, emptied for this test, clock frozen at EMULATOR_EPOCH, no faults."""
     from ad_emulators.faults import FaultPlan
 
     _session_emulators.faults = FaultPlan.empty()
@@ -168,26 +168,26 @@ def sandbox(_session_emulators: Any, loopback_only: LeakGuard) -> Any:
 
 
 @pytest.fixture
-def google_ads_client(sandbox: Any) -> Any:
+def google_ads_client(emulators: Any) -> Any:
     from safepassage.adapters.platform_clients import google_ads_client
     from safepassage.orchestration.connections import google_ads_settings_from_descriptor
 
-    return google_ads_client(google_ads_settings_from_descriptor(sandbox.descriptor))
+    return google_ads_client(google_ads_settings_from_descriptor(emulators.descriptor))
 
 
 @pytest.fixture
-def meta_api(sandbox: Any) -> Any:
+def meta_api(emulators: Any) -> Any:
     from safepassage.adapters.platform_clients import meta_api
     from safepassage.orchestration.connections import meta_settings_from_descriptor
 
-    return meta_api(meta_settings_from_descriptor(sandbox.descriptor))
+    return meta_api(meta_settings_from_descriptor(emulators.descriptor))
 
 
 @pytest.fixture
-def emulators_descriptor_env(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def emulators_descriptor_env(emulators: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from safepassage.orchestration.connections import EMULATORS_DESCRIPTOR_ENV
 
-    path = sandbox.write_descriptor(tmp_path / "descriptor.json")
+    path = emulators.write_descriptor(tmp_path / "descriptor.json")
     monkeypatch.setenv(EMULATORS_DESCRIPTOR_ENV, str(path))
     return path
 

@@ -205,7 +205,7 @@ class Chain:
 
 
 def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> DemoReport:
-    """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and sandbox state).
+    """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and emulators state).
 
     `until` ends the replay early: only the judgements published by then, delivery and the report up
     to that day (`safepassage demo --until 2022-04-30`: two judgements, five weeks)."""
@@ -222,7 +222,7 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
         "SafePassage demo: replaying the 2022 Ukraine response "
         f"({REPLAY_FROM:%-d %B} – {until:%-d %B %Y}{'' if until == REPLAY_TO else ', shortened'})"
     )
-    say("through a real Airflow scheduler, against the local ad-platform sandbox;")
+    say("through a real Airflow scheduler, against the local ad-platform emulators;")
     say("every delivery figure it produces is simulated.\n")
 
     shutil.rmtree(demo_dir(), ignore_errors=True)
@@ -236,15 +236,15 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
             "Warehouse",
             f"schema at {warehouse.current_revision()} in {_shown(demo_dir() / 'warehouse.sqlite')}",
         )
-        sandbox = EmulatorServer(demo_dir() / "sandbox")
-        sandbox.start()
+        emulators = EmulatorServer(demo_dir() / "emulators")
+        emulators.start()
         airflow: LocalAirflow | None = None
         try:
-            descriptor = sandbox.write_descriptor()
+            descriptor = emulators.write_descriptor()
             report.add(
-                "Ad-platform sandbox",
-                f"Google Ads at {sandbox.descriptor['google_ads']['endpoint']}, Meta at "
-                f"{sandbox.descriptor['meta']['graph_url']} (simulated delivery)",
+                "Ad-platform emulators",
+                f"Google Ads at {emulators.descriptor['google_ads']['endpoint']}, Meta at "
+                f"{emulators.descriptor['meta']['graph_url']} (simulated delivery)",
             )
             airflow = demo_airflow(
                 {
@@ -267,11 +267,11 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
                 f"pools {_pools()}",
             )
             chain = Chain(api, review=settled_reviewer(api), report=report)
-            _replay(report, chain, sandbox, warehouse, until)
+            _replay(report, chain, emulators, warehouse, until)
         finally:
             if airflow is not None:
                 airflow.stop()
-            sandbox.stop()
+            emulators.stop()
             warehouse.dispose()
 
     took = report.publish_to_ads_seconds
@@ -293,7 +293,7 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, until: dt.date) -> None:
+def _replay(report: DemoReport, chain: Chain, emulators: Any, warehouse: Warehouse, until: dt.date) -> None:
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.intelligence import check_files
 
@@ -323,19 +323,19 @@ def _replay(report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse
         + " published on its day",
     )
     for loaded in replayed:
-        _replay_judgement(report, chain, sandbox, warehouse, loaded)
-    _pull_and_report(report, chain, sandbox, warehouse, until)
+        _replay_judgement(report, chain, emulators, warehouse, loaded)
+    _pull_and_report(report, chain, emulators, warehouse, until)
 
 
 def _pull_and_report(
-    report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, until: dt.date
+    report: DemoReport, chain: Chain, emulators: Any, warehouse: Warehouse, until: dt.date
 ) -> None:
     """After the campaign: one backfill run pulls both platforms' 2022 delivery, which wakes the
     impact report; the demo then writes the 2022 report beside the brief's figures."""
     from safepassage.adapters.warehouse.impact_queries import daily_rows_by_platform
     from safepassage_dev.brief_2022 import write_2022_report
 
-    sandbox.clock.set(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
     pull = chain.trigger(
         "pull_performance",
         {"from": REPLAY_FROM.isoformat(), "to": until.isoformat()},
@@ -356,7 +356,7 @@ def _pull_and_report(
 
 
 def _replay_judgement(
-    report: DemoReport, chain: Chain, sandbox: Any, warehouse: Warehouse, loaded: Any
+    report: DemoReport, chain: Chain, emulators: Any, warehouse: Warehouse, loaded: Any
 ) -> None:
     """Publish one judgement as an analyst does; the events drive targeting → budgets → push."""
     from safepassage.orchestration.assets import KEY_JUDGEMENTS
@@ -365,7 +365,7 @@ def _replay_judgement(
     from safepassage.services.push import recent_plans
 
     day = loaded.judgement.valid_from
-    sandbox.clock.set(dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC))
     published_at = dt.datetime.now(dt.UTC)
     ids = publish([loaded], warehouse)
     event = chain.api.post_asset_event(

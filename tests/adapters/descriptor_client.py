@@ -1,10 +1,10 @@
-"""A client written only from a sandbox descriptor and the SDKs' own docs: no SafePassage imports.
+"""A client written only from a emulators descriptor and the SDKs' own docs: no SafePassage imports.
 
     python descriptor_client.py DESCRIPTOR create   # one campaign tree on each platform
     python descriptor_client.py DESCRIPTOR report   # read them back, with metrics
 
 Prints one JSON object. Used by tests/adapters/test_sandbox_descriptor.py against a
-`ad-emulators serve` subprocess; it is also the smallest example of talking to the sandbox.
+`ad-emulators serve` subprocess; it is also the smallest example of talking to the emulators.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 def google_ads(descriptor: dict, action: str) -> dict:
     section = descriptor["google_ads"]
-    os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = section["ca_cert"]  # trust the sandbox's certificate
+    os.environ["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"] = section["ca_cert"]  # trust the emulators' certificate
     from google.ads.googleads.client import GoogleAdsClient
 
     client = GoogleAdsClient.load_from_dict(section["client_config"], version="v26")

@@ -1,4 +1,4 @@
-"""Campaigns that deliver in the sandbox, for the performance pull tests (Google Ads and Meta)."""
+"""Campaigns that deliver in the emulators, for the performance pull tests (Google Ads and Meta)."""
 
 from __future__ import annotations
 

@@ -23,13 +23,13 @@ READ_KIND = GoogleAdsAccount.read_kind
 
 
 @pytest.fixture
-def google(sandbox: Any) -> Any:
-    """The sandbox (reset, no faults); `google.requests` is the Google emulator's own request log
-    (EmulatorServer.log is a different, empty object on issue-3-sandbox: `log or RequestLog()` treats
+def google(emulators: Any) -> Any:
+    """The emulators (reset, no faults); `google.requests` is the Google emulator's own request log
+    (EmulatorServer.log is a different, empty object on issue-3-emulators: `log or RequestLog()` treats
     an empty log as missing)."""
-    sandbox.google.log.clear()
-    sandbox.requests = sandbox.google.log
-    return sandbox
+    emulators.google.log.clear()
+    emulators.requests = emulators.google.log
+    return emulators
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from tests.adapters.google_ads_builders import campaign_tree, error_codes, opera
 
 
 @pytest.fixture
-def customer_id(sandbox):
-    return sandbox.customer_ids[0]
+def customer_id(emulators):
+    return emulators.customer_ids[0]
 
 
 def test_campaign_tree_is_created_atomically_with_temporary_ids_and_read_back(google_ads_client, customer_id):
@@ -384,7 +384,7 @@ def test_labels_on_campaigns(google_ads_client, customer_id):
 DAILY_BUDGET_MICROS = 400_000_000
 
 
-def test_metrics_by_date_device_country_language_and_conversion(sandbox, google_ads_client, customer_id):
+def test_metrics_by_date_device_country_language_and_conversion(emulators, google_ads_client, customer_id):
     service = google_ads_client.get_service("GoogleAdsService")
     conversion_op, conversion = operation(google_ads_client, "conversion_action_operation")
     conversion.name = "Signposted to a support organisation"
@@ -413,7 +413,7 @@ def test_metrics_by_date_device_country_language_and_conversion(sandbox, google_
             ),
         ],
     )
-    sandbox.clock.set(dt.datetime(2022, 4, 8, 12, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 8, 12, tzinfo=dt.UTC))
     between = "segments.date BETWEEN '2022-03-25' AND '2022-04-07'"
 
     by_day_device = search(
@@ -475,7 +475,7 @@ def test_metrics_by_date_device_country_language_and_conversion(sandbox, google_
 
     # Signposting is rare (about 1 in 5,000 clicks) and attributed up to 28 days late: ask about
     # two months once they have all been reported, so the figure cannot be zero by chance.
-    sandbox.clock.set(dt.datetime(2022, 6, 30, 12, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 6, 30, 12, tzinfo=dt.UTC))
     season = "segments.date BETWEEN '2022-03-25' AND '2022-05-31'"
     conversions = search(
         google_ads_client,
@@ -501,12 +501,12 @@ def test_metrics_by_date_device_country_language_and_conversion(sandbox, google_
     assert before == []  # nothing served before the campaigns existed
 
 
-def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id):
+def test_paused_campaign_stops_delivery(emulators, google_ads_client, customer_id):
     service = google_ads_client.get_service("GoogleAdsService")
     created = service.mutate(
         customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "HU uk")
     )
-    sandbox.clock.set(dt.datetime(2022, 4, 1, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 1, tzinfo=dt.UTC))
     pause = google_ads_client.get_type("CampaignOperation")
     pause.update.resource_name = created.mutate_operation_responses[1].campaign_result.resource_name
     pause.update.status = google_ads_client.enums.CampaignStatusEnum.PAUSED
@@ -514,7 +514,7 @@ def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id)
     google_ads_client.get_service("CampaignService").mutate_campaigns(
         customer_id=customer_id, operations=[pause]
     )
-    sandbox.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
 
     rows = search(
         google_ads_client,
@@ -526,7 +526,7 @@ def test_paused_campaign_stops_delivery(sandbox, google_ads_client, customer_id)
     assert days and days[-1] <= "2022-03-31"
 
 
-def test_the_same_ads_under_other_ids_deliver_the_same(sandbox, google_ads_client, customer_id):
+def test_the_same_ads_under_other_ids_deliver_the_same(emulators, google_ads_client, customer_id):
     # A create retried after a lost answer gives the same ad other ids: delivery keys by names and
     # content, so the chaos run's figures can equal the fault-free run's.
     service = google_ads_client.get_service("GoogleAdsService")
@@ -537,8 +537,8 @@ def test_the_same_ads_under_other_ids_deliver_the_same(sandbox, google_ads_clien
     )
 
     def delivered(ids_used_before: int) -> tuple[set[str], list[tuple[object, ...]]]:
-        sandbox.reset()
-        sandbox.clock.set(dt.datetime(2022, 3, 24, tzinfo=dt.UTC))
+        emulators.reset()
+        emulators.clock.set(dt.datetime(2022, 3, 24, tzinfo=dt.UTC))
         for number in range(ids_used_before):
             service.mutate(
                 customer_id=customer_id,
@@ -549,7 +549,7 @@ def test_the_same_ads_under_other_ids_deliver_the_same(sandbox, google_ads_clien
         service.mutate(
             customer_id=customer_id, mutate_operations=campaign_tree(google_ads_client, customer_id, "PL uk")
         )
-        sandbox.clock.set(dt.datetime(2022, 4, 8, tzinfo=dt.UTC))
+        emulators.clock.set(dt.datetime(2022, 4, 8, tzinfo=dt.UTC))
         rows = search(google_ads_client, customer_id, query)
         return {r.ad_group_ad.resource_name for r in rows}, sorted(
             (
@@ -618,9 +618,9 @@ def test_temporary_ids_must_be_negative_unique_and_created_first(google_ads_clie
     assert ("mutate_error", "ID_EXISTS_IN_MULTIPLE_MUTATES") in error_codes(reused.value.failure)
 
 
-def test_accounts_and_relative_date_ranges(sandbox, google_ads_client, customer_id):
+def test_accounts_and_relative_date_ranges(emulators, google_ads_client, customer_id):
     accessible = google_ads_client.get_service("CustomerService").list_accessible_customers()
-    assert sorted(accessible.resource_names) == [f"customers/{c}" for c in sorted(sandbox.customer_ids)]
+    assert sorted(accessible.resource_names) == [f"customers/{c}" for c in sorted(emulators.customer_ids)]
     account = search(
         google_ads_client, customer_id, "SELECT customer.id, customer.currency_code FROM customer"
     )
@@ -630,7 +630,7 @@ def test_accounts_and_relative_date_ranges(sandbox, google_ads_client, customer_
         customer_id=customer_id,
         mutate_operations=campaign_tree(google_ads_client, customer_id, "GB uk", geo_target_ids=(2826,)),
     )
-    sandbox.clock.set(dt.datetime(2022, 4, 10, 15, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 10, 15, tzinfo=dt.UTC))
     rows = search(
         google_ads_client,
         customer_id,

@@ -40,9 +40,9 @@ def failure_from_trailers(error, client):
     return type(client.get_type("GoogleAdsFailure")).deserialize(trailers[FAILURE_KEY])
 
 
-def test_resource_exhausted_carries_quota_error_and_retry_delay(sandbox, google_ads_client):
-    customer_id = sandbox.customer_ids[0]
-    sandbox.faults = plan("resource_exhausted", retry_delay_seconds=30)
+def test_resource_exhausted_carries_quota_error_and_retry_delay(emulators, google_ads_client):
+    customer_id = emulators.customer_ids[0]
+    emulators.faults = plan("resource_exhausted", retry_delay_seconds=30)
 
     with pytest.raises(api_exceptions.ResourceExhausted) as raised:
         mutate_tree(google_ads_client, customer_id)
@@ -53,38 +53,38 @@ def test_resource_exhausted_carries_quota_error_and_retry_delay(sandbox, google_
     assert campaign_names(google_ads_client, customer_id) == []
     mutate_tree(google_ads_client, customer_id)  # the retry goes through
     assert campaign_names(google_ads_client, customer_id) == ["PL uk"]
-    logged = sandbox.log.entries(platform="google_ads", target_contains="GoogleAdsService/Mutate")
+    logged = emulators.log.entries(platform="google_ads", target_contains="GoogleAdsService/Mutate")
     assert [(e.outcome, e.fault, e.status) for e in logged] == [
         ("fault", "resource_exhausted", "RESOURCE_EXHAUSTED"),
         ("ok", None, "OK"),
     ]
 
 
-def test_transient_error_is_a_google_ads_exception(sandbox, google_ads_client):
-    sandbox.faults = plan("transient", match="*GoogleAdsService/Search*")
+def test_transient_error_is_a_google_ads_exception(emulators, google_ads_client):
+    emulators.faults = plan("transient", match="*GoogleAdsService/Search*")
     with pytest.raises(GoogleAdsException) as raised:
-        search(google_ads_client, sandbox.customer_ids[0], "SELECT campaign.id FROM campaign")
+        search(google_ads_client, emulators.customer_ids[0], "SELECT campaign.id FROM campaign")
     assert error_codes(raised.value.failure) == [("internal_error", "TRANSIENT_ERROR")]
     assert raised.value.error.code().name == "UNAVAILABLE"
 
 
-def test_internal_and_unavailable_surface_as_api_core_exceptions(sandbox, google_ads_client):
-    customer_id = sandbox.customer_ids[0]
-    sandbox.faults = plan("internal")
+def test_internal_and_unavailable_surface_as_api_core_exceptions(emulators, google_ads_client):
+    customer_id = emulators.customer_ids[0]
+    emulators.faults = plan("internal")
     with pytest.raises(api_exceptions.InternalServerError) as internal:
         mutate_tree(google_ads_client, customer_id)
     assert error_codes(failure_from_trailers(internal.value, google_ads_client)) == [
         ("internal_error", "INTERNAL_ERROR")
     ]
-    sandbox.faults = plan("unavailable")
+    emulators.faults = plan("unavailable")
     with pytest.raises(api_exceptions.ServiceUnavailable):
         mutate_tree(google_ads_client, customer_id)
     assert campaign_names(google_ads_client, customer_id) == []
 
 
-def test_response_lost_after_commit_leaves_the_write_committed(sandbox, google_ads_client):
-    customer_id = sandbox.customer_ids[0]
-    sandbox.faults = plan("response_lost_after_commit")
+def test_response_lost_after_commit_leaves_the_write_committed(emulators, google_ads_client):
+    customer_id = emulators.customer_ids[0]
+    emulators.faults = plan("response_lost_after_commit")
 
     with pytest.raises(api_exceptions.ServiceUnavailable):
         mutate_tree(google_ads_client, customer_id, "MD ro")
@@ -95,9 +95,9 @@ def test_response_lost_after_commit_leaves_the_write_committed(sandbox, google_a
     assert ("campaign_budget_error", "DUPLICATE_NAME") in error_codes(retried.value.failure)
 
 
-def test_partial_failure_fault_fails_the_chosen_operations(sandbox, google_ads_client):
-    customer_id = sandbox.customer_ids[0]
-    sandbox.faults = plan("partial_failure", match="*LabelService/MutateLabels", operation_indices=[1])
+def test_partial_failure_fault_fails_the_chosen_operations(emulators, google_ads_client):
+    customer_id = emulators.customer_ids[0]
+    emulators.faults = plan("partial_failure", match="*LabelService/MutateLabels", operation_indices=[1])
     operations = []
     for name in ("first", "second", "third"):
         label_operation = google_ads_client.get_type("LabelOperation")
@@ -146,12 +146,12 @@ def test_state_survives_a_restart(tmp_path, start_emulators, loopback_only):
     second.stop()
 
 
-def test_loopback_guard_refuses_leaks(sandbox, loopback_only):
+def test_loopback_guard_refuses_leaks(emulators, loopback_only):
     with pytest.raises(NonLoopbackConnection):
         socket.create_connection(("graph.facebook.com", 443), timeout=1)
     with pytest.raises(NonLoopbackConnection):
         socket.socket().connect(("203.0.113.7", 443))
-    settings = google_ads_settings_from_descriptor(sandbox.descriptor)
+    settings = google_ads_settings_from_descriptor(emulators.descriptor)
     live = build_client(
         settings.__class__(
             client_config={**settings.client_config, "endpoint": "googleads.googleapis.com:443"},
@@ -163,8 +163,8 @@ def test_loopback_guard_refuses_leaks(sandbox, loopback_only):
     loopback_only.attempts.clear()  # provoked on purpose; any other leak fails the test at teardown
 
 
-def test_requests_without_valid_credentials_are_refused(sandbox, google_ads_client):
-    settings = google_ads_settings_from_descriptor(sandbox.descriptor)
+def test_requests_without_valid_credentials_are_refused(emulators, google_ads_client):
+    settings = google_ads_settings_from_descriptor(emulators.descriptor)
     wrong_token = build_client(
         settings.__class__(
             client_config={**settings.client_config, "developer_token": "not-the-token"},
@@ -172,16 +172,16 @@ def test_requests_without_valid_credentials_are_refused(sandbox, google_ads_clie
         )
     )
     with pytest.raises(GoogleAdsException) as raised:
-        search(wrong_token, sandbox.customer_ids[0], "SELECT campaign.id FROM campaign")
+        search(wrong_token, emulators.customer_ids[0], "SELECT campaign.id FROM campaign")
     assert error_codes(raised.value.failure) == [("authentication_error", "DEVELOPER_TOKEN_INVALID")]
     with pytest.raises(GoogleAdsException) as foreign:
         search(google_ads_client, "1234567890", "SELECT campaign.id FROM campaign")
     assert error_codes(foreign.value.failure) == [("authorization_error", "USER_PERMISSION_DENIED")]
 
 
-def test_methods_the_sandbox_does_not_emulate_are_refused_and_logged(sandbox, google_ads_client):
+def test_methods_the_sandbox_does_not_emulate_are_refused_and_logged(emulators, google_ads_client):
     suggest = google_ads_client.get_service("GeoTargetConstantService")
     with pytest.raises(api_exceptions.MethodNotImplemented):
         suggest.suggest_geo_target_constants(request={"locale": "en", "country_code": "PL"})
-    (entry,) = sandbox.log.entries(platform="google_ads", target_contains="SuggestGeoTargetConstants")
+    (entry,) = emulators.log.entries(platform="google_ads", target_contains="SuggestGeoTargetConstants")
     assert (entry.outcome, entry.status) == ("error", "UNIMPLEMENTED")

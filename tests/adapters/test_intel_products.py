@@ -1,5 +1,5 @@
 """Intelligence products from the 2022 judgements and the hand-built warehouse: rendered in the
-creatives' sandbox from editable templates, escaped, translated, and failing with file and line."""
+creatives' emulators from editable templates, escaped, translated, and failing with file and line."""
 
 from __future__ import annotations
 

@@ -31,9 +31,9 @@ def desired(paused: dict[str, str] | None = None) -> Any:
 
 
 @pytest.fixture
-def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
+def account(emulators: Any, google_ads_client: Any) -> GoogleAdsAccount:
     guard = BudgetGuard({c.code: 300_000_000 for c in CONFIG.countries}, 1_500_000_000)
-    live = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], guard)
+    live = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], guard)
     tree = desired()
     apply_plan(live, tree, plan_account(live, tree), MemoryApplyLog())
     return live
@@ -160,9 +160,9 @@ def meta_statuses(account_id: str) -> dict[str, str]:
 
 
 def test_pause_reaches_every_meta_ad_set_targeting_the_country(
-    warehouse: Warehouse, sandbox: Any, meta_api: Any
+    warehouse: Warehouse, emulators: Any, meta_api: Any
 ) -> None:
-    account_id = sandbox.ad_account_ids[0]
+    account_id = emulators.ad_account_ids[0]
     meta_ad_set(account_id, "PL only", {"countries": ["PL"]})
     meta_ad_set(account_id, "PL and DE", {"countries": ["PL", "DE"]})
     meta_ad_set(

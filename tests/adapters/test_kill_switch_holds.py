@@ -51,20 +51,20 @@ def campaign_statuses(account: GoogleAdsAccount, country: str) -> set[str]:
 
 
 def test_a_plan_approved_before_a_pause_creates_nothing_in_the_paused_country(
-    warehouse: Warehouse, sandbox: Any, google_ads_client: Any
+    warehouse: Warehouse, emulators: Any, google_ads_client: Any
 ) -> None:
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS, pause_guard(warehouse))
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS, pause_guard(warehouse))
     stored = plan_and_store(warehouse, account, desired(), THRESHOLDS, "run-before-the-pause")
     assert stored.status == "needs_approval" and "create campaign" in stored.markdown.lower()
     record_decision(warehouse, "run-before-the-pause", True, "reviewer", "looks right")
 
     pause_country(warehouse, "PL", "Fake job ads quoting our helpline", "anna", [account])
-    sandbox.google.log.clear()
+    emulators.google.log.clear()
     with pytest.raises(CountryPaused, match="PL paused by the kill switch since this plan was made"):
         apply_stored_plan(warehouse, account, stored.plan_id, sleep=lambda _s: None)
 
     assert [n for n in account.read_tree().nodes.values() if n.country == "PL"] == []
-    sent = [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
+    sent = [e for e in emulators.google.log.entries(target_contains="GoogleAdsService/Mutate")]
     assert sent == [], "refused before sending: not even a validate_only request left"
     with warehouse.session() as session:
         plan = session.get(m.PushPlan, stored.plan_id)
@@ -82,9 +82,9 @@ def test_a_plan_approved_before_a_pause_creates_nothing_in_the_paused_country(
 
 
 def test_a_plan_cannot_re_enable_a_country_paused_after_it_was_approved(
-    warehouse: Warehouse, sandbox: Any, google_ads_client: Any
+    warehouse: Warehouse, emulators: Any, google_ads_client: Any
 ) -> None:
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS, pause_guard(warehouse))
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS, pause_guard(warehouse))
     pause_country(warehouse, "RO", "Partner organisation asked us to stop", "anna", [account])
     first = desired(active_pauses(warehouse))
     apply_plan(account, first, plan_account(account, first), MemoryApplyLog())
@@ -102,9 +102,9 @@ def test_a_plan_cannot_re_enable_a_country_paused_after_it_was_approved(
 
 
 def test_an_ad_set_reaching_the_country_only_through_a_hotspot_pin_is_paused(
-    warehouse: Warehouse, sandbox: Any, meta_api: Any
+    warehouse: Warehouse, emulators: Any, meta_api: Any
 ) -> None:
-    account_id = sandbox.ad_account_ids[0]
+    account_id = emulators.ad_account_ids[0]
     pin = {"latitude": 49.8036, "longitude": 22.9428, "radius": 10, "distance_unit": "kilometer"}
     meta_ad_set(account_id, "Medyka pin, no country key", {"custom_locations": [pin]})
     warsaw = {"latitude": 52.2297, "longitude": 21.0122, "radius": 5, "distance_unit": "kilometer"}
@@ -151,15 +151,15 @@ def test_every_meta_geo_form_counts() -> None:
 
 
 def test_campaigns_safepassage_does_not_manage_are_paused_by_the_same_rule(
-    warehouse: Warehouse, sandbox: Any, google_ads_client: Any
+    warehouse: Warehouse, emulators: Any, google_ads_client: Any
 ) -> None:
     from google.ads.googleads.v26.enums.types import advertising_channel_type, budget_delivery_method
 
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS, pause_guard(warehouse))
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS, pause_guard(warehouse))
     tree = desired()
     apply_plan(account, tree, plan_account(account, tree), MemoryApplyLog())
     service = google_ads_client.get_service("GoogleAdsService")
-    customer = sandbox.customer_ids[0]
+    customer = emulators.customer_ids[0]
 
     def campaign(name: str, criteria: list[dict[str, Any]]) -> None:
         from google.ads.googleads.v26.services.types.google_ads_service import MutateOperation
@@ -222,7 +222,7 @@ def test_campaigns_safepassage_does_not_manage_are_paused_by_the_same_rule(
 
 def test_a_fresh_installation_pauses_on_every_platform(
     emulators_descriptor_env: Path,
-    sandbox: Any,
+    emulators: Any,
     google_ads_client: Any,
     meta_api: Any,
     tmp_path: Path,
@@ -231,10 +231,10 @@ def test_a_fresh_installation_pauses_on_every_platform(
 ) -> None:
     # The platforms already serve (pushed earlier from elsewhere); this warehouse has never been
     # migrated nor had its reference data synced.
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS)
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS)
     tree = desired()
     apply_plan(account, tree, plan_account(account, tree), MemoryApplyLog())
-    account_id = sandbox.ad_account_ids[0]
+    account_id = emulators.ad_account_ids[0]
     meta_ad_set(account_id, "LT only", {"countries": ["LT"]})
     url = f"sqlite:///{tmp_path / 'fresh' / 'warehouse.sqlite'}"
     monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", url)
@@ -255,19 +255,19 @@ def test_a_fresh_installation_pauses_on_every_platform(
 def test_a_meta_pause_that_fails_fails_the_command_naming_meta(
     emulators_descriptor_env: Path,
     warehouse: Warehouse,
-    sandbox: Any,
+    emulators: Any,
     google_ads_client: Any,
     meta_api: Any,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SAFEPASSAGE_WAREHOUSE_URL", warehouse.url)
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS)
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS)
     tree = desired()
     apply_plan(account, tree, plan_account(account, tree), MemoryApplyLog())
-    account_id = sandbox.ad_account_ids[0]
+    account_id = emulators.ad_account_ids[0]
     meta_ad_set(account_id, "PL only", {"countries": ["PL"]})
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {"faults": [{"platform": "meta", "match": "GET /act_*/adsets", "kind": "server_error", "rate": 1.0}]}
     )
 
@@ -275,7 +275,7 @@ def test_a_meta_pause_that_fails_fails_the_command_naming_meta(
     err = capsys.readouterr().err
     assert "PL NOT fully paused" in err and f"meta {account_id}: FAILED" in err
     assert campaign_statuses(account, "PL") == {"PAUSED"}, "Google is still paused"
-    sandbox.faults = FaultPlan.from_dict({"faults": []})
+    emulators.faults = FaultPlan.from_dict({"faults": []})
     assert meta_statuses(account_id) == {"PL only": "ACTIVE"}
     with warehouse.session() as session:
         pause = session.scalars(select(m.CountryPause)).one()
@@ -299,7 +299,7 @@ def test_a_pause_that_fails_raises_after_trying_every_platform(warehouse: Wareho
 
 def test_a_pause_the_warehouse_cannot_record_still_pauses_every_platform_and_fails(
     emulators_descriptor_env: Path,
-    sandbox: Any,
+    emulators: Any,
     google_ads_client: Any,
     meta_api: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -307,10 +307,10 @@ def test_a_pause_the_warehouse_cannot_record_still_pauses_every_platform_and_fai
 ) -> None:
     import socket
 
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], CAPS)
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], CAPS)
     tree = desired()
     apply_plan(account, tree, plan_account(account, tree), MemoryApplyLog())
-    account_id = sandbox.ad_account_ids[0]
+    account_id = emulators.ad_account_ids[0]
     meta_ad_set(account_id, "EE only", {"countries": ["EE"]})
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,4 +1,4 @@
-"""The push to Meta against the sandbox's Graph emulator, through the official facebook-business SDK:
+"""The push to Meta against the emulators' Graph emulator, through the official facebook-business SDK:
 full tree, no-op re-run, batches of at most 50, throttling, a lost response, the budget rule."""
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ def config() -> CampaignConfig:
 
 
 @pytest.fixture
-def meta(sandbox: Any) -> Any:
-    """The Meta emulator of the (reset) sandbox, its request log emptied."""
-    sandbox.meta.log.clear()
-    return sandbox.meta
+def meta(emulators: Any) -> Any:
+    """The Meta emulator of the (reset) emulators, its request log emptied."""
+    emulators.meta.log.clear()
+    return emulators.meta
 
 
 @pytest.fixture
@@ -118,9 +118,9 @@ def test_an_image_is_uploaded_once_and_creatives_refer_to_it_by_hash(
 
 
 def test_a_throttled_batch_waits_as_the_usage_headers_say_then_finishes(
-    sandbox: Any, meta: Any, account: MetaPushAccount, config: CampaignConfig
+    emulators: Any, meta: Any, account: MetaPushAccount, config: CampaignConfig
 ) -> None:
-    sandbox.faults = FaultPlan(
+    emulators.faults = FaultPlan(
         (
             FaultRule(platform="meta", match="POST /", kind="app_rate_limit", nth=(1, 2)),
             FaultRule(
@@ -136,7 +136,7 @@ def test_a_throttled_batch_waits_as_the_usage_headers_say_then_finishes(
     # item (which was then re-read and re-planned, not replayed: the batch's other items had run)
     assert waits == [60.0, 60.0, 60.0]
     assert [e["outcome"] for e in log.entries if e["outcome"] != "ok"] == ["quota", "quota", "transient"]
-    assert sandbox.descriptor["meta"]["access_token"] not in json.dumps(
+    assert emulators.descriptor["meta"]["access_token"] not in json.dumps(
         log.entries
     )  # errors logged, not secrets
     names = [n.key for n in account.read_tree().of_kind("adset")]
@@ -144,9 +144,9 @@ def test_a_throttled_batch_waits_as_the_usage_headers_say_then_finishes(
 
 
 def test_a_long_wait_is_left_to_airflow_instead_of_holding_the_worker(
-    sandbox: Any, account: MetaPushAccount, config: CampaignConfig
+    emulators: Any, account: MetaPushAccount, config: CampaignConfig
 ) -> None:
-    sandbox.faults = FaultPlan(
+    emulators.faults = FaultPlan(
         (
             FaultRule(
                 platform="meta",
@@ -169,9 +169,9 @@ def test_a_long_wait_is_left_to_airflow_instead_of_holding_the_worker(
 
 
 def test_a_response_lost_after_commit_converges_without_duplicates(
-    sandbox: Any, meta: Any, account: MetaPushAccount, config: CampaignConfig
+    emulators: Any, meta: Any, account: MetaPushAccount, config: CampaignConfig
 ) -> None:
-    sandbox.faults = FaultPlan(
+    emulators.faults = FaultPlan(
         (
             FaultRule(
                 platform="meta", match="POST /act_*/campaigns", kind="response_lost_after_commit", nth=(2,)

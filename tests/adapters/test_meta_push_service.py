@@ -1,5 +1,5 @@
 """The Meta push as the DAG runs it: warehouse inputs → allocation → stored plan → apply against the
-sandbox; the platform policy switch (no social-issue ads on Meta in the EU from 2025-10-06)."""
+emulators; the platform policy switch (no social-issue ads on Meta in the EU from 2025-10-06)."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def config() -> CampaignConfig:
 
 
 @pytest.fixture
-def account(sandbox: Any, meta_api: Any, config: CampaignConfig) -> MetaPushAccount:
+def account(emulators: Any, meta_api: Any, config: CampaignConfig) -> MetaPushAccount:
     return MetaPushAccount(
-        meta_api, sandbox.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
+        meta_api, emulators.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
     )
 
 
@@ -116,27 +116,27 @@ def one_fault_on_the_campaign_read(kind: str, **params: Any) -> FaultPlan:
 
 
 def test_a_server_error_on_the_plans_read_is_retried_and_the_plan_succeeds_in_one_try(
-    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, sandbox: Any
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, emulators: Any
 ) -> None:
     store_inputs(warehouse, config, targeting_document(config))
     allocate_budgets(warehouse, config, load_push_settings(), dt.date(2022, 3, 25))
-    sandbox.meta.log.clear()
-    sandbox.faults = one_fault_on_the_campaign_read("server_error")
+    emulators.meta.log.clear()
+    emulators.faults = one_fault_on_the_campaign_read("server_error")
 
     stored = plan_meta(warehouse, account, config)  # one plan_meta_account try
 
     assert stored.status in ("needs_approval", "auto_approved") and stored.operation_count > 0
-    reads = sandbox.meta.log.entries(target_contains="/campaigns", method="GET")
+    reads = emulators.meta.log.entries(target_contains="/campaigns", method="GET")
     assert [entry.fault for entry in reads[:2]] == ["server_error", None]  # the same read, sent again
-    assert sandbox.meta.log.entries(method="POST") == []  # planning only reads
+    assert emulators.meta.log.entries(method="POST") == []  # planning only reads
 
 
 def test_a_throttle_asking_for_minutes_on_the_plans_read_hands_the_wait_to_airflow(
-    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, sandbox: Any
+    warehouse: Warehouse, account: MetaPushAccount, config: CampaignConfig, emulators: Any
 ) -> None:
     store_inputs(warehouse, config, targeting_document(config))
     allocate_budgets(warehouse, config, load_push_settings(), dt.date(2022, 3, 25))
-    sandbox.faults = one_fault_on_the_campaign_read("account_rate_limit", estimated_time_to_regain_access=5)
+    emulators.faults = one_fault_on_the_campaign_read("account_rate_limit", estimated_time_to_regain_access=5)
 
     with pytest.raises(RetryLater) as later:  # the plan task turns this into a reschedule
         plan_meta(warehouse, account, config)

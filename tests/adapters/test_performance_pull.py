@@ -1,4 +1,4 @@
-"""The daily performance pull against the sandbox emulators (official SDKs) and the real warehouse."""
+"""The daily performance pull against the emulators (official SDKs) and the real warehouse."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ START = dt.date(2022, 3, 25)
 SETTINGS = PerformanceSettings(report_poll_seconds=0)
 
 
-def _google(sandbox: Any) -> str:
-    return str(sandbox.descriptor["google_ads"]["customer_ids"][0])
+def _google(emulators: Any) -> str:
+    return str(emulators.descriptor["google_ads"]["customer_ids"][0])
 
 
 def stalled_account_report(account: str) -> dict[str, Any]:
@@ -34,8 +34,8 @@ def stalled_account_report(account: str) -> dict[str, Any]:
     }
 
 
-def _meta(sandbox: Any) -> str:
-    return str(sandbox.descriptor["meta"]["ad_account_ids"][0])
+def _meta(emulators: Any) -> str:
+    return str(emulators.descriptor["meta"]["ad_account_ids"][0])
 
 
 def _day_rows(
@@ -57,11 +57,11 @@ def _day_rows(
 
 
 def test_google_pull_attributes_rows_and_a_rerun_changes_nothing(
-    sandbox: Any, google_ads_client: Any, warehouse: Warehouse
+    emulators: Any, google_ads_client: Any, warehouse: Warehouse
 ) -> None:
-    customer = _google(sandbox)
+    customer = _google(emulators)
     google_campaigns(google_ads_client, customer)
-    sandbox.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
     config = load_campaign_config()
     window = Window(START, dt.date(2022, 4, 9))
 
@@ -105,11 +105,11 @@ def test_google_pull_attributes_rows_and_a_rerun_changes_nothing(
 
 
 def test_meta_pull_splits_breakdowns_stores_period_reach_and_a_rerun_changes_nothing(
-    sandbox: Any, meta_api: Any, warehouse: Warehouse
+    emulators: Any, meta_api: Any, warehouse: Warehouse
 ) -> None:
-    account = _meta(sandbox)
+    account = _meta(emulators)
     meta_campaigns(account)
-    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
 
@@ -145,11 +145,11 @@ def test_meta_pull_splits_breakdowns_stores_period_reach_and_a_rerun_changes_not
 
 
 def test_a_stalled_meta_report_is_split_and_completes(
-    sandbox: Any, meta_api: Any, warehouse: Warehouse
+    emulators: Any, meta_api: Any, warehouse: Warehouse
 ) -> None:
-    account = _meta(sandbox)
+    account = _meta(emulators)
     meta_campaigns(account, campaigns=2)
-    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     expected = pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
@@ -159,7 +159,7 @@ def test_a_stalled_meta_report_is_split_and_completes(
         session.query(m.DailyPerformance).delete()
         session.query(m.PeriodReach).delete()
     # the account-level job sticks at 37%; the first campaign's job fails; everything else completes
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
                 stalled_account_report(account),
@@ -183,19 +183,19 @@ def test_a_stalled_meta_report_is_split_and_completes(
     assert window_checksum(warehouse) == expected_sum  # nothing lost, nothing doubled
     assert split.splits[0].startswith(f"account {account}: was still Job Running at 37%")
     assert any(s.startswith("campaign") and "Job Failed" in s for s in split.splits)
-    assert len(sandbox.log.entries(platform="meta", fault="async_report_stall")) == 1
+    assert len(emulators.log.entries(platform="meta", fault="async_report_stall")) == 1
 
 
 def test_a_meta_report_is_polled_soon_then_less_often(
-    sandbox: Any, meta_api: Any, warehouse: Warehouse
+    emulators: Any, meta_api: Any, warehouse: Warehouse
 ) -> None:
     """The shipped config: half a second before the second poll, doubling up to report_poll_seconds,
     so a report the platform finishes in a few polls is read in seconds, not polls × 5 s."""
     from safepassage.services.performance import load_performance_settings
 
-    account = _meta(sandbox)
+    account = _meta(emulators)
     meta_campaigns(account)
-    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     shipped = load_performance_settings()
     slept: list[float] = []
 
@@ -207,12 +207,12 @@ def test_a_meta_report_is_polled_soon_then_less_often(
 
     pull()
 
-    waits_per_report = sandbox.meta.polls_to_complete - 1  # the emulator finishes on the 4th poll
+    waits_per_report = emulators.meta.polls_to_complete - 1  # the emulator finishes on the 4th poll
     assert slept[:waits_per_report] == [0.5, 1.0, 2.0]
     assert shipped.report_first_poll_seconds == 0.5 and shipped.report_poll_seconds == 5
 
     # A report that takes long (here: it stalls until the deadline) is polled every 5 s at most.
-    sandbox.faults = FaultPlan.from_dict({"faults": [stalled_account_report(account)]})
+    emulators.faults = FaultPlan.from_dict({"faults": [stalled_account_report(account)]})
     slept.clear()
     ticks = iter(range(0, 10_000, 10))  # every clock reading 10 s later: the 300 s deadline passes
     pull(clock=lambda: next(ticks))
@@ -220,19 +220,21 @@ def test_a_meta_report_is_polled_soon_then_less_often(
 
 
 def test_late_data_inside_the_lookback_is_picked_up(
-    sandbox: Any, google_ads_client: Any, warehouse: Warehouse
+    emulators: Any, google_ads_client: Any, warehouse: Warehouse
 ) -> None:
-    customer = _google(sandbox)
+    customer = _google(emulators)
     google_campaigns(google_ads_client, customer)
     config = load_campaign_config()
     day = dt.date(2022, 4, 9)
-    sandbox.clock.set(dt.datetime(2022, 4, 9, 12, tzinfo=dt.UTC))  # the day is half over
+    emulators.clock.set(dt.datetime(2022, 4, 9, 12, tzinfo=dt.UTC))  # the day is half over
     pull_google_ads(
         warehouse, google_ads_client, customer, config, SETTINGS, Window(dt.date(2022, 3, 27), day)
     )
     early = _day_rows(warehouse, day, "google_ads")
 
-    sandbox.clock.set(dt.datetime(2022, 4, 12, 6, tzinfo=dt.UTC))  # three days later the platform revised it
+    emulators.clock.set(
+        dt.datetime(2022, 4, 12, 6, tzinfo=dt.UTC)
+    )  # three days later the platform revised it
     pull_google_ads(
         warehouse,
         google_ads_client,
@@ -251,16 +253,16 @@ def test_late_data_inside_the_lookback_is_picked_up(
 
 
 def test_google_faults_are_survived_with_nothing_lost_or_doubled(
-    sandbox: Any, google_ads_client: Any, warehouse: Warehouse
+    emulators: Any, google_ads_client: Any, warehouse: Warehouse
 ) -> None:
-    customer = _google(sandbox)
+    customer = _google(emulators)
     google_campaigns(google_ads_client, customer)
-    sandbox.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 10, tzinfo=dt.UTC))
     config = load_campaign_config()
     window = Window(START, dt.date(2022, 4, 9))
     clean = pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, window)
     expected = window_checksum(warehouse)
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
                 # the 4th call (account totals) runs out of quota; in the retry, the 5th of that
@@ -288,22 +290,22 @@ def test_google_faults_are_survived_with_nothing_lost_or_doubled(
     assert faulted.rows == clean.rows and faulted.attempts == 3
     assert window_checksum(warehouse) == expected
     assert waits[0] == 1.0  # the server's retry delay, from QuotaErrorDetails
-    faults = sandbox.log.entries(platform="google_ads", outcome="fault")
+    faults = emulators.log.entries(platform="google_ads", outcome="fault")
     assert [f.fault for f in faults] == ["resource_exhausted", "transient"]
     assert "FROM ad_group_ad WHERE segments.date" in str(faults[1].extra)  # it broke the row stream
 
 
 def test_meta_throttling_and_server_errors_are_survived(
-    sandbox: Any, meta_api: Any, warehouse: Warehouse
+    emulators: Any, meta_api: Any, warehouse: Warehouse
 ) -> None:
-    account = _meta(sandbox)
+    account = _meta(emulators)
     meta_campaigns(account)
-    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
     expected = window_checksum(warehouse)
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
                 {
@@ -328,22 +330,22 @@ def test_meta_throttling_and_server_errors_are_survived(
 
     assert window_checksum(warehouse) == expected and again.rows > 0
     assert 180.0 in waits  # three minutes, as X-Business-Use-Case-Usage said
-    assert len(sandbox.log.entries(platform="meta", outcome="fault")) == 3
+    assert len(emulators.log.entries(platform="meta", outcome="fault")) == 3
 
 
 def test_meta_reads_whose_response_is_lost_are_sent_again(
-    sandbox: Any, meta_api: Any, warehouse: Warehouse
+    emulators: Any, meta_api: Any, warehouse: Warehouse
 ) -> None:
     """A dropped connection on a read (the chaos suite's `response_lost_after_commit` on GETs) is a
     transient failure like a 500: the pull retries the call instead of failing the whole task."""
-    account = _meta(sandbox)
+    account = _meta(emulators)
     meta_campaigns(account)
-    sandbox.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 5, tzinfo=dt.UTC))
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
     expected = window_checksum(warehouse)
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
                 {
@@ -366,6 +368,6 @@ def test_meta_reads_whose_response_is_lost_are_sent_again(
     again = pull_meta(warehouse, meta_api, account, config, quick, window, sleep=waits.append)
 
     assert window_checksum(warehouse) == expected and again.rows > 0
-    assert len(sandbox.log.entries(platform="meta", fault="response_lost_after_commit")) == 3
+    assert len(emulators.log.entries(platform="meta", fault="response_lost_after_commit")) == 3
     # each lost answer: one back-off, then the call sent again (the zero waits are report polls)
     assert [w for w in waits if w] == [0.25] * 3

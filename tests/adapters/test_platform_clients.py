@@ -1,4 +1,4 @@
-"""The project's one client factory, fed from the sandbox descriptor the way DAGs are."""
+"""The project's one client factory, fed from the emulators descriptor the way DAGs are."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from safepassage.orchestration.connections import google_ads_settings, meta_sett
 from tests.adapters.google_ads_builders import campaign_tree, search
 
 
-def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, emulators_descriptor_env):
+def test_clients_from_the_descriptor_environment_reach_both_emulators(emulators, emulators_descriptor_env):
     hook_before = sys.excepthook
     google_settings, facebook_settings = google_ads_settings(), meta_settings()
 
@@ -37,9 +37,9 @@ def test_clients_from_the_descriptor_environment_reach_both_emulators(sandbox, e
     )
     assert [c["name"] for c in account.get_campaigns(fields=["name"])] == ["PL ru"]
 
-    assert sandbox.meta.url == FacebookSession.GRAPH
+    assert emulators.meta.url == FacebookSession.GRAPH
     assert sys.excepthook is hook_before  # crash_log=False: no crash reports to graph.facebook.com
-    entries = sandbox.log.entries()
+    entries = emulators.log.entries()
     assert {e.platform for e in entries} == {"google_ads", "meta"}
     logged = " ".join(f"{e.target} {e.detail} {e.extra}" for e in entries)
     assert facebook_settings.access_token not in logged and facebook_settings.app_secret not in logged

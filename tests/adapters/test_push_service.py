@@ -1,5 +1,5 @@
 """Budgets and the push as the DAGs run them: warehouse inputs → allocation → stored plan →
-decision → apply against the sandbox, with every request in the apply log."""
+decision → apply against the emulators, with every request in the apply log."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ def config() -> CampaignConfig:
 
 
 @pytest.fixture
-def account(sandbox: Any, google_ads_client: Any, config: CampaignConfig) -> GoogleAdsAccount:
-    return GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], budget_guard(config))
+def account(emulators: Any, google_ads_client: Any, config: CampaignConfig) -> GoogleAdsAccount:
+    return GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], budget_guard(config))
 
 
 def plan(warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, run: str = "run-1") -> Any:
@@ -73,7 +73,7 @@ def test_allocation_is_stored_with_its_inputs_and_reruns_store_nothing(
 
 
 def test_first_push_needs_approval_then_applies_and_the_rerun_is_a_no_op(
-    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, emulators: Any
 ) -> None:
     store_inputs(warehouse, config, targeting_document(config))
     allocate_budgets(warehouse, config, load_push_settings(), DAY)
@@ -149,8 +149,8 @@ apply_stored_plan(warehouse, account, int(plan_id), sleep=die)
 """
 
 
-def mutates(sandbox: Any) -> list[Any]:
-    return sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")
+def mutates(emulators: Any) -> list[Any]:
+    return emulators.google.log.entries(target_contains="GoogleAdsService/Mutate")
 
 
 def fault(kind: str, nth: int, **params: Any) -> FaultPlan:
@@ -171,12 +171,12 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
     warehouse: Warehouse,
     account: GoogleAdsAccount,
     config: CampaignConfig,
-    sandbox: Any,
+    emulators: Any,
     emulators_descriptor_env: Path,
 ) -> None:
     stored = approved_plan(warehouse, account, config)
-    sandbox.google.log.clear()
-    sandbox.faults = fault("response_lost_after_commit", nth=2)  # 1: validate_only, 2: the real mutate
+    emulators.google.log.clear()
+    emulators.faults = fault("response_lost_after_commit", nth=2)  # 1: validate_only, 2: the real mutate
 
     worker = subprocess.run(
         [sys.executable, "-c", DYING_WORKER, warehouse.url, account.customer_id, str(stored.plan_id)],
@@ -198,7 +198,7 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
 
     assert report is not None and report.converged and report.mutate_requests == 0
     assert account.read_tree().nodes.keys() == committed.nodes.keys()  # nothing created twice
-    assert len(mutates(sandbox)) == 2  # validate_only + the committed one; the retry sent none
+    assert len(mutates(emulators)) == 2  # validate_only + the committed one; the retry sent none
     with warehouse.session() as session:
         row = session.get(m.PushPlan, stored.plan_id)
         assert row is not None and (row.status, row.decided_by) == ("applied", "reviewer")
@@ -219,12 +219,12 @@ def test_a_retry_after_the_worker_died_between_commit_and_record_finishes_the_sa
 
 
 def test_a_quota_error_on_the_plans_read_is_retried_and_the_plan_succeeds_in_one_try(
-    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, emulators: Any
 ) -> None:
     store_inputs(warehouse, config, targeting_document(config))
     allocate_budgets(warehouse, config, load_push_settings(), DAY)
-    sandbox.google.log.clear()
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.google.log.clear()
+    emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
                 {
@@ -241,18 +241,18 @@ def test_a_quota_error_on_the_plans_read_is_retried_and_the_plan_succeeds_in_one
     stored = plan(warehouse, account, config)  # one plan_account try: no exception reaches Airflow
 
     assert stored.status == "needs_approval" and stored.operation_count > 0
-    reads = sandbox.google.log.entries(target_contains="GoogleAdsService/SearchStream")
+    reads = emulators.google.log.entries(target_contains="GoogleAdsService/SearchStream")
     assert reads[0].fault == "resource_exhausted"
     assert reads[1].outcome == "ok" and reads[1].extra == reads[0].extra  # the same read, sent again
     assert all(entry.outcome == "ok" for entry in reads[1:])
-    assert mutates(sandbox) == []  # planning only reads
+    assert mutates(emulators) == []  # planning only reads
 
 
 def test_a_long_quota_delay_frees_the_worker_and_the_next_run_finishes_the_plan(
-    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, sandbox: Any
+    warehouse: Warehouse, account: GoogleAdsAccount, config: CampaignConfig, emulators: Any
 ) -> None:
     stored = approved_plan(warehouse, account, config)
-    sandbox.faults = fault("resource_exhausted", nth=1, retry_delay_seconds=600)
+    emulators.faults = fault("resource_exhausted", nth=1, retry_delay_seconds=600)
     slept: list[float] = []
 
     with pytest.raises(RetryLater) as later:

@@ -1,4 +1,4 @@
-"""`pull_performance` runs for real with dag.test(): a backfill over both platforms of the sandbox."""
+"""`pull_performance` runs for real with dag.test(): a backfill over both platforms of the emulators."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def dagbag(airflow_db: Path) -> Any:
 @pytest.mark.slow
 def test_a_backfill_run_pulls_every_account_and_a_rerun_changes_nothing(
     dagbag: Any,
-    sandbox: Any,
+    emulators: Any,
     google_ads_client: Any,
     meta_api: Any,
     emulators_descriptor_env: Path,
@@ -44,9 +44,9 @@ def test_a_backfill_run_pulls_every_account_and_a_rerun_changes_nothing(
     warehouse = Warehouse(url)
     warehouse.migrate()
     sync_reference_data(load_campaign_config(), warehouse)
-    google_campaigns(google_ads_client, sandbox.customer_ids[0])
-    meta_campaigns(sandbox.descriptor["meta"]["ad_account_ids"][0], campaigns=1)
-    sandbox.clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
+    google_campaigns(google_ads_client, emulators.customer_ids[0])
+    meta_campaigns(emulators.descriptor["meta"]["ad_account_ids"][0], campaigns=1)
+    emulators.clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
     conf = {"from": "2022-03-25", "to": "2022-04-19"}
 
     dag = dagbag.dags["pull_performance"]

@@ -1,4 +1,4 @@
-"""The budget, push and kill-switch DAGs run for real with dag.test(), against the sandbox and a
+"""The budget, push and kill-switch DAGs run for real with dag.test(), against the emulators and a
 temporary warehouse."""
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulators_descriptor_
 
 
 @pytest.fixture
-def account(sandbox: Any, google_ads_client: Any) -> GoogleAdsAccount:
-    return GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], budget_guard(CONFIG))
+def account(emulators: Any, google_ads_client: Any) -> GoogleAdsAccount:
+    return GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], budget_guard(CONFIG))
 
 
 def approved_first_push(store: Warehouse, account: GoogleAdsAccount) -> None:
@@ -116,16 +116,16 @@ def test_allocate_budgets_stores_todays_allocation(dagbag: Any, store: Warehouse
 
 
 def test_push_with_nothing_changed_applies_nothing(
-    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, emulators: Any
 ) -> None:
     from airflow.utils.state import DagRunState
 
     approved_first_push(store, account)
-    sandbox.google.log.clear()
+    emulators.google.log.clear()
     run = dagbag.dags["push_campaigns"].test()
     assert run.state == DagRunState.SUCCESS, states(run)
     assert states(run)["review_plans[-1]"] == "skipped"
-    assert not [e for e in sandbox.google.log.entries(target_contains="GoogleAdsService/Mutate")]
+    assert not [e for e in emulators.google.log.entries(target_contains="GoogleAdsService/Mutate")]
     with store.session() as session:
         newest = session.scalars(GOOGLE_PLANS.order_by(m.PushPlan.id.desc())).first()
         assert newest is not None and newest.status == "nothing_to_do"
@@ -181,14 +181,18 @@ def test_kill_switch_dag_pauses_a_country(dagbag: Any, store: Warehouse, account
 
 @pytest.mark.slow
 def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
-    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any, capfd: pytest.CaptureFixture[str]
+    dagbag: Any,
+    store: Warehouse,
+    account: GoogleAdsAccount,
+    emulators: Any,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     from airflow.utils.state import DagRunState
 
     from ad_emulators.faults import FaultPlan
 
     approved_first_push(store, account)
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {"faults": [{"platform": "meta", "match": "GET /act_*/adsets", "kind": "server_error", "rate": 1.0}]}
     )
     run = dagbag.dags["kill_switch"].test(
@@ -197,7 +201,7 @@ def test_a_kill_switch_run_fails_when_meta_cannot_be_paused(
     assert run.state == DagRunState.FAILED, states(run)
     output = capfd.readouterr()
     assert "MD NOT fully paused" in output.out + output.err
-    assert f"meta {sandbox.ad_account_ids[0]}: FAILED" in output.out + output.err
+    assert f"meta {emulators.ad_account_ids[0]}: FAILED" in output.out + output.err
     statuses = {n.fields["status"] for n in account.read_tree().of_kind("campaign") if n.country == "MD"}
     assert statuses == {"PAUSED"}, "Google was still paused"
 
@@ -471,7 +475,7 @@ def test_an_unanswered_review_is_announced_then_recorded_as_expired(
 
 @pytest.mark.slow
 def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
-    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, emulators: Any
 ) -> None:
     from airflow.models.taskreschedule import TaskReschedule
     from airflow.utils.session import create_session
@@ -489,7 +493,7 @@ def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
         ).one()
         raised = line.daily_amount_minor = line.daily_amount_minor + line.daily_amount_minor // 10
     rule = {"platform": "google_ads", "match": "*GoogleAdsService/Mutate", "kind": "resource_exhausted"}
-    sandbox.faults = FaultPlan.from_dict(
+    emulators.faults = FaultPlan.from_dict(
         {"faults": [{**rule, "nth": [1], "params": {"retry_delay_seconds": 20}}]}
     )
 
@@ -517,7 +521,7 @@ def test_a_quota_delay_reschedules_apply_which_then_finishes_the_same_plan(
 
 @pytest.mark.slow
 def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_failed_task(
-    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, sandbox: Any
+    dagbag: Any, store: Warehouse, account: GoogleAdsAccount, emulators: Any
 ) -> None:
     from airflow.utils.state import DagRunState
 
@@ -536,7 +540,7 @@ def test_a_throttled_meta_push_finishes_once_the_sandbox_lets_it_without_a_faile
         wanted = line.daily_amount_minor
     # The first batch is refused with code 4 (application request limit): the task waits (rescheduled
     # outside its pool slot), then converges on the same plan.
-    sandbox.faults = FaultPlan(
+    emulators.faults = FaultPlan(
         (
             FaultRule(
                 platform="meta",

@@ -64,7 +64,7 @@ def every_log_record() -> Iterator[list[str]]:
 @pytest.mark.slow
 def test_no_secret_survives_a_failing_run(
     airflow_db: Path,
-    sandbox: Any,
+    emulators: Any,
     postgres_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -79,7 +79,7 @@ def test_no_secret_survives_a_failing_run(
     app_secret, access_token = f"FAKE-APP-SECRET-{marker}", f"FAKE-META-TOKEN-{marker}"
     proof = hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
     warehouse_password = f"FAKE-PG-PASSWORD-{marker}"
-    service_account = json.loads(Path(sandbox.google.service_account_file).read_text())
+    service_account = json.loads(Path(emulators.google.service_account_file).read_text())
     key_line = service_account["private_key"].splitlines()[3]  # a line of the key's body
     secrets = {
         "developer token": developer_token,
@@ -90,7 +90,7 @@ def test_no_secret_survives_a_failing_run(
         "service-account key": key_line,
     }
 
-    descriptor = sandbox.descriptor
+    descriptor = emulators.descriptor
     monkeypatch.delenv("SAFEPASSAGE_EMULATORS_DESCRIPTOR", raising=False)
     monkeypatch.delenv("SAFEPASSAGE_WAREHOUSE_URL", raising=False)
     google_extra = {
@@ -99,14 +99,14 @@ def test_no_secret_survives_a_failing_run(
             "endpoint": descriptor["google_ads"]["endpoint"],
         },
         "keyfile_dict": service_account,  # inline: it must stay in memory
-        "customer_ids": list(sandbox.customer_ids),
+        "customer_ids": list(emulators.customer_ids),
         "ca_cert": descriptor["google_ads"]["ca_cert"],
     }
     meta_extra = {
         "app_id": descriptor["meta"]["app_id"],
         "app_secret": app_secret,
         "access_token": access_token,
-        "account_id": list(sandbox.ad_account_ids),
+        "account_id": list(emulators.ad_account_ids),
         "graph_url": f"http://127.0.0.1:{closed_loopback_port()}",  # nothing listens: requests fails
     }
     database = postgres_url.rsplit("/", 1)[1]

@@ -1,6 +1,6 @@
 """The production shape on this machine (`make cluster`): scheduler, dag-processor, triggerer,
 api-server and two Celery workers (CeleryExecutor, Redis broker, PostgreSQL metadata and warehouse)
-run the event-driven chain end to end against the sandbox: a published judgement → refresh_targeting
+run the event-driven chain end to end against the emulators: a published judgement → refresh_targeting
 → allocate_budgets → push_campaigns. The second round loses a worker in the middle of a push; the
 task is retried on the other worker and the chain still finishes. Both rounds end with the Google
 Ads account matching what the warehouse asks for.
@@ -50,7 +50,7 @@ SLOW_PUSH = {
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres_url: str, sandbox: Any, emulators_descriptor_env: Path):
+def cluster(tmp_path: Path, postgres_url: str, emulators: Any, emulators_descriptor_env: Path):
     dag_files = [settings.PROJECT_ROOT / "dags" / f"{dag_id}.py" for dag_id in (*SETUP_DAGS, *CHAIN)]
     extra_env = {
         "SAFEPASSAGE_WAREHOUSE_URL": postgres_url,
@@ -191,7 +191,7 @@ def ads_updated_at(cluster: AirflowCluster, after: dt.datetime) -> dt.datetime:
     return row["at"]
 
 
-def assert_account_matches_the_warehouse(sandbox: Any, warehouse_url: str) -> dict[str, int]:
+def assert_account_matches_the_warehouse(emulators: Any, warehouse_url: str) -> dict[str, int]:
     """What the Google Ads account reports is what the warehouse's latest inputs ask for."""
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.platform_clients import google_ads_client
@@ -203,8 +203,8 @@ def assert_account_matches_the_warehouse(sandbox: Any, warehouse_url: str) -> di
     from safepassage.services.push_google import desired_for_google_account
 
     config = load_campaign_config()
-    client = google_ads_client(google_ads_settings_from_descriptor(sandbox.descriptor))
-    account = GoogleAdsAccount(client, sandbox.customer_ids[0], budget_guard(config))
+    client = google_ads_client(google_ads_settings_from_descriptor(emulators.descriptor))
+    account = GoogleAdsAccount(client, emulators.customer_ids[0], budget_guard(config))
     warehouse = Warehouse(warehouse_url)
     try:
         desired = desired_for_google_account(warehouse, config, lambda _code: True)
@@ -223,7 +223,7 @@ def assert_account_matches_the_warehouse(sandbox: Any, warehouse_url: str) -> di
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
-    cluster: AirflowCluster, sandbox: Any, tmp_path: Path
+    cluster: AirflowCluster, emulators: Any, tmp_path: Path
 ) -> None:
     from ad_emulators.faults import FaultPlan
 
@@ -267,19 +267,19 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     figures["judgement_to_updated_ads_s"] = round(
         (ads_updated_at(cluster, published) - published).total_seconds(), 2
     )
-    budgets = assert_account_matches_the_warehouse(sandbox, warehouse_url)
+    budgets = assert_account_matches_the_warehouse(emulators, warehouse_url)
     assert {"PL", "MD"} <= set(budgets)
 
     # Round 2: a changed judgement; the push is held in a Google Ads back-off and the worker running
     # it is killed.
     fresh_creatives(cluster, api)
-    sandbox.faults = FaultPlan.from_dict(SLOW_PUSH)
+    emulators.faults = FaultPlan.from_dict(SLOW_PUSH)
     second = write_judgement(tmp_path, start=start, end=end, replace=(("radius_km: 10", "radius_km: 25"),))
     published = publish({**cluster.env, **token_env}, second, "rest")
     lost: dict[str, Any] = {}
 
     def lose_the_worker_running_the_push() -> None:
-        if lost or sandbox.faults.fired() != [1]:
+        if lost or emulators.faults.fired() != [1]:
             return
         running = cluster.query(
             "SELECT pid, run_id FROM task_instance WHERE dag_id = 'push_campaigns' "
@@ -306,11 +306,11 @@ def test_celery_cluster_runs_the_chain_and_survives_a_lost_worker(
     figures["with_a_lost_worker_s"] = round(
         (ads_updated_at(cluster, published) - published).total_seconds(), 2
     )
-    assert_account_matches_the_warehouse(sandbox, warehouse_url)
+    assert_account_matches_the_warehouse(emulators, warehouse_url)
 
     report = {
         "setup": "scheduler + dag-processor + triggerer + api-server + 2 Celery workers (concurrency 2), "
-        "CeleryExecutor, Redis broker, PostgreSQL metadata DB and warehouse, sandbox Google Ads; "
+        "CeleryExecutor, Redis broker, PostgreSQL metadata DB and warehouse, emulators Google Ads; "
         "judgement published over REST, plan reviews approved at once; seconds from the publisher's "
         "timestamp to the campaigns asset event. The lost-worker round includes the 20 s heartbeat "
         "timeout, the retry delay (30 s) and a 14 s simulated Google Ads back-off.",

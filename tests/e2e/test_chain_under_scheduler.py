@@ -55,7 +55,7 @@ PLATFORM_TASKS = {
 
 
 @pytest.fixture
-def chain(tmp_path: Path, sandbox: Any) -> Any:
+def chain(tmp_path: Path, emulators: Any) -> Any:
     config_dir, creatives_dir = tmp_path / "config", tmp_path / "creatives"
     shutil.copytree(settings.config_dir(), config_dir)
     shutil.copytree(settings.creatives_dir(), creatives_dir)
@@ -66,7 +66,7 @@ def chain(tmp_path: Path, sandbox: Any) -> Any:
             "SAFEPASSAGE_WAREHOUSE_URL": warehouse_url,
             "SAFEPASSAGE_CONFIG_DIR": str(config_dir),
             "SAFEPASSAGE_CREATIVES_DIR": str(creatives_dir),
-            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(sandbox.write_descriptor(tmp_path / "descriptor.json")),
+            "SAFEPASSAGE_EMULATORS_DESCRIPTOR": str(emulators.write_descriptor(tmp_path / "descriptor.json")),
             "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.test.{tmp_path.name}",
             "SAFEPASSAGE_JUDGEMENT_POLL_SECONDS": "0.1",
         },
@@ -121,7 +121,7 @@ def task_pools(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, set[tuple
     return found
 
 
-def live_ads(sandbox: Any, google_ads_client: Any, meta_api: Any) -> tuple[set[str], set[str]]:
+def live_ads(emulators: Any, google_ads_client: Any, meta_api: Any) -> tuple[set[str], set[str]]:
     """Country × language names of the enabled Google Ads campaigns and the active Meta ad sets, read
     back through the official SDKs."""
     from facebook_business.adobjects.adaccount import AdAccount
@@ -129,7 +129,7 @@ def live_ads(sandbox: Any, google_ads_client: Any, meta_api: Any) -> tuple[set[s
     service = google_ads_client.get_service("GoogleAdsService")
     google = {
         row.campaign.name
-        for customer in sandbox.descriptor["google_ads"]["customer_ids"]
+        for customer in emulators.descriptor["google_ads"]["customer_ids"]
         for row in service.search(
             customer_id=customer,
             query="SELECT campaign.name FROM campaign WHERE campaign.status = 'ENABLED'",
@@ -137,7 +137,7 @@ def live_ads(sandbox: Any, google_ads_client: Any, meta_api: Any) -> tuple[set[s
     }
     meta = {
         ad_set["name"]
-        for account in sandbox.descriptor["meta"]["ad_account_ids"]
+        for account in emulators.descriptor["meta"]["ad_account_ids"]
         for ad_set in AdAccount(account, api=meta_api).get_ad_sets(fields=["name", "effective_status"])
         if ad_set["effective_status"] == "ACTIVE"
     }
@@ -183,7 +183,7 @@ def allocation(warehouse: Warehouse, allocation_id: int) -> tuple[dict[str, Any]
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_ops_first_hour_then_each_change_reaches_the_platform_in_exactly_one_push(
-    chain: Any, sandbox: Any, google_ads_client: Any, meta_api: Any
+    chain: Any, emulators: Any, google_ads_client: Any, meta_api: Any
 ) -> None:
     follow, airflow, warehouse, config_dir, creatives_dir, tmp_path = chain
     api = follow.api
@@ -250,7 +250,7 @@ def test_ops_first_hour_then_each_change_reaches_the_platform_in_exactly_one_pus
     assert inputs["targeting_snapshot_id"] == targeting["extra"]["snapshot_id"]
     assert planned_budgets(plan) == {code: micros for code, micros in allocated_micros.items() if micros}
     assert "PL" in planned_budgets(plan)
-    google_ads, meta_ad_sets = live_ads(sandbox, google_ads_client, meta_api)
+    google_ads, meta_ad_sets = live_ads(emulators, google_ads_client, meta_api)
     assert any(name.startswith("SP|PL|") for name in google_ads | meta_ad_sets)
     assert google_ads == planned(plan, "campaign") and meta_ad_sets == planned(
         plan_of(warehouse, push.run_id, "meta"), "adset"

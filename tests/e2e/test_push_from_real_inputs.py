@@ -1,5 +1,5 @@
 """The shipped key judgements and creative templates, through refresh_targeting's and
-render_creatives' services, allocated and pushed to the Google Ads sandbox: the converters read
+render_creatives' services, allocated and pushed to the Google Ads emulators: the converters read
 what the other pipelines really store, and a re-run changes nothing."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ DAY = dt.date(2022, 4, 1)
 
 
 def test_shipped_judgements_and_templates_push_and_converge(
-    tmp_path: Path, sandbox: Any, google_ads_client: Any, meta_api: Any
+    tmp_path: Path, emulators: Any, google_ads_client: Any, meta_api: Any
 ) -> None:
     config, push = load_campaign_config(), load_push_settings()
     warehouse = Warehouse(f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
@@ -38,7 +38,7 @@ def test_shipped_judgements_and_templates_push_and_converge(
     intelligence.refresh_targeting(config, warehouse, DAY)
     creatives.check_and_store(warehouse)
     allocation = allocate_budgets(warehouse, config, push, DAY)
-    account = GoogleAdsAccount(google_ads_client, sandbox.customer_ids[0], budget_guard(config))
+    account = GoogleAdsAccount(google_ads_client, emulators.customer_ids[0], budget_guard(config))
 
     desired = desired_for_google_account(warehouse, config, lambda _code: True)
     first = plan_and_store(warehouse, account, desired, push.approval_thresholds("EUR"), "first")
@@ -66,7 +66,7 @@ def test_shipped_judgements_and_templates_push_and_converge(
 
     # Meta: the rendered meta_feed versions and the targeting's Meta entries, pushed and converged.
     meta = MetaPushAccount(
-        meta_api, sandbox.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
+        meta_api, emulators.meta.account_ids[0], budget_guard(config), settings.creatives_dir()
     )
     meta_settings = push.accounts_for(Platform.META)[0]
     for run in ("meta-first", "meta-second"):

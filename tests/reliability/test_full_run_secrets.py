@@ -1,7 +1,7 @@
 """A full successful chain with distinctive secrets in every Connection leaves none of them in any
 artefact: refresh_targeting → render_creatives → allocate_budgets → push_campaigns (Google and Meta,
-approved, a Meta request refused once by the sandbox) → pull_performance → impact_report, each run
-with dag.test() against the sandbox and a PostgreSQL warehouse reached through a Connection with a
+approved, a Meta request refused once by the emulators) → pull_performance → impact_report, each run
+with dag.test() against the emulators and a PostgreSQL warehouse reached through a Connection with a
 password. Scanned: the terminal and every log record, the task log files, Airflow's metadata DB
 (XCom, task instances, HITL, runs), every table of the warehouse (the apply log among them), the
 report's HTML/PDF and the partner export, and the temporary folder. The kill switch's failing run
@@ -53,7 +53,7 @@ def every_log_record() -> Iterator[list[str]]:
 @pytest.mark.slow
 def test_no_secret_survives_a_full_run(
     airflow_db: Path,
-    sandbox: Any,
+    emulators: Any,
     postgres_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -69,9 +69,9 @@ def test_no_secret_survives_a_full_run(
     from safepassage.services.reference_data import sync_reference_data
     from tests.local_reviewer import LocalReviewer
 
-    descriptor = sandbox.descriptor
+    descriptor = emulators.descriptor
     google_client = dict(descriptor["google_ads"]["client_config"])
-    key_file = Path(google_client.pop("json_key_file_path", "") or sandbox.google.service_account_file)
+    key_file = Path(google_client.pop("json_key_file_path", "") or emulators.google.service_account_file)
     service_account = json.loads(key_file.read_text())
     meta = descriptor["meta"]
     marker = uuid.uuid4().hex[:12]
@@ -95,7 +95,7 @@ def test_no_secret_survives_a_full_run(
     google_extra = {
         "google_ads_client": google_client,
         "keyfile_dict": service_account,  # inline: it must stay in memory
-        "customer_ids": list(sandbox.customer_ids),
+        "customer_ids": list(emulators.customer_ids),
         "ca_cert": descriptor["google_ads"]["ca_cert"],
     }
     meta_extra = {
@@ -141,12 +141,12 @@ def test_no_secret_survives_a_full_run(
             {ti.task_id: str(ti.state) for ti in result.get_task_instances()},
         )
 
-    # Connections, not the sandbox descriptor: the accounts count as live, so the replay says so.
+    # Connections, not the emulators descriptor: the accounts count as live, so the replay says so.
     run("refresh_targeting", as_of="2022-03-28", replay_on_live=True)
     run("render_creatives")
     run("allocate_budgets")
     # The first Meta write is refused once (application request limit): the push waits and converges.
-    sandbox.faults = FaultPlan(
+    emulators.faults = FaultPlan(
         (
             FaultRule(
                 platform="meta",
@@ -162,7 +162,7 @@ def test_no_secret_survives_a_full_run(
     run("push_campaigns")
     reviewer.join(timeout=5)
     assert reviewer.answered.is_set()  # the first push needed a person: it read the Connection's warehouse
-    sandbox.clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
+    emulators.clock.set(dt.datetime(2022, 4, 20, tzinfo=dt.UTC))
     run("pull_performance", **{"from": "2022-03-25", "to": "2022-04-19"})
     run("impact_report", **{"from": "2022-03-25", "to": "2022-04-19"})
 

@@ -1,5 +1,5 @@
 """Idempotency: every DAG's run, re-run three times and then each of its tasks cleared and re-run alone,
-leaves the warehouse byte-identical and the sandbox without one object more, on SQLite and PostgreSQL.
+leaves the warehouse byte-identical and the emulators without one object more, on SQLite and PostgreSQL.
 `make test` re-runs each DAG's run once, on both databases; `make proof` the whole form above.
 
 The chain runs for real, in the order the assets wake it: reference data, targeting, creatives,
@@ -67,8 +67,8 @@ def publish_judgements(_sandbox: Any, warehouse: Warehouse) -> None:
     publish(check_files([settings.PROJECT_ROOT / "intelligence"], load_campaign_config()), warehouse)
 
 
-def a_week_later(sandbox: Any, _warehouse: Warehouse) -> None:
-    sandbox.clock.set(dt.datetime(2022, 4, 1, 8, tzinfo=dt.UTC))
+def a_week_later(emulators: Any, _warehouse: Warehouse) -> None:
+    emulators.clock.set(dt.datetime(2022, 4, 1, 8, tzinfo=dt.UTC))
 
 
 CHAIN = (
@@ -161,16 +161,20 @@ def row_changes(before: list[str], after: list[str]) -> list[str]:
 
 
 def unchanged(
-    before: dict[str, list[str]], warehouse: Warehouse, objects: dict[str, list[str]], sandbox: Any, what: str
+    before: dict[str, list[str]],
+    warehouse: Warehouse,
+    objects: dict[str, list[str]],
+    emulators: Any,
+    what: str,
 ) -> None:
     after = table_rows(warehouse, OBSERVATION_STAMPS)
     changed = {
         table: row_changes(rows, after[table]) for table, rows in before.items() if rows != after[table]
     }
     assert not changed, f"{what} changed the warehouse: {changed}"
-    now = emulator_objects(sandbox)
+    now = emulator_objects(emulators)
     extra = {kind: sorted(set(now.get(kind, [])) - set(names))[:5] for kind, names in now.items()}
-    assert now == objects, f"{what} changed the sandbox; new objects: {extra}"
+    assert now == objects, f"{what} changed the emulators; new objects: {extra}"
 
 
 @pytest.mark.slow
@@ -185,7 +189,7 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
     depth: Depth,
     dagbag: Any,
     warehouse_url: str,
-    sandbox: Any,
+    emulators: Any,
     emulators_descriptor_env: Path,
     reviewer: LocalReviewer,
     tmp_path: Path,
@@ -201,23 +205,23 @@ def test_every_dag_run_and_every_task_rerun_leaves_warehouse_and_sandbox_unchang
     logical_date = dt.datetime.now(dt.UTC).replace(microsecond=0)
     checksums = {}
     for step in CHAIN:
-        step.before(sandbox, warehouse)
+        step.before(emulators, warehouse)
         dag = dagbag.dags[step.dag_id]
         first = dag.test(logical_date=logical_date, run_after=logical_date, run_conf=step.conf)
         assert first.state == DagRunState.SUCCESS, (step.dag_id, states(first))
-        before, objects = table_rows(warehouse, OBSERVATION_STAMPS), emulator_objects(sandbox)
+        before, objects = table_rows(warehouse, OBSERVATION_STAMPS), emulator_objects(emulators)
         checksums[step.dag_id] = warehouse_checksum(warehouse, OBSERVATION_STAMPS)
         for attempt in range(1, depth.reruns + 1):
             state, tasks = clear_and_run(dag, first.run_id)
             assert state == DagRunState.SUCCESS, (step.dag_id, attempt, tasks)
-            unchanged(before, warehouse, objects, sandbox, f"{step.dag_id} re-run {attempt}")
+            unchanged(before, warehouse, objects, emulators, f"{step.dag_id} re-run {attempt}")
         # A one-task DAG's task re-run is its run re-run, done above.
         for task_id in dag.task_ids if depth.each_task and len(dag.task_ids) > 1 else ():
             state, tasks = clear_and_run(dag, first.run_id, {task_id})
             assert state == DagRunState.SUCCESS, (step.dag_id, task_id, tasks)
-            unchanged(before, warehouse, objects, sandbox, f"{step.dag_id} task {task_id} re-run")
+            unchanged(before, warehouse, objects, emulators, f"{step.dag_id} task {task_id} re-run")
         assert warehouse_checksum(warehouse, OBSERVATION_STAMPS) == checksums[step.dag_id]
     assert reviewer.answered.is_set(), "the first push waited for a person"
-    assert emulator_objects(sandbox)["meta/campaign"], "the chain pushed campaigns"
+    assert emulator_objects(emulators)["meta/campaign"], "the chain pushed campaigns"
     assert len(set(checksums.values())) == len(CHAIN), "every DAG wrote to the warehouse"
     warehouse.dispose()

@@ -1,4 +1,4 @@
-"""Every server the project starts listens on loopback only: the sandbox emulators (in process and
+"""Every server the project starts listens on loopback only: the emulators (in process and
 as `ad-emulators serve`), read from the sockets the processes really hold. The
 Airflow components a LocalAirflow starts are checked the same way where a test starts them
 (tests/e2e/test_ui_auth.py, tests/e2e/test_chain_under_scheduler.py, tests/e2e/test_celery_cluster.py)."""
@@ -16,10 +16,10 @@ from safepassage_dev.local_airflow import wait_for
 from tests.reliability.loopback import listening_addresses, not_on_loopback
 
 
-def test_the_sandbox_emulators_in_this_process_listen_on_loopback(sandbox: Any) -> None:
+def test_the_sandbox_emulators_in_this_process_listen_on_loopback(emulators: Any) -> None:
     listening = listening_addresses(os.getpid())
     ports = {port for _, _, port in listening}
-    assert {sandbox.google.port, sandbox.google.token_port} <= ports, listening
+    assert {emulators.google.port, emulators.google.token_port} <= ports, listening
     assert not_on_loopback(listening) == []
 
 
@@ -31,9 +31,9 @@ def test_ad_emulators_serve_listens_on_loopback(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        wait_for("the sandbox descriptor", descriptor.exists, timeout=120)
+        wait_for("the emulators descriptor", descriptor.exists, timeout=120)
         listening = wait_for(
-            "the sandbox's three listeners (gRPC, token, Graph)",
+            "the emulators' three listeners (gRPC, token, Graph)",
             lambda: (found := listening_addresses(server.pid)) and len(found) >= 3 and found,
             timeout=30,
         )

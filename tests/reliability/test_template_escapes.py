@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from safepassage.adapters.creative_templates import MAX_TEXT_CHARS, TemplateFailure, render, sandbox
+from safepassage.adapters.creative_templates import MAX_TEXT_CHARS, TemplateFailure, render, template_sandbox
 from safepassage.domain.creatives import interpolate
 from tests.creatives_helpers import copy_library, edit_template, set_translation
 from tests.creatives_helpers import render as render_library
@@ -41,7 +41,7 @@ def test_sized_calls_are_refused_before_they_build(tmp_path: Path, name: str) ->
     tracemalloc.start()
     try:
         with pytest.raises(TemplateFailure) as caught:
-            render(sandbox(tmp_path), "theme/t.j2", {})
+            render(template_sandbox(tmp_path), "theme/t.j2", {})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -53,7 +53,7 @@ def test_sized_calls_are_refused_before_they_build(tmp_path: Path, name: str) ->
 
 def test_text_methods_within_the_limits_still_work(tmp_path: Path) -> None:
     _write(tmp_path, "{{ 'ab'.ljust(4) }}|{{ 'ab'.center(4) }}|{{ '7'.zfill(3) }}|{{ 'A b'.lower() }}")
-    assert render(sandbox(tmp_path), "theme/t.j2", {}) == "ab  | ab |007|a b"
+    assert render(template_sandbox(tmp_path), "theme/t.j2", {}) == "ab  | ab |007|a b"
 
 
 def test_interpolation_refuses_a_result_over_the_limit_before_building_it() -> None:

@@ -1,4 +1,4 @@
-"""Airflow Connection extras / sandbox descriptor -> client settings, without building a client."""
+"""Airflow Connection extras / emulators descriptor -> client settings, without building a client."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ DESCRIPTOR = {
     "version": 1,
     "google_ads": {
         "endpoint": "127.0.0.1:4000",
-        "ca_cert": "/tmp/sandbox/google_ads_ca.pem",
+        "ca_cert": "/tmp/emulators/google_ads_ca.pem",
         "client_config": {
             "developer_token": "dev-secret",
             "json_key_file_path": "/tmp/sa.json",
@@ -102,7 +102,7 @@ def test_the_sandbox_descriptor_wins_over_connections(tmp_path, monkeypatch):
     google = google_ads_settings("google_ads_default")
     meta = meta_settings("meta_default")
 
-    assert google.ca_cert == "/tmp/sandbox/google_ads_ca.pem"
+    assert google.ca_cert == "/tmp/emulators/google_ads_ca.pem"
     assert google.client_config["endpoint"] == "127.0.0.1:4000"
     assert google.customer_ids == ("5550001001",)
     assert meta.graph_url == "http://127.0.0.1:4001"

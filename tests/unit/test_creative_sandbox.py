@@ -19,7 +19,7 @@ from safepassage.adapters.creative_templates import (
     ALLOWED_TESTS,
     TemplateFailure,
     render,
-    sandbox,
+    template_sandbox,
 )
 
 CONTEXT = {
@@ -39,7 +39,7 @@ def templates(tmp_path: Path) -> Path:
 
 def run(templates: Path, source: str, context: dict | None = None) -> str:
     (templates / "theme" / "t.j2").write_text(source, encoding="utf-8")
-    return render(sandbox(templates), "theme/t.j2", {**CONTEXT, **(context or {})})
+    return render(template_sandbox(templates), "theme/t.j2", {**CONTEXT, **(context or {})})
 
 
 def refused(templates: Path, source: str, context: dict | None = None) -> str:
@@ -49,7 +49,7 @@ def refused(templates: Path, source: str, context: dict | None = None) -> str:
 
 
 def test_environment_is_immutable_strict_and_bare(templates):
-    environment = sandbox(templates)
+    environment = template_sandbox(templates)
     assert isinstance(environment, ImmutableSandboxedEnvironment)
     assert environment.undefined is jinja2.StrictUndefined
     assert environment.globals == {}
@@ -142,7 +142,7 @@ def test_cve_2019_10906_str_format_map_is_refused(templates):
 
 def test_cve_2024_56326_indirect_format_call_is_refused(templates):
     """A reference to a malicious string's format method, called later by a filter."""
-    environment = sandbox(templates)
+    environment = template_sandbox(templates)
     # No filter of ours calls its argument, so the PoC cannot even be compiled here ...
     with pytest.raises(TemplateAssertionError):
         environment.from_string("{{ 'x'|run }}")
@@ -158,7 +158,7 @@ def test_cve_2025_27516_attr_filter_to_format_is_refused(templates):
     poc = "{% set fmt = 'a{0.__class__.__init__.__globals__}b'|attr('format') %}{{ fmt(organisation) }}"
     assert "No filter named 'attr'" in refused(templates, poc)
     # Even with Jinja's own attr filter back, 3.1.6 refuses the format call it returns.
-    environment = sandbox(templates)
+    environment = template_sandbox(templates)
     environment.filters["attr"] = jinja2.filters.do_attr
     with pytest.raises(SecurityError):
         environment.from_string(poc).render(CONTEXT)
@@ -169,7 +169,7 @@ def test_cve_2024_56201_malicious_template_filename_is_refused(templates, tmp_pa
     witness = tmp_path / "pwned"
     evil_name = "theme/{__import__('os').system('touch " + str(witness) + "')}.j2"
     (templates / "theme" / "helper.j2").write_text("{% macro m() %}{% endmacro %}", encoding="utf-8")
-    environment = sandbox(templates)
+    environment = template_sandbox(templates)
     # Our loader serves only plainly named templates, so the PoC file can never be loaded ...
     with pytest.raises(jinja2.TemplateNotFound, match="template names are"):
         environment.get_template(evil_name)

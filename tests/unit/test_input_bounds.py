@@ -24,7 +24,7 @@ from safepassage.adapters.creative_templates import (
     TemplateFailure,
     load_catalogue,
     render,
-    sandbox,
+    template_sandbox,
 )
 from safepassage.adapters.files import MAX_INPUT_BYTES, load_document
 from safepassage.domain.creatives import interpolate
@@ -92,7 +92,7 @@ def test_template_attacks_are_refused_with_their_line_and_little_memory(tmp_path
     tracemalloc.start()
     try:
         with pytest.raises(TemplateFailure) as caught:
-            render(sandbox(tmp_path), "theme/t.j2", {})
+            render(template_sandbox(tmp_path), "theme/t.j2", {})
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -107,13 +107,13 @@ def test_ordinary_template_arithmetic_still_works(tmp_path: Path) -> None:
         "{{ 'ab' ~ 'c' }} {{ 2 * 3 + 1 }} {{ 2 ** 10 }} "
         "{{ ['a', 'b']|join('-') }} {{ 'a b'|replace(' ', '_') }}",
     )
-    assert render(sandbox(tmp_path), "theme/t.j2", {}) == "abc 7 1024 a-b a_b"
+    assert render(template_sandbox(tmp_path), "theme/t.j2", {}) == "abc 7 1024 a-b a_b"
 
 
 def test_a_template_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
     _write(tmp_path, "headline: x\n" * (MAX_TEMPLATE_BYTES // 12 + 1))
     with pytest.raises(TemplateFailure) as caught:
-        render(sandbox(tmp_path), "theme/t.j2", {})
+        render(template_sandbox(tmp_path), "theme/t.j2", {})
     assert f"at most {MAX_TEMPLATE_BYTES:,} bytes" in caught.value.message
 
 

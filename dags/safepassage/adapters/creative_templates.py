@@ -265,7 +265,7 @@ def _precheck(name: str, value: Any, *args: Any, **kwargs: Any) -> None:
         )
 
 
-def sandbox(templates_dir: Path) -> BoundedSandbox:
+def template_sandbox(templates_dir: Path) -> BoundedSandbox:
     environment = BoundedSandbox(
         loader=CreativeLoader(templates_dir),
         undefined=StrictUndefined,

@@ -24,7 +24,7 @@ from safepassage.adapters.creative_templates import (
     load_catalogue,
     messages_by_line,
     render,
-    sandbox,
+    template_sandbox,
     template_source,
 )
 from safepassage.adapters.files import load_document
@@ -164,7 +164,7 @@ class CreativeLibrary:
         problems = [document.problem(loc, message) for loc, message in _theme_problems(self.settings, config)]
         if problems:
             raise InvalidInput(problems)
-        self.environment = sandbox(root / "templates")
+        self.environment = template_sandbox(root / "templates")
         self.catalogues: dict[str, Catalogue] = {}
         for language in config.languages:
             if language.code == self.settings.source_language:

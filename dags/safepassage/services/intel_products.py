@@ -3,7 +3,7 @@ and country for businesses and financial institutions wherever a judgement sees 
 operational risk (`sectors_at_risk`).
 
 Templates (`products/templates/*.j2`) are campaign managers' HTML and render in the same bounded
-sandbox as the ad creatives (adapters.creative_templates); every value handed to them is escaped
+template_sandbox as the ad creatives (adapters.creative_templates); every value handed to them is escaped
 first, and so is every translation. Campaign figures in them are aggregates; counts below the
 small-cell threshold are shown as "fewer than N", because these notes leave the organisation.
 """
@@ -26,7 +26,7 @@ from safepassage.adapters.creative_templates import (
     load_catalogue,
     messages_by_line,
     render,
-    sandbox,
+    template_sandbox,
     write_catalogues,
 )
 from safepassage.adapters.files import load_document
@@ -108,7 +108,7 @@ def load_products(root: Path | None = None, config: CampaignConfig | None = None
 def update_catalogues(library: ProductLibrary) -> dict[str, tuple[int, int]]:
     """Collect every _() text of the templates into locale/messages.pot and merge it into each
     language's messages.po (new texts empty, changed ones fuzzy). Returns (untranslated, fuzzy)."""
-    environment = sandbox(library.root / "templates")
+    environment = template_sandbox(library.root / "templates")
     messages: dict[str, list[tuple[str, int]]] = {}
     for name in TEMPLATES:
         for line, texts in messages_by_line(environment, name).items():
@@ -155,7 +155,7 @@ def render_product(library: ProductLibrary, template: str, language: str, contex
         text = html.escape(text, quote=False)
         return text % params if params else text  # params are escaped already (context)
 
-    environment = sandbox(library.root / "templates")
+    environment = template_sandbox(library.root / "templates")
     try:
         return render(environment, template, {**_escaped(dict(context)), "_": gettext, "gettext": gettext})
     except TemplateFailure as failure:
