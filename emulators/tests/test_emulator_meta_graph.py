@@ -593,38 +593,6 @@ def test_reset_forgets_entities(server: MetaGraphServer) -> None:
     assert list(account().get_campaigns()) == []
 
 
-def test_project_client_factory_drives_the_shared_sandbox(sandbox: Any, meta_api: Any) -> None:
-    """The project's own factory (descriptor -> settings -> FacebookAdsApi) against the shared sandbox,
-    with the loopback guard on: a campaign goes in, a week of simulated delivery comes out."""
-    account_id = sandbox.descriptor["meta"]["ad_account_ids"][0]
-    ad_account = AdAccount(account_id, api=meta_api)
-    campaign = ad_account.create_campaign(
-        params={"name": "factory", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []}
-    )
-    ad_set = ad_account.create_ad_set(
-        params={
-            "name": "UA",
-            "campaign_id": campaign["id"],
-            "daily_budget": 2000,
-            "targeting": {"geo_locations": {"countries": ["UA"]}, "locales": [52]},
-        }
-    )
-    creative = ad_account.create_ad_creative(
-        params={
-            "name": "c",
-            "object_story_spec": {"page_id": "1", "link_data": {"link": "https://la-strada.org.ua/"}},
-        }
-    )
-    ad_account.create_ad(
-        params={"name": "a", "adset_id": ad_set["id"], "creative": {"creative_id": creative["id"]}}
-    )
-    sandbox.clock.advance(dt.timedelta(days=7))
-    rows = list(ad_account.get_insights(fields=["spend", "impressions"], params={"date_preset": "last_7d"}))
-    assert int(rows[0]["impressions"]) > 0
-    assert 0 < float(rows[0]["spend"]) <= 7 * 20.00
-    assert sandbox.log.entries(platform="meta", target_contains=f"/{account_id}/campaigns")
-
-
 def test_a_client_that_hangs_up_before_the_answer_leaves_no_traceback(
     server: MetaGraphServer, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from typing import Any
 
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.session import FacebookSession
@@ -73,3 +75,35 @@ def test_meta_requests_time_out_on_a_silent_server_and_the_error_carries_no_toke
     assert "token-never-shown" not in str(failure.value) and failure.value.__cause__ is None
     assert failure.value.__suppress_context__, "the SDK's exception (with the URL) is not chained"
     assert meta_api(settings)._session.timeout == (10.0, 120.0)
+
+
+def test_project_client_factory_drives_the_shared_emulators(emulators: Any, meta_api: Any) -> None:
+    """The project's own factory (descriptor -> settings -> FacebookAdsApi) against the shared emulators,
+    with the loopback guard on: a campaign goes in, a week of simulated delivery comes out."""
+    account_id = emulators.descriptor["meta"]["ad_account_ids"][0]
+    ad_account = AdAccount(account_id, api=meta_api)
+    campaign = ad_account.create_campaign(
+        params={"name": "factory", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []}
+    )
+    ad_set = ad_account.create_ad_set(
+        params={
+            "name": "UA",
+            "campaign_id": campaign["id"],
+            "daily_budget": 2000,
+            "targeting": {"geo_locations": {"countries": ["UA"]}, "locales": [52]},
+        }
+    )
+    creative = ad_account.create_ad_creative(
+        params={
+            "name": "c",
+            "object_story_spec": {"page_id": "1", "link_data": {"link": "https://la-strada.org.ua/"}},
+        }
+    )
+    ad_account.create_ad(
+        params={"name": "a", "adset_id": ad_set["id"], "creative": {"creative_id": creative["id"]}}
+    )
+    emulators.clock.advance(dt.timedelta(days=7))
+    rows = list(ad_account.get_insights(fields=["spend", "impressions"], params={"date_preset": "last_7d"}))
+    assert int(rows[0]["impressions"]) > 0
+    assert 0 < float(rows[0]["spend"]) <= 7 * 20.00
+    assert emulators.log.entries(platform="meta", target_contains=f"/{account_id}/campaigns")
