@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from safepassage.domain.campaign import CampaignConfig
-from safepassage.domain.impact import Benchmark, Period, Traffic, money, percent, share
+from safepassage.domain.impact import HEADLINE_LABELS, Benchmark, Period, Traffic, money, percent, share
 from safepassage.services.impact import ImpactFigures
 
 SIMULATED = (
@@ -203,16 +203,25 @@ def _outcome_tag(figures: ImpactFigures) -> str:
 def headline_cards(figures: ImpactFigures, sim: str) -> str:
     headline = figures.headline()
     cpc = figures.cost_per_signposting_click
+    label = HEADLINE_LABELS  # the same words as the comparison table and the demo's summary
     cards = [
-        (headline["people_reached"], f"people reached{sim}", "platform-reported unique reach for the period"),
-        (headline["countries"], f"countries{sim}", "with at least one impression"),
-        (headline["languages"], f"languages{sim}", "with at least one impression"),
-        (headline["organisations"], f"support organisations signposted{sim}", "with at least one click"),
-        (headline["mobile_share"], f"of traffic from mobile devices{sim}", "share of clicks"),
-        (_n(headline["app_download_clicks"]), f"clicks to download the STOP APP{sim}", ""),
+        (
+            headline["people_reached"],
+            f"{label['people_reached']}{sim}",
+            "platform-reported unique reach for the period",
+        ),
+        (headline["countries"], f"{label['countries']}{sim}", "with at least one impression"),
+        (headline["languages"], f"{label['languages']}{sim}", "with at least one impression"),
+        (headline["organisations"], f"{label['organisations']}{sim}", "with at least one click"),
+        (headline["mobile_share"], f"{label['mobile_share']}{sim}", "share of clicks"),
+        (
+            _n(headline["app_download_clicks"]),
+            f"{label['app_download_clicks']}{sim}",
+            "app stores and the app's page",
+        ),
         (
             _n(headline["people_signposted_to_safety"]),
-            f"people signposted to safety{_outcome_tag(figures)}",
+            f"{label['people_signposted_to_safety']}{_outcome_tag(figures)}",
             "counted by the partners, per organisation, country and month",
         ),
         (money(figures.traffic.cost_minor), f"spent{sim}", ""),
