@@ -58,7 +58,7 @@ ADS_PER_COUNTRY = 8
 
 
 def _tree() -> Any:
-    from safepassage.adapters.warehouse.performance_store import AccountTree, AdGroupRef, AdRef, CampaignRef
+    from safepassage.domain.performance import AccountTree, AdGroupRef, AdRef, CampaignRef
 
     tree = AccountTree("meta", "act_bench", "EUR")
     for country in COUNTRIES:
@@ -92,7 +92,7 @@ def _window(rows: int) -> Any:
 
 def _rows(rows: int) -> Iterator[Any]:
     """Exactly `rows` pulled rows, generated lazily (a pull streams; so does this)."""
-    from safepassage.adapters.warehouse.performance_store import PulledRow
+    from safepassage.domain.performance import PulledRow
 
     window = _window(rows)
     produced = 0
@@ -221,14 +221,14 @@ def _raw_load(warehouse: Any, rows: int) -> float:
 
 
 def _reload(warehouse: Any, rows: int) -> tuple[float, float]:
-    from safepassage.adapters.warehouse.performance_store import replace_window
 
     window = _window(rows)
     started = time.perf_counter()
-    replace_window(warehouse, _tree(), window, _rows(rows))
+    warehouse.performance.replace_window(_tree(), window, _rows(rows))
     first = time.perf_counter() - started
     started = time.perf_counter()
-    replace_window(warehouse, _tree(), window, _rows(rows))  # every row already there: the idempotent re-load
+    # every row already there: the idempotent re-load
+    warehouse.performance.replace_window(_tree(), window, _rows(rows))
     return first, time.perf_counter() - started
 
 

@@ -31,7 +31,7 @@ TIMED: dict[str, list[tuple[str, str]]] = {
         ("safepassage_dev.local_airflow", "LocalAirflow.start")
     ],
     "Airflow stop": [("safepassage_dev.local_airflow", "LocalAirflow.stop")],
-    "warehouse migrate (Alembic upgrade)": [("safepassage.adapters.warehouse.engine", "Warehouse.migrate")],
+    "warehouse migrate (Alembic upgrade)": [("safepassage.adapters.warehouse.engine", "Database.migrate")],
     "DagBag parse": [("airflow.dag_processing.dagbag", "DagBag.__init__")],
     "dag.test()": [("airflow.sdk.definitions.dag", "DAG.test")],
     "emulator delivery simulation": [

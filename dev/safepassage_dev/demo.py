@@ -332,7 +332,6 @@ def _pull_and_report(
 ) -> None:
     """After the campaign: one backfill run pulls both platforms' 2022 delivery, which wakes the
     impact report; the demo then writes the 2022 report beside the brief's figures."""
-    from safepassage.adapters.warehouse.impact_queries import daily_rows_by_platform
     from safepassage_dev.brief_2022 import write_2022_report
 
     emulators.clock.set(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(6), tzinfo=dt.UTC))
@@ -343,7 +342,7 @@ def _pull_and_report(
     )
     held = "; ".join(
         f"{platform}: {rows:,} daily rows {first} – {last}"
-        for platform, (rows, first, last) in sorted(daily_rows_by_platform(warehouse).items())
+        for platform, (rows, first, last) in sorted(warehouse.impact.daily_rows_by_platform().items())
     )
     report.add("DAG pull_performance", f"{pull.outcome} (backfill {REPLAY_FROM} – {until}); {held}")
     reported = chain.woken_by(_required(chain.produced(pull, "performance"), pull), "impact_report")
@@ -470,9 +469,7 @@ def _environment(**values: str) -> Iterator[None]:
 
 
 def _creative_counts(warehouse: Warehouse) -> str:
-    from safepassage.adapters.warehouse.creative_versions import count_versions
-
-    return f"{count_versions(warehouse)} creative versions stored"
+    return f"{warehouse.creative_versions.count_versions()} creative versions stored"
 
 
 def _budget_summary(warehouse: Warehouse) -> str:

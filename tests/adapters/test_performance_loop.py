@@ -5,15 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse.performance_store import (
-    AccountTree,
-    AdGroupRef,
-    AdRef,
-    CampaignRef,
-    PulledRow,
-    replace_window,
-)
-from safepassage.domain.performance import Window
+from safepassage.domain.performance import AccountTree, AdGroupRef, AdRef, CampaignRef, PulledRow, Window
 from safepassage.services.budgets import allocate_budgets
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.push_settings import load_push_settings
@@ -40,7 +32,7 @@ def _load_pl_spend(warehouse: Warehouse, per_day_minor: int, clicks: int = 10) -
         PulledRow(day, "3", "PL", "uk", "mobile", "google_search", 50_000, clicks, per_day_minor)
         for day in window.each_day()
     )
-    replace_window(warehouse, tree, window, rows)
+    warehouse.performance.replace_window(tree, window, rows)
 
 
 def test_pacing_follows_pulled_spend_when_it_runs_ahead(warehouse: Warehouse) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from ad_emulators.faults import FaultPlan
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.adapters.warehouse.performance_store import window_checksum
 from safepassage.domain.performance import PerformanceSettings, Window
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.performance import pull_google_ads, pull_meta
@@ -66,11 +65,11 @@ def test_google_pull_attributes_rows_and_a_rerun_changes_nothing(
     window = Window(START, dt.date(2022, 4, 9))
 
     first = pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, window)
-    before = window_checksum(warehouse)
+    before = warehouse.performance.window_checksum()
     again = pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, window)
 
     assert first.rows > 0 and again.rows == first.rows
-    assert window_checksum(warehouse) == before
+    assert warehouse.performance.window_checksum() == before
     assert first.requests == 5  # three entity reads, the stream, the account totals
     with warehouse.session() as session:
         by_country = dict(
@@ -114,11 +113,11 @@ def test_meta_pull_splits_breakdowns_stores_period_reach_and_a_rerun_changes_not
     config = load_campaign_config()
 
     first = pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
-    before = window_checksum(warehouse)
+    before = warehouse.performance.window_checksum()
     again = pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
 
     assert first.rows > 0 and again.rows == first.rows and first.splits == []
-    assert window_checksum(warehouse) == before
+    assert warehouse.performance.window_checksum() == before
     with warehouse.session() as session:
         placements = set(session.scalars(select(m.DailyPerformance.placement).distinct()))
         devices = set(session.scalars(select(m.DailyPerformance.device).distinct()))
@@ -153,7 +152,7 @@ def test_a_stalled_meta_report_is_split_and_completes(
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     expected = pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
-    expected_sum = window_checksum(warehouse)
+    expected_sum = warehouse.performance.window_checksum()
     with warehouse.session() as session:  # start from nothing, so the split pull must write it all
         session.query(m.DailySignposting).delete()
         session.query(m.DailyPerformance).delete()
@@ -180,7 +179,7 @@ def test_a_stalled_meta_report_is_split_and_completes(
     )
 
     assert split.rows == expected.rows
-    assert window_checksum(warehouse) == expected_sum  # nothing lost, nothing doubled
+    assert warehouse.performance.window_checksum() == expected_sum  # nothing lost, nothing doubled
     assert split.splits[0].startswith(f"account {account}: was still Job Running at 37%")
     assert any(s.startswith("campaign") and "Job Failed" in s for s in split.splits)
     assert len(emulators.log.entries(platform="meta", fault="async_report_stall")) == 1
@@ -261,7 +260,7 @@ def test_google_faults_are_survived_with_nothing_lost_or_doubled(
     config = load_campaign_config()
     window = Window(START, dt.date(2022, 4, 9))
     clean = pull_google_ads(warehouse, google_ads_client, customer, config, SETTINGS, window)
-    expected = window_checksum(warehouse)
+    expected = warehouse.performance.window_checksum()
     emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
@@ -288,7 +287,7 @@ def test_google_faults_are_survived_with_nothing_lost_or_doubled(
     )
 
     assert faulted.rows == clean.rows and faulted.attempts == 3
-    assert window_checksum(warehouse) == expected
+    assert warehouse.performance.window_checksum() == expected
     assert waits[0] == 1.0  # the server's retry delay, from QuotaErrorDetails
     faults = emulators.log.entries(platform="google_ads", outcome="fault")
     assert [f.fault for f in faults] == ["resource_exhausted", "transient"]
@@ -304,7 +303,7 @@ def test_meta_throttling_and_server_errors_are_survived(
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
-    expected = window_checksum(warehouse)
+    expected = warehouse.performance.window_checksum()
     emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
@@ -328,7 +327,7 @@ def test_meta_throttling_and_server_errors_are_survived(
     waits: list[float] = []
     again = pull_meta(warehouse, meta_api, account, config, SETTINGS, window, sleep=waits.append)
 
-    assert window_checksum(warehouse) == expected and again.rows > 0
+    assert warehouse.performance.window_checksum() == expected and again.rows > 0
     assert 180.0 in waits  # three minutes, as X-Business-Use-Case-Usage said
     assert len(emulators.log.entries(platform="meta", outcome="fault")) == 3
 
@@ -344,7 +343,7 @@ def test_meta_reads_whose_response_is_lost_are_sent_again(
     window = Window(START, dt.date(2022, 4, 4))
     config = load_campaign_config()
     pull_meta(warehouse, meta_api, account, config, SETTINGS, window)
-    expected = window_checksum(warehouse)
+    expected = warehouse.performance.window_checksum()
     emulators.faults = FaultPlan.from_dict(
         {
             "faults": [
@@ -367,7 +366,7 @@ def test_meta_reads_whose_response_is_lost_are_sent_again(
     quick = SETTINGS.model_copy(update={"retry_seconds": 0.25})  # config/performance.yaml retry_seconds
     again = pull_meta(warehouse, meta_api, account, config, quick, window, sleep=waits.append)
 
-    assert window_checksum(warehouse) == expected and again.rows > 0
+    assert warehouse.performance.window_checksum() == expected and again.rows > 0
     assert len(emulators.log.entries(platform="meta", fault="response_lost_after_commit")) == 3
     # each lost answer: one back-off, then the call sent again (the zero waits are report polls)
     assert [w for w in waits if w] == [0.25] * 3

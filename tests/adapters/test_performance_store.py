@@ -9,19 +9,18 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from safepassage.adapters.warehouse import Warehouse, push_store
+from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.adapters.warehouse.performance_store import (
+from safepassage.domain.performance import (
     AccountTree,
     AdGroupRef,
     AdRef,
     CampaignRef,
     PulledRow,
+    QualityCheckFailed,
     ReachRow,
-    replace_window,
-    window_checksum,
+    Window,
 )
-from safepassage.domain.performance import QualityCheckFailed, Window
 
 WINDOW = Window(dt.date(2022, 4, 1), dt.date(2022, 4, 3))
 
@@ -56,14 +55,12 @@ def _totals(window: Window = WINDOW, clicks: int = 5) -> dict[dt.date, dict[str,
 
 
 def test_replacing_a_window_keeps_other_days_and_derives_signposting(warehouse: Warehouse) -> None:
-    replace_window(
-        warehouse,
+    warehouse.performance.replace_window(
         _tree(),
         Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3)),
         _rows(Window(dt.date(2022, 3, 30), dt.date(2022, 4, 3))),
     )
-    result = replace_window(
-        warehouse,
+    result = warehouse.performance.replace_window(
         _tree(),
         WINDOW,
         _rows(clicks=9),
@@ -94,21 +91,20 @@ def test_replacing_a_window_keeps_other_days_and_derives_signposting(warehouse: 
 
 
 def test_a_duplicate_natural_key_fails_the_load_and_names_it(warehouse: Warehouse) -> None:
-    replace_window(warehouse, _tree(), WINDOW, _rows())
-    before = window_checksum(warehouse)
+    warehouse.performance.replace_window(_tree(), WINDOW, _rows())
+    before = warehouse.performance.window_checksum()
     doubled = [*_rows(), PulledRow(dt.date(2022, 4, 2), "a1", "PL", "uk", "mobile", "facebook", 1, 1, 1)]
 
     with pytest.raises(QualityCheckFailed, match="natural key not unique") as raised:
-        replace_window(warehouse, _tree(), WINDOW, doubled)
+        warehouse.performance.replace_window(_tree(), WINDOW, doubled)
 
     assert "2022-04-02" in str(raised.value) and "mobile" in str(raised.value)
-    assert window_checksum(warehouse) == before  # nothing half-done
+    assert warehouse.performance.window_checksum() == before  # nothing half-done
 
 
 def test_negative_metrics_fail_the_load_and_name_the_row(warehouse: Warehouse) -> None:
     with pytest.raises(QualityCheckFailed, match="negative metric") as raised:
-        replace_window(
-            warehouse,
+        warehouse.performance.replace_window(
             _tree(),
             WINDOW,
             [*_rows(), PulledRow(dt.date(2022, 4, 3), "a2", "PL", "uk", "tablet", "facebook", 10, -1, 5)],
@@ -122,28 +118,32 @@ def test_totals_that_differ_from_the_platforms_fail_the_load(warehouse: Warehous
     totals = _totals()
     totals[dt.date(2022, 4, 2)]["cost_minor"] += 1  # the account says one cent more than the ad rows
     with pytest.raises(QualityCheckFailed, match="per-day totals") as raised:
-        replace_window(warehouse, _tree(), WINDOW, _rows(), platform_totals=totals)
+        warehouse.performance.replace_window(_tree(), WINDOW, _rows(), platform_totals=totals)
     assert "2022-04-02 cost_minor: loaded 2800, platform reports 2801" in str(raised.value)
 
 
 def test_spend_above_the_pushed_budget_beyond_overdelivery_fails_the_load(warehouse: Warehouse) -> None:
     # the pushed Meta budget for PL: 20.00 a day; Meta may overdeliver by 25% → at most 25.00
-    push_store.store_allocation(warehouse, dt.date(2022, 3, 1), "h1", {}, "EUR", [("meta", "PL", 2000, 1.0)])
-    replace_window(warehouse, _tree(), WINDOW, _rows(cost_minor=620), overdelivery_factor=1.25)  # 24.80
+    warehouse.push.store_allocation(dt.date(2022, 3, 1), "h1", {}, "EUR", [("meta", "PL", 2000, 1.0)])
+    warehouse.performance.replace_window(
+        _tree(), WINDOW, _rows(cost_minor=620), overdelivery_factor=1.25
+    )  # 24.80
     with pytest.raises(QualityCheckFailed, match="spend above the pushed daily budget") as raised:
-        replace_window(warehouse, _tree(), WINDOW, _rows(cost_minor=650), overdelivery_factor=1.25)  # 26.00
+        warehouse.performance.replace_window(
+            _tree(), WINDOW, _rows(cost_minor=650), overdelivery_factor=1.25
+        )  # 26.00
     assert "2022-04-01 PL: spent 2600 > 1.25× budget 2000" in str(raised.value)
 
 
 def test_two_concurrent_loads_of_one_window_leave_one_copy(warehouse: Warehouse) -> None:
-    replace_window(warehouse, _tree(), WINDOW, _rows())
-    expected = window_checksum(warehouse)
+    warehouse.performance.replace_window(_tree(), WINDOW, _rows())
+    expected = warehouse.performance.window_checksum()
     errors: list[BaseException] = []
 
     def load() -> None:
         other = Warehouse(warehouse.url)
         try:
-            replace_window(other, _tree(), WINDOW, _rows())
+            other.performance.replace_window(_tree(), WINDOW, _rows())
         except BaseException as error:
             errors.append(error)
         finally:
@@ -156,7 +156,7 @@ def test_two_concurrent_loads_of_one_window_leave_one_copy(warehouse: Warehouse)
         thread.join()
 
     assert errors == []
-    assert window_checksum(warehouse) == expected
+    assert warehouse.performance.window_checksum() == expected
 
 
 def test_a_re_pull_keeps_each_reach_row_in_place_and_drops_cells_no_longer_reported(
@@ -171,11 +171,11 @@ def test_a_re_pull_keeps_each_reach_row_in_place_and_drops_cells_no_longer_repor
             return {country: (row_id, value) for country, row_id, value in rows}
 
     both = [ReachRow("account", "act_1", "PL", 900, 12000), ReachRow("account", "act_1", "ALL", 950, 12000)]
-    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
+    warehouse.performance.replace_window(_tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
     first = reach()
-    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
+    warehouse.performance.replace_window(_tree(), WINDOW, _rows(), reach=both, platform_totals=_totals())
     assert reach() == first
 
     revised = [ReachRow("account", "act_1", "PL", 910, 12000)]
-    replace_window(warehouse, _tree(), WINDOW, _rows(), reach=revised, platform_totals=_totals())
+    warehouse.performance.replace_window(_tree(), WINDOW, _rows(), reach=revised, platform_totals=_totals())
     assert reach() == {"PL": (first["PL"][0], 910)}

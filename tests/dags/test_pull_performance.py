@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from safepassage.adapters.warehouse import Warehouse
 from safepassage.adapters.warehouse import models as m
-from safepassage.adapters.warehouse.performance_store import window_checksum
 from safepassage.services.campaign_config import load_campaign_config
 from safepassage.services.reference_data import sync_reference_data
 from tests.adapters.performance_fixtures import google_campaigns, meta_campaigns
@@ -52,9 +51,9 @@ def test_a_backfill_run_pulls_every_account_and_a_rerun_changes_nothing(
     dag = dagbag.dags["pull_performance"]
     run = dag.test(run_conf=conf)
     assert run.state == DagRunState.SUCCESS
-    first = window_checksum(warehouse)
+    first = warehouse.performance.window_checksum()
     assert dag.test(run_conf=conf).state == DagRunState.SUCCESS
-    assert window_checksum(warehouse) == first
+    assert warehouse.performance.window_checksum() == first
 
     with warehouse.session() as session:
         spans = session.execute(

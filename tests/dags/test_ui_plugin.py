@@ -117,7 +117,6 @@ def test_plans_page_lists_plans_with_reasons_and_decisions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from safepassage.adapters.warehouse import Warehouse
-    from safepassage.adapters.warehouse.push_store import decide_plans, insert_plan
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.reference_data import sync_reference_data
 
@@ -127,8 +126,7 @@ def test_plans_page_lists_plans_with_reasons_and_decisions(
     sync_reference_data(load_campaign_config(), store)
     assert "No plans yet" in plans_page()
 
-    insert_plan(
-        store,
+    store.push.insert_plan(
         {
             "platform_code": "google_ads",
             "account_external_id": "5550001001",
@@ -139,7 +137,7 @@ def test_plans_page_lists_plans_with_reasons_and_decisions(
             "dag_run_id": "manual__1",
         },
     )
-    decide_plans(store, "manual__1", True, "reviewer-anna", "helplines checked")
+    store.push.decide_plans("manual__1", True, "reviewer-anna", "helplines checked")
     page = plans_page()
     assert "716 create" in page and "PL starts serving" in page
     assert "approved" in page and "reviewer-anna: helplines checked" in page

@@ -17,14 +17,7 @@ import sqlalchemy as sa
 
 from safepassage.adapters.meta_insights import MetaPerformanceReader, MetaPullError
 from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse.performance_store import (
-    AccountTree,
-    AdGroupRef,
-    AdRef,
-    CampaignRef,
-    replace_window,
-)
-from safepassage.domain.performance import Window
+from safepassage.domain.performance import AccountTree, AdGroupRef, AdRef, CampaignRef, Window
 
 TOKEN = "EAAB-fake-token-that-must-never-appear"
 DAY = dt.date(2022, 4, 1)
@@ -105,7 +98,7 @@ def test_a_malformed_row_mid_stream_leaves_the_warehouse_as_it_was(warehouse: Wa
     window = Window(DAY, DAY)
     meta = reader()
     meta._ads["ad-1"] = ("as-1", "uk")  # what read_tree() learns from the ad set's locales
-    replace_window(warehouse, tree, window, [meta._row(GOOD)])
+    warehouse.performance.replace_window(tree, window, [meta._row(GOOD)])
     before = snapshot(warehouse)
     assert any(before.values())
 
@@ -114,5 +107,5 @@ def test_a_malformed_row_mid_stream_leaves_the_warehouse_as_it_was(warehouse: Wa
         yield meta._row(MALFORMED["spend NaN"][0])
 
     with pytest.raises(MetaPullError):
-        replace_window(warehouse, tree, window, stream())
+        warehouse.performance.replace_window(tree, window, stream())
     assert snapshot(warehouse) == before

@@ -23,9 +23,10 @@ FORBIDDEN = {
         "redis",
         "jinja2",
     ),
-    "services": (*SDKS_AND_SQL, "airflow", "safepassage.orchestration"),
+    # services know the warehouse only by its port (services.ports); orchestration.connections wires it
+    "services": (*SDKS_AND_SQL, "airflow", "safepassage.orchestration", "safepassage.adapters.warehouse"),
     "orchestration": SDKS_AND_SQL,
-    "commands": SDKS_AND_SQL,
+    "commands": (*SDKS_AND_SQL, "safepassage.adapters.warehouse"),
 }
 
 

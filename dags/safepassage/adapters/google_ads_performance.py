@@ -24,14 +24,15 @@ from google.ads.googleads.errors import GoogleAdsException
 from google.api_core import exceptions as api_exceptions
 
 from safepassage.adapters.google_ads import classify
-from safepassage.adapters.warehouse.performance_store import (
+from safepassage.domain.performance import (
     AccountTree,
     AdGroupRef,
     AdRef,
     CampaignRef,
     PulledRow,
+    Window,
+    attribute_link,
 )
-from safepassage.domain.performance import Window, attribute_link
 from safepassage.domain.push import parse_name
 
 PLATFORM = "google_ads"

@@ -35,15 +35,16 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from requests import RequestException
 
-from safepassage.adapters.warehouse.performance_store import (
+from safepassage.domain.performance import (
     AccountTree,
     AdGroupRef,
     AdRef,
     CampaignRef,
     PulledRow,
     ReachRow,
+    Window,
+    attribute_link,
 )
-from safepassage.domain.performance import Window, attribute_link
 
 PLATFORM = "meta"
 THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})

@@ -68,13 +68,13 @@ def _check(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     from safepassage.adapters.events import AirflowApi, EventNotSent, publish_redis
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.errors import InvalidInput
     from safepassage.orchestration.assets import KEY_JUDGEMENTS
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.intelligence import check_files, publish, stored_judgements
 
-    warehouse = Warehouse()
+    warehouse = open_warehouse()
     warehouse.migrate()
     try:
         loaded = check_files(args.files, load_campaign_config(), store=stored_judgements(warehouse))
@@ -106,14 +106,14 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.errors import InvalidInput
     from safepassage.domain.targeting import Targeting, derive_targeting, render_targeting
+    from safepassage.orchestration.connections import open_warehouse
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.intelligence import check_files, latest_targeting
 
     if args.file is None:
-        warehouse = Warehouse()
+        warehouse = open_warehouse()
         warehouse.migrate()
         document = latest_targeting(warehouse)
         if document is None:

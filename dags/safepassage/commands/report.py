@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.ports import Warehouse
 
 SLICE_OPTIONS = (
     ("country", "countries", "ISO codes, comma-separated, e.g. PL,UA"),
@@ -76,9 +76,9 @@ class _Written(Protocol):
 
 def _write_from_warehouse(write: Callable[[Warehouse], _Written]) -> int:
     """Runs `write` on the warehouse (its schema brought up to date first), then says what it wrote."""
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.orchestration.connections import open_warehouse
 
-    warehouse = Warehouse()
+    warehouse = open_warehouse()
     try:
         warehouse.migrate()
         written = write(warehouse)

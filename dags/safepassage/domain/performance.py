@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -21,6 +21,93 @@ from safepassage.domain.creatives import LANGUAGE_PARAMETER, ORG_PARAMETER, host
 
 # Links that count as app-download clicks: the app stores and the STOP APP's own page.
 APP_LINK_PATTERNS = ("apps.apple.com", "play.google.com", "stopthetraffik.org/stop-app")
+
+
+# --- what a pull reads from a platform (with the platform's own ids) and what a load stored ---
+
+
+@dataclass(frozen=True)
+class CampaignRef:
+    external_id: str
+    name: str
+    status: str = "UNKNOWN"
+    country_code: str | None = None
+    theme: str | None = None
+
+
+@dataclass(frozen=True)
+class AdGroupRef:
+    campaign_external_id: str
+    external_id: str
+    name: str
+    status: str = "UNKNOWN"
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class AdRef:
+    ad_group_external_id: str
+    external_id: str
+    name: str = ""
+    status: str = "UNKNOWN"
+    final_url: str | None = None
+    link_destination: str = "other"  # organisation | app | other
+    organisation_id: str | None = None
+    theme: str | None = None
+
+
+@dataclass
+class AccountTree:
+    """What the platform reported the account is made of, for the dimensions."""
+
+    platform: str
+    external_id: str
+    currency: str
+    name: str = ""
+    campaigns: list[CampaignRef] = field(default_factory=list)
+    ad_groups: list[AdGroupRef] = field(default_factory=list)
+    ads: list[AdRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PulledRow:
+    """One day × ad × country × language × device × placement, with platform (external) ids."""
+
+    date: dt.date
+    ad_external_id: str
+    country_code: str
+    language_code: str
+    device: str
+    placement: str
+    impressions: int
+    clicks: int
+    cost_minor: int
+    link_clicks: int | None = None  # clicks on the ad's tracked link, when the platform tells them apart
+
+
+@dataclass(frozen=True)
+class ReachRow:
+    scope_level: str  # account | campaign
+    scope_external_id: str
+    country_code: str  # ISO code, or ALL
+    reach: int
+    impressions: int
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows: int
+    signposting_rows: int
+    reach_rows: int
+    window: Window
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "signposting_rows": self.signposting_rows,
+            "reach_rows": self.reach_rows,
+            "window": str(self.window),
+        }
 
 
 PLATFORM_NAMES = ("google_ads", "meta")

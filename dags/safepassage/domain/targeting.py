@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -532,3 +533,21 @@ def render_diff(diff: dict[str, Any]) -> str:
 def _changes(added: list[str], removed: list[str]) -> str:
     parts = [f"+{item}" for item in added] + [f"-{item}" for item in removed]
     return ", ".join(parts) or "-"
+
+
+@dataclass(frozen=True)
+class StoredSnapshot:
+    """A targeting snapshot as the warehouse holds it (content_hash is chained with its predecessor's)."""
+
+    id: int
+    content_hash: str
+    targeting: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredJudgement:
+    """A key judgement as the store holds it, before it is parsed again."""
+
+    id: str
+    source_name: str | None
+    document: dict[str, Any]

@@ -23,6 +23,7 @@ change.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -33,7 +34,8 @@ from safepassage.adapters.platform_clients import META_API_VERSION, GoogleAdsSet
 from safepassage.adapters.redaction import register_secret
 
 if TYPE_CHECKING:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.adapters.warehouse import Warehouse as SqlWarehouse
+    from safepassage.services.ports import Warehouse
 
 GOOGLE_ADS_CONN_ID = "google_ads_default"
 META_CONN_ID = "meta_default"
@@ -217,10 +219,23 @@ def _url_password(url: str) -> list[str]:
 
 
 def open_warehouse(conn_id: str = WAREHOUSE_CONN_ID) -> Warehouse:
-    """The warehouse, from the Airflow Connection (or the local default)."""
+    """The warehouse, from the Airflow Connection (or the local default): the one place the SQL
+    adapter is handed to the services, which know it only as `services.ports.Warehouse`."""
+    return _warehouse_at(warehouse_url(conn_id))
+
+
+def shared_warehouse(conn_id: str = WAREHOUSE_CONN_ID) -> Warehouse:
+    """The process's warehouse for a long-lived server (the UI pages): one engine and pool per URL."""
+    return _shared_warehouse_at(warehouse_url(conn_id))
+
+
+def _warehouse_at(url: str) -> SqlWarehouse:
     from safepassage.adapters.warehouse import Warehouse
 
-    return Warehouse(warehouse_url(conn_id))
+    return Warehouse(url)
+
+
+_shared_warehouse_at = functools.lru_cache(maxsize=4)(_warehouse_at)
 
 
 __all__ = [
@@ -237,5 +252,6 @@ __all__ = [
     "meta_settings_from_descriptor",
     "meta_settings_from_extras",
     "open_warehouse",
+    "shared_warehouse",
     "warehouse_url",
 ]

@@ -12,7 +12,6 @@ from typing import Any
 
 def run_pause(country: str, reason: str, by: str) -> str:
     from safepassage.adapters.redaction import scrub
-    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.geo import Geography
     from safepassage.orchestration.connections import open_warehouse
     from safepassage.orchestration.push_accounts import google_account, google_account_settings, meta_accounts
@@ -56,7 +55,7 @@ def run_pause(country: str, reason: str, by: str) -> str:
         if warehouse is None:
             raise RuntimeError(f"cannot open the warehouse ({unopened})")
         warehouse.migrate()
-        if not push_store.has_country(warehouse, country.upper()):
+        if not warehouse.push.has_country(country.upper()):
             sync_reference_data(config, warehouse)  # a fresh installation: the pause needs dim_country
 
     try:

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
     from safepassage.adapters.google_ads import GoogleAdsAccount
     from safepassage.adapters.meta_kill_switch import MetaAdAccount
     from safepassage.adapters.meta_push import MetaPushAccount
-    from safepassage.adapters.warehouse import Warehouse
     from safepassage.domain.geo import Geography
     from safepassage.domain.pauses import PauseGuard
+    from safepassage.services.ports import Warehouse
 
 
 def budget_guard(config: CampaignConfig) -> BudgetGuard:

@@ -14,7 +14,6 @@ re-rendered per request.
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 if TYPE_CHECKING:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.ports import Warehouse
 
 URL_PREFIX = "/safepassage"
 
@@ -46,18 +45,11 @@ def page(title: str, body: str) -> str:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _warehouse_at(url: str) -> Warehouse:
-    from safepassage.adapters.warehouse import Warehouse
-
-    return Warehouse(url)
-
-
 def warehouse() -> Warehouse:
     """The process's warehouse (one engine and pool per URL, shared by every request)."""
-    from safepassage.orchestration.connections import warehouse_url
+    from safepassage.orchestration.connections import shared_warehouse
 
-    return _warehouse_at(warehouse_url())
+    return shared_warehouse()
 
 
 def creatives_page() -> str:

@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse, performance_store, push_store
 from safepassage.domain.budgets import Allocation, AllocationRules, CountryDemand, Pacing, allocate
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.performance import PerformanceSettings, shrunk_cost_per_click
 from safepassage.domain.push_settings import PushSettings
 from safepassage.services.performance import load_performance_settings
+from safepassage.services.ports import Warehouse
 from safepassage.services.push_inputs import budget_demands, effective_targeting
 
 PERFORMANCE_WINDOW_DAYS = 28  # Meta's insights settle after 28 days; the same window for both
@@ -49,7 +49,7 @@ class StoredAllocation:
 
 
 def month_to_date_spend(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
-    spend = push_store.spend_by_country(warehouse, day.replace(day=1), day)
+    spend = warehouse.push.spend_by_country(day.replace(day=1), day)
     return {code: cost for code, (cost, _clicks) in spend.items()}
 
 
@@ -61,7 +61,7 @@ def cost_per_signposting_click(
     performance = performance or PerformanceSettings()
     start = day - dt.timedelta(days=performance.weighting_window_days)
     shrunk = shrunk_cost_per_click(
-        push_store.spend_by_country(warehouse, start, day),
+        warehouse.push.spend_by_country(start, day),
         prior_strength_clicks=performance.prior_strength_clicks,
         min_total_clicks=performance.weighting_min_clicks,
     )
@@ -70,17 +70,17 @@ def cost_per_signposting_click(
 
 def previous_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
     """The amounts in effect at the end of the day before `day`."""
-    return push_store.allocation_amounts(warehouse, before=day)
+    return warehouse.push.allocation_amounts(before=day)
 
 
 def current_amounts(warehouse: Warehouse, day: dt.date) -> dict[str, int]:
     """The amounts in effect now: an earlier allocation of `day` itself, else the previous day's."""
-    return push_store.allocation_amounts(warehouse, on_or_before=day)
+    return warehouse.push.allocation_amounts(on_or_before=day)
 
 
 def latest_amounts(warehouse: Warehouse) -> dict[str, int]:
     """Country → daily minor units (all platforms) of the newest allocation."""
-    return push_store.allocation_amounts(warehouse)
+    return warehouse.push.allocation_amounts()
 
 
 def allocate_budgets(
@@ -125,8 +125,7 @@ def allocate_budgets(
     # find it again rather than store a copy made against itself.
     inputs_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     inputs["current_minor"] = dict(sorted(current.items()))
-    allocation_id, created = push_store.store_allocation(
-        warehouse,
+    allocation_id, created = warehouse.push.store_allocation(
         day,
         inputs_hash,
         inputs,
@@ -140,7 +139,7 @@ def _performance_data_used(
     warehouse: Warehouse, day: dt.date, performance: PerformanceSettings
 ) -> dict[str, Any]:
     """Which pulled data the allocation rests on, so the stored plan says it."""
-    newest, rows = performance_store.spend_month_to_date(warehouse, day - dt.timedelta(days=1))
+    newest, rows = warehouse.performance.spend_month_to_date(day - dt.timedelta(days=1))
     return {
         "pulled_through": newest.isoformat() if newest else None,
         "month_to_date_rows": rows,

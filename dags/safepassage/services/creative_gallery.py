@@ -21,7 +21,7 @@ from safepassage.domain.creatives import Combination, Finding, Severity
 from safepassage.services.creatives import CreativeLibrary, RenderedAd, RenderRun
 
 if TYPE_CHECKING:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.ports import Warehouse
 
 CTA_LABELS = {
     "LEARN_MORE": "Learn more",
@@ -218,11 +218,10 @@ def gallery_html(library: CreativeLibrary, run: RenderRun) -> str:
 def stored_gallery_html(warehouse: Warehouse) -> str | None:
     """The gallery of the creatives the DAG checked and stored (newest version of each ad), or None
     when nothing is stored yet. Reads the warehouse; renders no template."""
-    from safepassage.adapters.warehouse.creative_versions import newest_versions
     from safepassage.services.campaign_config import load_campaign_config
     from safepassage.services.creatives import theme_names
 
-    records = newest_versions(warehouse)
+    records = warehouse.creative_versions.newest_versions()
     if not records:
         return None
     ads = [_stored_ad(record) for record in records]

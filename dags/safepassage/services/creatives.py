@@ -52,7 +52,7 @@ from safepassage.domain.creatives import (
 from safepassage.domain.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
-    from safepassage.adapters.warehouse import Warehouse
+    from safepassage.services.ports import Warehouse
 
 THEMES_FILE = "themes.yaml"
 APP_ORGANISATION = "stop-the-traffik"
@@ -661,11 +661,10 @@ class StoreCounts:
 
 def store_creative_versions(ads: Sequence[RenderedAd], warehouse: Warehouse) -> StoreCounts:
     """Insert each ad's version unless its content hash is already stored (unchanged → nothing new)."""
-    from safepassage.adapters.warehouse.creative_versions import insert_new_versions
 
     if any(not ad.ok for ad in ads):
         raise ValueError("refusing to store creatives that failed their checks")
-    new, unchanged = insert_new_versions(warehouse, [ad.record() for ad in ads])
+    new, unchanged = warehouse.creative_versions.insert_new_versions([ad.record() for ad in ads])
     return StoreCounts(new=new, unchanged=unchanged)
 
 

@@ -18,8 +18,6 @@ from pydantic import ValidationError
 
 from safepassage import settings
 from safepassage.adapters.files import load_document
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import impact_queries as queries
 from safepassage.domain.errors import InvalidInput
 from safepassage.domain.impact import (
     HEADLINE_LABELS,
@@ -36,6 +34,7 @@ from safepassage.domain.impact import (
     percent,
     reach_range,
 )
+from safepassage.services.ports import Warehouse
 
 REPORTING_FILE = "reporting.yaml"
 BREAKDOWNS = ("country", "language", "platform", "placement", "device", "theme")
@@ -135,29 +134,29 @@ def compute_impact(
     part = part or Slice()
     if simulated is None:
         simulated = load_reporting_settings().platform_figures_simulated
-    traffic = queries.traffic_by(warehouse, period, part).get((), Traffic())
+    traffic = warehouse.impact.traffic_by(period, part).get((), Traffic())
     breakdowns = {
         name: {
-            str(key[0]): value for key, value in queries.traffic_by(warehouse, period, part, (name,)).items()
+            str(key[0]): value for key, value in warehouse.impact.traffic_by(period, part, (name,)).items()
         }
         for name in BREAKDOWNS
     }
     by_month: dict[dt.date, Traffic] = {}
-    for (day,), value in queries.traffic_by(warehouse, period, part, ("date",)).items():
+    for (day,), value in warehouse.impact.traffic_by(period, part, ("date",)).items():
         month = day.replace(day=1)
         by_month[month] = by_month[month] + value if month in by_month else value
     by_country: dict[str, list[ReachFigure]] = {}
     if part.only_reach_dimensions():
-        figures = queries.reach_figures(warehouse, period, part)
+        figures = warehouse.impact.reach_figures(period, part)
         note = "" if figures else _missing_reach_note(warehouse, period)
-        for figure in queries.reach_figures(warehouse, period, part, per_country=True):
+        for figure in warehouse.impact.reach_figures(period, part, per_country=True):
             by_country.setdefault(figure.country, []).append(figure)
     else:
         figures, note = [], "platforms report reach per account and country only, not for this slice"
     # Outcomes are counted by partners per organisation, country and month: other slices cannot apply.
     outcomes_apply = not (part.languages or part.platforms or part.placements or part.themes or part.devices)
     outcomes = (
-        queries.outcomes_by(warehouse, period, part, ("organisation", "country", "month", "basis"))
+        warehouse.impact.outcomes_by(period, part, ("organisation", "country", "month", "basis"))
         if outcomes_apply
         else {}
     )
@@ -180,7 +179,7 @@ def compute_impact(
         by_month=dict(sorted(by_month.items())),
         clicks_by_device={device: t.clicks for device, t in breakdowns["device"].items()},
         signposting_by_organisation={
-            org: n for (org,), n in queries.signposting_by(warehouse, period, part).items()
+            org: n for (org,), n in warehouse.impact.signposting_by(period, part).items()
         },
         outcomes_by_organisation=by_org,
         outcomes_by_country=outcomes_by_country,
@@ -192,7 +191,7 @@ def compute_impact(
 
 
 def _missing_reach_note(warehouse: Warehouse, period: Period) -> str:
-    windows = queries.reach_windows(warehouse)[:3]
+    windows = warehouse.impact.reach_windows()[:3]
     if not windows:
         return "no platform-reported reach yet (pull_performance stores it)"
     shown = ", ".join(f"{start} – {end}" for start, end in windows)
@@ -206,7 +205,7 @@ def intelligence_timeline(warehouse: Warehouse, period: Period) -> list[Timeline
     each push plan belongs to the newest snapshot stored at or before it.
     """
     entries: list[TimelineEntry] = []
-    for row in queries.judgement_rows(warehouse):
+    for row in warehouse.impact.judgement_rows():
         if row["valid_until"] < period.start or row["valid_from"] > period.end:
             continue
         document = row["document"]
@@ -221,9 +220,9 @@ def intelligence_timeline(warehouse: Warehouse, period: Period) -> list[Timeline
                 str(document.get("analyst", "")),
             )
         )
-    snapshots = queries.snapshot_rows(warehouse)
+    snapshots = warehouse.impact.snapshot_rows()
     plans_of: dict[int, list[dict[str, Any]]] = {}
-    for plan in queries.plan_rows(warehouse):
+    for plan in warehouse.impact.plan_rows():
         made_before = [s for s in snapshots if s["created_at"] <= plan["created_at"]]
         if made_before:
             plans_of.setdefault(made_before[-1]["id"], []).append(plan)

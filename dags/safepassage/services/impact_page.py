@@ -8,12 +8,11 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import impact_queries as queries
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.impact import Period, Slice
 from safepassage.services.impact import compute_impact, load_reporting_settings
 from safepassage.services.impact_report import CSS, render_html
+from safepassage.services.ports import Warehouse
 
 SLICE_FIELDS = {
     "country": "countries",
@@ -37,11 +36,11 @@ def _e(value: object) -> str:
 def default_period(warehouse: Warehouse) -> Period | None:
     """The widest window a platform reported reach for (so people reached shows), else the days
     with delivery, else nothing."""
-    windows = queries.reach_windows(warehouse)
+    windows = warehouse.impact.reach_windows()
     if windows:
         start, end = max(windows, key=lambda window: (window[1] - window[0], window[1]))
         return Period(start, end)
-    first = queries.first_performance_date(warehouse)
+    first = warehouse.impact.first_performance_date()
     return Period(first, dt.date.today()) if first else None
 
 
@@ -102,27 +101,22 @@ def filter_form(
     return f'<form class="filters" method="get">{"".join(fields)}{reach_hint}</form>'
 
 
-def impact_page(params: Mapping[str, str], warehouse: Warehouse | None = None) -> str:
+def impact_page(params: Mapping[str, str], warehouse: Warehouse) -> str:
     """The page for these query parameters (from, to, and any slice); bad input is shown, not raised."""
     from safepassage.services.campaign_config import load_campaign_config
 
     config = load_campaign_config()
-    store = warehouse or Warehouse()
     try:
-        try:
-            period = _period(params, store)
-            part = Slice.of(**{field: params.get(name) for name, field in SLICE_FIELDS.items()})
-        except ValueError as error:
-            return _message(f"Cannot show this: {error}", error=True)
-        if period is None:
-            return _message("No performance data yet: the pull_performance DAG fills the warehouse.")
-        reporting = load_reporting_settings()
-        figures = compute_impact(store, period, part, simulated=reporting.platform_figures_simulated)
-        controls = filter_form(config, period, params, queries.reach_windows(store))
-        page = render_html(figures, config, reporting.top_organisations, "Impact", controls)
-    finally:
-        if warehouse is None:
-            store.dispose()
+        period = _period(params, warehouse)
+        part = Slice.of(**{field: params.get(name) for name, field in SLICE_FIELDS.items()})
+    except ValueError as error:
+        return _message(f"Cannot show this: {error}", error=True)
+    if period is None:
+        return _message("No performance data yet: the pull_performance DAG fills the warehouse.")
+    reporting = load_reporting_settings()
+    figures = compute_impact(warehouse, period, part, simulated=reporting.platform_figures_simulated)
+    controls = filter_form(config, period, params, warehouse.impact.reach_windows())
+    page = render_html(figures, config, reporting.top_organisations, "Impact", controls)
     return page.replace("</style>", f"{PAGE_CSS}</style>", 1)
 
 

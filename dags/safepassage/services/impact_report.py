@@ -470,12 +470,11 @@ def report_period(warehouse: Any, start: str | None, end: dt.date, end_given: bo
     delivery, or `end` when nothing was delivered yet) to `end` (when not given: the last day pulled,
     if that is earlier, so a report on a finished campaign ends where its delivery ended and its
     period matches the pulled reach window)."""
-    from safepassage.adapters.warehouse.impact_queries import first_performance_date, last_performance_date
 
     if not end_given:
-        last = last_performance_date(warehouse)
+        last = warehouse.impact.last_performance_date()
         end = min(end, last) if last else end
-    first = dt.date.fromisoformat(start) if start else first_performance_date(warehouse) or end
+    first = dt.date.fromisoformat(start) if start else warehouse.impact.first_performance_date() or end
     return Period(min(first, end), end)
 
 

@@ -30,13 +30,13 @@ from safepassage.adapters.creative_templates import (
     write_catalogues,
 )
 from safepassage.adapters.files import load_document
-from safepassage.adapters.warehouse import Warehouse
 from safepassage.domain.campaign import CampaignConfig, slug
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.impact import Period, Slice
 from safepassage.domain.intelligence import KeyJudgement
 from safepassage.services.impact import ImpactFigures, compute_impact, load_reporting_settings
 from safepassage.services.impact_report import CSS, write_pdf
+from safepassage.services.ports import Warehouse
 
 SETTINGS_FILE = "products.yaml"
 TEMPLATES = ("key_judgements.j2", "briefing_note.j2")

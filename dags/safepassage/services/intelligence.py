@@ -17,8 +17,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from safepassage.adapters.files import SourceDocument, load_document
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import targeting_store as store
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput, Problem, field_path
 from safepassage.domain.intelligence import (
@@ -28,6 +26,7 @@ from safepassage.domain.intelligence import (
     overlapping_windows,
 )
 from safepassage.domain.targeting import (
+    StoredSnapshot,
     Targeting,
     derive_targeting,
     diff_targeting,
@@ -35,6 +34,7 @@ from safepassage.domain.targeting import (
     render_diff,
     stable_hash,
 )
+from safepassage.services.ports import Warehouse
 
 JUDGEMENT_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -147,7 +147,7 @@ def stored_judgements(warehouse: Warehouse) -> list[KeyJudgement]:
     """Everything in the store, oldest validity first. A record that no longer parses is a problem."""
     problems: list[Problem] = []
     judgements: list[KeyJudgement] = []
-    for record in store.judgement_records(warehouse):
+    for record in warehouse.targeting.judgement_records():
         try:
             judgements.append(KeyJudgement.model_validate(record.document))
         except ValidationError as error:
@@ -178,7 +178,7 @@ def publish(loaded: Sequence[LoadedJudgement], warehouse: Warehouse) -> list[str
         }
         for item in loaded
     ]
-    store.upsert_judgements(warehouse, rows)
+    warehouse.targeting.upsert_judgements(rows)
     return [item.judgement.id for item in loaded]
 
 
@@ -216,31 +216,29 @@ def refresh_targeting(config: CampaignConfig, warehouse: Warehouse, on: dt.date)
     targeting = derive_targeting(config, current, on)
     content = targeting.content_hash()
     document = targeting.as_json()
-    with warehouse.session() as session:
-        latest = store.latest_snapshot(session, on)
-        previous_document = latest.targeting if latest else None
-        diff = diff_targeting(previous_document, document)
-        table = render_diff(diff)
+    shown: dict[str, Any] = {}
+
+    def next_snapshot(latest: StoredSnapshot | None) -> dict[str, Any] | None:
+        diff = diff_targeting(latest.targeting if latest else None, document)
+        shown.update(diff=diff, table=render_diff(diff))
         if latest is not None and _content_of(latest.targeting) == content:
-            return RefreshResult(
-                on, targeting.judgement_id, False, latest.id, content, targeting, diff, table
-            )
+            return None
         # Chained with the previous snapshot so that returning to an earlier targeting (A → B → A) is
         # stored again as the newest, while a re-run with unchanged inputs stores nothing.
-        chained = stable_hash([content, latest.content_hash if latest else None])
-        diff["table"] = table
-        snapshot_id = store.insert_snapshot(
-            session,
-            {
-                "judgement_id": targeting.judgement_id or "baseline",
-                "judgement_hash": targeting.judgement_hash or content,
-                "content_hash": chained,
-                "valid_from": on,  # in effect from the day it was derived for (what "latest" orders by)
-                "targeting": document,
-                "diff_from_previous": diff,
-            },
-        )
-    return RefreshResult(on, targeting.judgement_id, True, snapshot_id, content, targeting, diff, table)
+        diff["table"] = shown["table"]
+        return {
+            "judgement_id": targeting.judgement_id or "baseline",
+            "judgement_hash": targeting.judgement_hash or content,
+            "content_hash": stable_hash([content, latest.content_hash if latest else None]),
+            "valid_from": on,  # in effect from the day it was derived for (what "latest" orders by)
+            "targeting": document,
+            "diff_from_previous": diff,
+        }
+
+    snapshot_id, stored = warehouse.targeting.store_snapshot(on, next_snapshot)
+    return RefreshResult(
+        on, targeting.judgement_id, stored, snapshot_id, content, targeting, shown["diff"], shown["table"]
+    )
 
 
 def _content_of(document: dict[str, Any]) -> str:
@@ -250,4 +248,4 @@ def _content_of(document: dict[str, Any]) -> str:
 
 def latest_targeting(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
     """The targeting document in effect (latest effective date, then newest; on `on` if given)."""
-    return store.latest_targeting_document(warehouse, on)
+    return warehouse.targeting.latest_targeting_document(on)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from safepassage.adapters.redaction import scrub
-from safepassage.adapters.warehouse import Warehouse, push_store
 from safepassage.domain.geo import Geography
 from safepassage.domain.push import PAUSED, Node, PlanOperation, Tree
+from safepassage.services.ports import Warehouse
 from safepassage.services.push import Account, ApplyLog, MemoryApplyLog, apply_plan, plan_account
 
 FAILED = "FAILED"
@@ -171,7 +171,7 @@ def pause_country(
             prepare_record()
         if warehouse is None:
             raise RuntimeError("no warehouse")
-        result.pause_id = push_store.insert_pause(warehouse, country, reason.strip(), by)
+        result.pause_id = warehouse.push.insert_pause(country, reason.strip(), by)
     except Exception as error:
         result.record_problem = f"{FAILED}: {type(error).__name__}: {scrub(error)[:500]}"
     for name, problem in (platform_problems or {}).items():
@@ -188,8 +188,7 @@ def pause_country(
             result.platforms[f"meta {meta.account_id}"] = f"{FAILED}: {scrub(error)[:1000]}"
     if warehouse is not None and result.pause_id is not None:
         try:
-            push_store.set_pause_results(
-                warehouse,
+            warehouse.push.set_pause_results(
                 result.pause_id,
                 dict(result.platforms),
                 keep=lambda r: not str(r).startswith(FAILED),
@@ -204,9 +203,9 @@ def pause_country(
 
 def resume_country(warehouse: Warehouse, country: str, by: str) -> int:
     """Close the country's active pauses; returns how many. Serving resumes with the next push run."""
-    return push_store.resume_pauses(warehouse, country.upper(), by)
+    return warehouse.push.resume_pauses(country.upper(), by)
 
 
 def active_pauses(warehouse: Warehouse) -> dict[str, str]:
     """Country → why it is paused (the newest reason), for every country paused now."""
-    return push_store.active_pause_reasons(warehouse)
+    return warehouse.push.active_pause_reasons()

@@ -14,11 +14,10 @@ from pydantic import ValidationError
 
 from safepassage import settings
 from safepassage.adapters.files import load_document
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse.impact_queries import replace_outcomes
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.outcomes import PartnerOutcomeReport, check_outcomes
+from safepassage.services.ports import Warehouse
 
 OUTCOMES_FOLDER = "outcomes"
 SCHEMA_FILE = "schema/partner-outcomes.schema.json"
@@ -78,5 +77,5 @@ def load_outcomes(warehouse: Warehouse, config: CampaignConfig, paths: Iterable[
             }
             for item in report.outcomes
         ]
-        loaded += replace_outcomes(warehouse, _display(path), rows)
+        loaded += warehouse.impact.replace_outcomes(_display(path), rows)
     return loaded

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse import impact_queries as queries
 from safepassage.domain.impact import TOTAL, Period, Slice, SuppressedTable, suppress_small_cells
 from safepassage.services.impact import load_reporting_settings
+from safepassage.services.ports import Warehouse
 
 COLUMNS = ("country", "month", "metric", "value", "status", "source")
 PLATFORM_METRICS = {
@@ -52,15 +51,13 @@ def metric_tables(warehouse: Warehouse, period: Period) -> dict[str, dict[tuple[
     tables: dict[str, dict[tuple[str, str], int]] = {
         metric: {} for metric in (*PLATFORM_METRICS, OUTCOME_METRIC)
     }
-    for (country, day), traffic in queries.traffic_by(
-        warehouse, period, Slice(), ("country", "date")
-    ).items():
+    for (country, day), traffic in warehouse.impact.traffic_by(period, Slice(), ("country", "date")).items():
         month = _month(day)
         for metric in PLATFORM_METRICS:
             cell = (str(country), month)
             tables[metric][cell] = tables[metric].get(cell, 0) + int(getattr(traffic, metric))
-    for (country, month), count in queries.outcomes_by(
-        warehouse, period, Slice(), ("country", "month")
+    for (country, month), count in warehouse.impact.outcomes_by(
+        period, Slice(), ("country", "month")
     ).items():
         tables[OUTCOME_METRIC][(str(country), _month(month))] = count
     return tables

@@ -20,17 +20,18 @@ from pydantic import ValidationError
 
 from safepassage import settings
 from safepassage.adapters.files import load_document
-from safepassage.adapters.warehouse import Warehouse
-from safepassage.adapters.warehouse.performance_store import (
-    AccountTree,
-    LoadResult,
-    PulledRow,
-    ReachRow,
-    replace_window,
-)
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.errors import InvalidInput
-from safepassage.domain.performance import PerformanceSettings, Window, pull_window
+from safepassage.domain.performance import (
+    AccountTree,
+    LoadResult,
+    PerformanceSettings,
+    PulledRow,
+    ReachRow,
+    Window,
+    pull_window,
+)
+from safepassage.services.ports import Warehouse
 
 PERFORMANCE_FILE = "performance.yaml"
 log = logging.getLogger(__name__)
@@ -109,8 +110,7 @@ def _load_window(
     streams its rows into the warehouse in place of the window's, checked, in one transaction."""
     tree = reader.read_tree()
     totals = reader.daily_totals(window)
-    return replace_window(
-        warehouse,
+    return warehouse.performance.replace_window(
         tree,
         window,
         reader.rows(window),

@@ -352,11 +352,9 @@ class WarehouseApplyLog:
         outcome: str,
         detail: dict[str, Any],
     ) -> None:
-        from safepassage.adapters.warehouse import push_store
 
         self.sequence += 1
-        push_store.add_apply_log_entry(
-            self.warehouse,
+        self.warehouse.push.add_apply_log_entry(
             self.plan_id,
             self.sequence,
             request_kind=request_kind,
@@ -375,7 +373,6 @@ def plan_and_store(
     dag_run_id: str | None = None,
     adjust: Adjust | None = None,
 ) -> StoredPlan:
-    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.approval import approval_reasons
     from safepassage.domain.push import render_markdown, tree_to_json
 
@@ -400,13 +397,13 @@ def plan_and_store(
         dag_run_id=dag_run_id,
     )
     if dag_run_id is None:
-        plan_id = push_store.insert_plan(warehouse, row)
+        plan_id = warehouse.push.insert_plan(row)
         return StoredPlan(
             plan_id, account.customer_id, status, [str(r) for r in reasons], len(plan.operations), markdown
         )
     # A retried or cleared plan task re-plans its run's row until a person decided or apply began;
     # after that the run's plan stands (its decision and apply log belong to it).
-    stored = push_store.store_run_plan(warehouse, row, replaceable=PLANNED_STATUSES)
+    stored = warehouse.push.store_run_plan(row, replaceable=PLANNED_STATUSES)
     return StoredPlan(
         stored["id"],
         account.customer_id,
@@ -419,25 +416,22 @@ def plan_and_store(
 
 def record_decision(warehouse: Any, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
     """A person's answer, written onto every plan of the run that waited for it; returns their ids."""
-    from safepassage.adapters.warehouse import push_store
 
-    return push_store.decide_plans(warehouse, dag_run_id, approved, by, note)
+    return warehouse.push.decide_plans(dag_run_id, approved, by, note)
 
 
 def record_expiry(warehouse: Any, dag_run_id: str, note: str) -> list[int]:
     """Nobody answered the run's review in time: its waiting plans become `expired` (not applied,
     and not mistaken for a person's rejection); returns their ids."""
-    from safepassage.adapters.warehouse import push_store
 
-    return push_store.decide_plans(warehouse, dag_run_id, False, None, note, status="expired")
+    return warehouse.push.decide_plans(dag_run_id, False, None, note, status="expired")
 
 
 def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
     """Apply a stored plan if it may be applied; None when there was nothing to do (or it was applied)."""
-    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.push import tree_from_json
 
-    row = push_store.load_plan(warehouse, plan_id)
+    row = warehouse.push.load_plan(plan_id)
     if row is None:
         raise ApplyFailed(f"plan {plan_id} does not exist")
     status, summary = row["status"], row["summary"]
@@ -448,7 +442,7 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
         return None
     if status not in APPLICABLE_STATUSES:
         raise ApplyFailed(f"plan {plan_id} is {status!r}: only approved plans are applied")
-    newer = push_store.newer_applied_plan(warehouse, plan_id)
+    newer = warehouse.push.newer_applied_plan(plan_id)
     if newer is not None:  # converging on this plan now would undo what the newer one changed
         raise ApplyFailed(
             f"plan {plan_id} is superseded: plan {newer} for the same account was applied since"
@@ -459,7 +453,7 @@ def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options:
     # `applying` until it converged: a worker that dies mid-way leaves it so, and the next try
     # carries on with the same plan; the apply log continues its sequence.
     _set_status(warehouse, plan_id, "applying", f"attempt started after {status}")
-    apply_log = WarehouseApplyLog(warehouse, plan_id, push_store.last_apply_log_sequence(warehouse, plan_id))
+    apply_log = WarehouseApplyLog(warehouse, plan_id, warehouse.push.last_apply_log_sequence(plan_id))
     options.setdefault("max_wait_seconds", WAIT_IN_WORKER_SECONDS)
     try:
         report = apply_plan(account, tree_from_json(summary["desired"]), approved, apply_log, **options)
@@ -491,13 +485,11 @@ def plan_from_row(row: dict[str, Any]) -> Plan:
 
 
 def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:
-    from safepassage.adapters.warehouse import push_store
 
-    push_store.set_plan_outcome(warehouse, plan_id, status, note)
+    warehouse.push.set_plan_outcome(plan_id, status, note)
 
 
 def recent_plans(warehouse: Any, dag_run_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """Stored plans, newest first, with status, counts, approval reasons and who decided."""
-    from safepassage.adapters.warehouse import push_store
 
-    return push_store.recent_plans(warehouse, dag_run_id, limit)
+    return warehouse.push.recent_plans(dag_run_id, limit)

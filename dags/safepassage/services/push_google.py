@@ -12,7 +12,6 @@ from safepassage.domain.push import Tree
 def desired_for_google_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
     """The desired tree from the allocation in effect and the targeting it was derived from, the newest
     creatives and the kill-switch pauses."""
-    from safepassage.adapters.warehouse import push_store
     from safepassage.domain.campaign import Platform
     from safepassage.domain.errors import InvalidInput, Problem
     from safepassage.domain.push_google import desired_tree
@@ -29,5 +28,5 @@ def desired_for_google_account(warehouse: Any, config: Any, serves: Callable[[st
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
     targeting = [t for t in google_targeting(document, config) if serves(t.country)]
-    pauses = push_store.active_pause_reasons(warehouse)
+    pauses = warehouse.push.active_pause_reasons()
     return desired_tree(targeting, current_google_creatives(warehouse), budgets, pauses)

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from safepassage.adapters.warehouse import Warehouse, push_store, targeting_store
 from safepassage.domain.budgets import CountryDemand, minor_to_micros
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.push_google import CountryTargeting, CreativeForPush, Proximity
 from safepassage.domain.push_meta import MetaCountryTargeting, MetaCreative, MetaImage
 from safepassage.domain.push_settings import PushSettings
+from safepassage.services.ports import Warehouse
 
 TARGETING_SOURCE = "warehouse targeting_snapshot"
 
@@ -29,12 +29,12 @@ TARGETING_SOURCE = "warehouse targeting_snapshot"
 
 
 def latest_targeting(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
-    return targeting_store.latest_targeting_document(warehouse, on)
+    return warehouse.targeting.latest_targeting_document(on)
 
 
 def effective_targeting(warehouse: Warehouse, on: dt.date | None = None) -> tuple[int, dict[str, Any]] | None:
     """(snapshot id, document) of the targeting in effect on `on` (default: the latest)."""
-    return targeting_store.effective_targeting(warehouse, on)
+    return warehouse.targeting.effective_targeting(on)
 
 
 def _platform_entry(country: Mapping[str, Any], platform: Platform) -> Mapping[str, Any] | None:
@@ -111,7 +111,7 @@ def budget_demands(
 
 def current_google_creatives(warehouse: Warehouse) -> list[CreativeForPush]:
     """The newest stored version of each theme × country × language Google RSA."""
-    return creatives_from_versions(push_store.newest_creative_versions(warehouse, Platform.GOOGLE_ADS.value))
+    return creatives_from_versions(warehouse.push.newest_creative_versions(Platform.GOOGLE_ADS.value))
 
 
 def creatives_from_versions(
@@ -148,10 +148,10 @@ def allocation_with_targeting(
 
     Allocations stored before they recorded their snapshot fall back to the latest targeting.
     """
-    inputs, amounts = push_store.latest_allocation(warehouse, platform=platform.value)
+    inputs, amounts = warehouse.push.latest_allocation(platform=platform.value)
     snapshot_id = (inputs or {}).get("targeting_snapshot_id")
     document = (
-        targeting_store.targeting_document(warehouse, int(snapshot_id))
+        warehouse.targeting.targeting_document(int(snapshot_id))
         if snapshot_id is not None
         else latest_targeting(warehouse)
     )
@@ -230,8 +230,8 @@ def meta_targeting(
 def current_meta_creatives(warehouse: Warehouse, images: Mapping[str, MetaImage]) -> list[MetaCreative]:
     """The newest stored version of each theme × country × language Meta feed ad, with its theme's image."""
     found = []
-    for theme, country, language, content_hash, content in push_store.newest_creative_versions(
-        warehouse, Platform.META.value
+    for theme, country, language, content_hash, content in warehouse.push.newest_creative_versions(
+        Platform.META.value
     ):
         image = images.get(theme)
         found.append(
@@ -262,4 +262,4 @@ def image_library(creatives_dir: Path) -> dict[str, MetaImage]:
 
 def latest_allocation_minor(warehouse: Warehouse, platform: Platform) -> dict[str, int]:
     """Country → daily minor units for `platform` from the allocation in effect (empty if none)."""
-    return dict(push_store.latest_allocation(warehouse, platform=platform.value)[1])
+    return dict(warehouse.push.latest_allocation(platform=platform.value)[1])

@@ -33,7 +33,6 @@ def desired_for_meta_account(
     and the countries policy leaves out (for the review). Policy is checked for `on`, by default the
     day of the newest allocation, so the push and the allocator agree on where Meta may serve."""
     from safepassage import settings
-    from safepassage.adapters.warehouse import push_store
     from safepassage.services.push_inputs import (
         allocation_with_targeting,
         current_meta_creatives,
@@ -48,7 +47,7 @@ def desired_for_meta_account(
         raise InvalidInput(
             [Problem("warehouse targeting_snapshot", "", "no targeting yet: run refresh_targeting")]
         )
-    day = on or push_store.latest_allocation_day(warehouse) or dt.datetime.now(dt.UTC).date()
+    day = on or warehouse.push.latest_allocation_day() or dt.datetime.now(dt.UTC).date()
     targeting, left_out = meta_targeting(document, config, day)
     targeting = [t for t in targeting if account.serves(t.country)]
     images = image_library(settings.creatives_dir())
@@ -58,7 +57,7 @@ def desired_for_meta_account(
         latest_allocation_minor(warehouse, Platform.META),
         account_settings(account, config),
         images.values(),
-        push_store.active_pause_reasons(warehouse),
+        warehouse.push.active_pause_reasons(),
     )
     return tree, left_out
 
@@ -68,13 +67,12 @@ def budget_rule(
 ) -> Callable[[Tree, Tree], tuple[Tree, list[str]]]:
     """The plan's adjustment for Meta: hold back budget changes the 4-an-hour rule forbids (counted
     from the plans applied in the last hour), and say which countries policy leaves out."""
-    from safepassage.adapters.warehouse import push_store
 
     since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(hours=1)
 
     def adjust(desired: Tree, reported: Tree) -> tuple[Tree, list[str]]:
-        recent = push_store.recent_budget_changes(
-            warehouse, META.platform, account_id, META.budget_kind, META.budget_field, since
+        recent = warehouse.push.recent_budget_changes(
+            META.platform, account_id, META.budget_kind, META.budget_field, since
         )
         held, notes = hold_budget_changes(desired, reported, recent)
         return held, [*left_out, *notes]

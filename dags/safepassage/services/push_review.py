@@ -20,14 +20,13 @@ def review_request(
 ) -> dict[str, str]:
     """`subject` and `body` for the run's plans (as plan_account returns them) that need approval;
     `accounts` maps an account id to its (name, currency)."""
-    from safepassage.adapters.warehouse import push_store
     from safepassage.services.push import plan_from_row
 
     reviews = []
     for stored in plans:
         if stored["status"] != "needs_approval":
             continue
-        row = push_store.load_plan(warehouse, int(stored["plan_id"]))
+        row = warehouse.push.load_plan(int(stored["plan_id"]))
         if row is None:
             raise ValueError(f"plan {stored['plan_id']} is not in the warehouse")
         account_id = row["account_external_id"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from safepassage.adapters.warehouse import Warehouse, upsert
-from safepassage.adapters.warehouse import models as m
 from safepassage.domain.campaign import CampaignConfig, Platform
+from safepassage.services.ports import Warehouse
 
 PLATFORM_NAMES = {Platform.GOOGLE_ADS: "Google Ads", Platform.META: "Meta (Facebook, Instagram)"}
 
@@ -61,9 +60,5 @@ def sync_reference_data(config: CampaignConfig, warehouse: Warehouse) -> SyncCou
         }
         for org in config.organisations
     ]
-    with warehouse.session() as session:
-        upsert(session, m.Country, countries, key=["code"])
-        upsert(session, m.Language, languages, key=["code"])
-        upsert(session, m.Platform, platforms, key=["code"])
-        upsert(session, m.SupportOrganisation, organisations, key=["id"])
+    warehouse.reference.upsert_reference(countries, languages, platforms, organisations)
     return SyncCounts(len(countries), len(languages), len(platforms), len(organisations))

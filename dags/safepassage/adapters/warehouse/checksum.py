@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from safepassage.adapters.warehouse.engine import Warehouse
+from safepassage.adapters.warehouse.engine import Database
 from safepassage.adapters.warehouse.models import Base
 
 
@@ -35,7 +35,7 @@ def _normalised(value: Any) -> Any:
 
 
 def table_rows(
-    warehouse: Warehouse, ignore: Mapping[str, Collection[str]] | None = None
+    warehouse: Database, ignore: Mapping[str, Collection[str]] | None = None
 ) -> dict[str, list[str]]:
     """Table name -> its rows, each a canonical JSON line, sorted; `ignore` leaves columns out."""
     ignore = ignore or {}
@@ -57,7 +57,7 @@ def table_rows(
 
 
 def table_checksums(
-    warehouse: Warehouse, ignore: Mapping[str, Collection[str]] | None = None
+    warehouse: Database, ignore: Mapping[str, Collection[str]] | None = None
 ) -> dict[str, str]:
     """Table name -> SHA-256 of its sorted canonical rows."""
     return {
@@ -66,7 +66,7 @@ def table_checksums(
     }
 
 
-def warehouse_checksum(warehouse: Warehouse, ignore: Mapping[str, Collection[str]] | None = None) -> str:
+def warehouse_checksum(warehouse: Database, ignore: Mapping[str, Collection[str]] | None = None) -> str:
     """One SHA-256 over every table's checksum, in table-name order."""
     digest = hashlib.sha256()
     for name, checksum in table_checksums(warehouse, ignore).items():

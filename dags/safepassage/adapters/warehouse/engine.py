@@ -59,8 +59,9 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Warehouse:
-    """One warehouse database. Construct once per process/task and reuse its engine."""
+class Database:
+    """One warehouse database: its engine, migrations and transactions. Construct once per process/task
+    and reuse its engine; `Warehouse` adds the stores the services use."""
 
     def __init__(self, url: str | None = None):
         self.url = url or settings.warehouse_url()

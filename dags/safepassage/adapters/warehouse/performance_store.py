@@ -19,14 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from safepassage.adapters.warehouse.engine import Warehouse, upsert
+from safepassage.adapters.warehouse.engine import Database, upsert
 from safepassage.adapters.warehouse.models import (
     PERFORMANCE_GRAIN,
     REACH_GRAIN,
@@ -44,8 +44,12 @@ from safepassage.adapters.warehouse.models import (
     SupportOrganisation,
 )
 from safepassage.domain.performance import (
+    AccountTree,
+    LoadResult,
+    PulledRow,
     QualityCheckFailed,
     QualityFinding,
+    ReachRow,
     Window,
     overspend,
     totals_mismatch,
@@ -63,139 +67,10 @@ FACT_COLUMNS = (
 TOTAL_METRICS = ("impressions", "clicks", "cost_minor")
 
 
-@dataclass(frozen=True)
-class CampaignRef:
-    external_id: str
-    name: str
-    status: str = "UNKNOWN"
-    country_code: str | None = None
-    theme: str | None = None
-
-
-@dataclass(frozen=True)
-class AdGroupRef:
-    campaign_external_id: str
-    external_id: str
-    name: str
-    status: str = "UNKNOWN"
-    language_code: str | None = None
-
-
-@dataclass(frozen=True)
-class AdRef:
-    ad_group_external_id: str
-    external_id: str
-    name: str = ""
-    status: str = "UNKNOWN"
-    final_url: str | None = None
-    link_destination: str = "other"  # organisation | app | other
-    organisation_id: str | None = None
-    theme: str | None = None
-
-
-@dataclass
-class AccountTree:
-    """What the platform reported the account is made of, for the dimensions."""
-
-    platform: str
-    external_id: str
-    currency: str
-    name: str = ""
-    campaigns: list[CampaignRef] = field(default_factory=list)
-    ad_groups: list[AdGroupRef] = field(default_factory=list)
-    ads: list[AdRef] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PulledRow:
-    """One day × ad × country × language × device × placement, with platform (external) ids."""
-
-    date: dt.date
-    ad_external_id: str
-    country_code: str
-    language_code: str
-    device: str
-    placement: str
-    impressions: int
-    clicks: int
-    cost_minor: int
-    link_clicks: int | None = None  # clicks on the ad's tracked link, when the platform tells them apart
-
-
-@dataclass(frozen=True)
-class ReachRow:
-    scope_level: str  # account | campaign
-    scope_external_id: str
-    country_code: str  # ISO code, or ALL
-    reach: int
-    impressions: int
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    rows: int
-    signposting_rows: int
-    reach_rows: int
-    window: Window
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "signposting_rows": self.signposting_rows,
-            "reach_rows": self.reach_rows,
-            "window": str(self.window),
-        }
-
-
 def lock_key(platform: str, account_external_id: str) -> int:
     """A stable signed 64-bit key for PostgreSQL's advisory lock on one account's performance."""
     digest = hashlib.sha256(f"performance:{platform}:{account_external_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def replace_window(
-    warehouse: Warehouse,
-    tree: AccountTree,
-    window: Window,
-    rows: Iterable[PulledRow],
-    *,
-    reach: Sequence[ReachRow] = (),
-    platform_totals: Mapping[dt.date, Mapping[str, int]] | None = None,
-    overdelivery_factor: float | None = None,
-    on_chunk: Callable[[int], None] | None = None,
-) -> LoadResult:
-    """Replace `tree`'s account rows for every day of `window` with `rows`, checked, in one transaction."""
-    with warehouse.session() as session:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(tree.platform, tree.external_id)}
-            )
-        ids = _upsert_tree(session, tree)
-        account_id = ids.account_id
-        problems = _Problems()
-        tuples = _fact_tuples(rows, tree.platform, ids, window, problems)
-        count = _stage(session, dialect, tuples, on_chunk)
-        problems.raise_if_any()
-        duplicates = _staged_duplicates(session)
-        if duplicates:
-            raise QualityCheckFailed([QualityFinding("natural key not unique", duplicates)])
-        _merge(session, dialect, tree.platform, account_id, window)
-        signposting = _count_signposting(session, tree.platform, account_id, window)
-        reach_rows = _replace_reach(session, tree.platform, account_id, window, reach)
-        findings = []
-        if platform_totals is not None:
-            findings.append(
-                totals_mismatch(_loaded_totals(session, tree.platform, account_id, window), platform_totals)
-            )
-        if overdelivery_factor is not None:
-            spend = _spend_by_day_country(session, tree.platform, window)
-            budgets = pushed_budgets(session, tree.platform, window, tree.currency)
-            findings.append(overspend(spend, budgets, overdelivery_factor))
-        failed = [finding for finding in findings if finding is not None]
-        if failed:
-            raise QualityCheckFailed(failed)  # rolls the whole load back
-    return LoadResult(count, signposting, reach_rows, window)
 
 
 # --- dimensions ---------------------------------------------------------------------------------------
@@ -636,28 +511,82 @@ def pushed_budgets(
     return out
 
 
-def window_checksum(warehouse: Warehouse) -> str:
-    """SHA-256 over every fact and reach row in key order (ids and load times left out)."""
-    digest = hashlib.sha256()
-    with warehouse.session() as session:
-        for model, columns in (
-            (DailyPerformance, FACT_COLUMNS),
-            (DailySignposting, (*PERFORMANCE_GRAIN, "organisation_id", "clicks")),
-            (PeriodReach, (*REACH_GRAIN, "reach", "impressions")),
-        ):
-            selected = [getattr(model, c) for c in columns]
-            for row in session.execute(select(*selected).order_by(*selected)).yield_per(10_000):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
+class SqlPerformanceStore:
+    """Daily facts and reach, replaced one account's window at a time (services.ports.PerformanceStore)."""
 
+    def __init__(self, warehouse: Database) -> None:
+        self._warehouse = warehouse
 
-def spend_month_to_date(warehouse: Warehouse, day: dt.date) -> tuple[dt.date | None, int]:
-    """(newest day with pulled performance up to `day`, rows in the month) — what the allocator used."""
-    with warehouse.session() as session:
-        newest = session.scalar(select(func.max(DailyPerformance.date)).where(DailyPerformance.date <= day))
-        rows = session.scalar(
-            select(func.count())
-            .select_from(DailyPerformance)
-            .where(DailyPerformance.date >= day.replace(day=1), DailyPerformance.date <= day)
-        )
-    return newest, int(rows or 0)
+    def replace_window(
+        self,
+        tree: AccountTree,
+        window: Window,
+        rows: Iterable[PulledRow],
+        *,
+        reach: Sequence[ReachRow] = (),
+        platform_totals: Mapping[dt.date, Mapping[str, int]] | None = None,
+        overdelivery_factor: float | None = None,
+        on_chunk: Callable[[int], None] | None = None,
+    ) -> LoadResult:
+        """Replace `tree`'s rows for each day in `window` with `rows`, checked, in one transaction."""
+        with self._warehouse.session() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect == "postgresql":
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"),
+                    {"key": lock_key(tree.platform, tree.external_id)},
+                )
+            ids = _upsert_tree(session, tree)
+            account_id = ids.account_id
+            problems = _Problems()
+            tuples = _fact_tuples(rows, tree.platform, ids, window, problems)
+            count = _stage(session, dialect, tuples, on_chunk)
+            problems.raise_if_any()
+            duplicates = _staged_duplicates(session)
+            if duplicates:
+                raise QualityCheckFailed([QualityFinding("natural key not unique", duplicates)])
+            _merge(session, dialect, tree.platform, account_id, window)
+            signposting = _count_signposting(session, tree.platform, account_id, window)
+            reach_rows = _replace_reach(session, tree.platform, account_id, window, reach)
+            findings = []
+            if platform_totals is not None:
+                findings.append(
+                    totals_mismatch(
+                        _loaded_totals(session, tree.platform, account_id, window), platform_totals
+                    )
+                )
+            if overdelivery_factor is not None:
+                spend = _spend_by_day_country(session, tree.platform, window)
+                budgets = pushed_budgets(session, tree.platform, window, tree.currency)
+                findings.append(overspend(spend, budgets, overdelivery_factor))
+            failed = [finding for finding in findings if finding is not None]
+            if failed:
+                raise QualityCheckFailed(failed)  # rolls the whole load back
+        return LoadResult(count, signposting, reach_rows, window)
+
+    def window_checksum(self) -> str:
+        """SHA-256 over every fact and reach row in key order (ids and load times left out)."""
+        digest = hashlib.sha256()
+        with self._warehouse.session() as session:
+            for model, columns in (
+                (DailyPerformance, FACT_COLUMNS),
+                (DailySignposting, (*PERFORMANCE_GRAIN, "organisation_id", "clicks")),
+                (PeriodReach, (*REACH_GRAIN, "reach", "impressions")),
+            ):
+                selected = [getattr(model, c) for c in columns]
+                for row in session.execute(select(*selected).order_by(*selected)).yield_per(10_000):
+                    digest.update(repr(tuple(row)).encode())
+        return digest.hexdigest()
+
+    def spend_month_to_date(self, day: dt.date) -> tuple[dt.date | None, int]:
+        """(newest day with pulled performance up to `day`, rows in the month) — what the allocator used."""
+        with self._warehouse.session() as session:
+            newest = session.scalar(
+                select(func.max(DailyPerformance.date)).where(DailyPerformance.date <= day)
+            )
+            rows = session.scalar(
+                select(func.count())
+                .select_from(DailyPerformance)
+                .where(DailyPerformance.date >= day.replace(day=1), DailyPerformance.date <= day)
+            )
+        return newest, int(rows or 0)

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safepassage.adapters.warehouse.engine import Warehouse, upsert
+from safepassage.adapters.warehouse.engine import Database, upsert
 from safepassage.adapters.warehouse.models import KeyJudgementRecord, TargetingSnapshot
-
-
-def judgement_records(warehouse: Warehouse) -> list[KeyJudgementRecord]:
-    """Every stored judgement, oldest validity first."""
-    with warehouse.session() as session:
-        return list(session.scalars(select(KeyJudgementRecord).order_by(KeyJudgementRecord.valid_from)))
-
-
-def upsert_judgements(warehouse: Warehouse, rows: Sequence[dict[str, Any]]) -> None:
-    """A new version of a judgement id replaces the old one."""
-    with warehouse.session() as session:
-        upsert(session, KeyJudgementRecord, rows, key=["id"])
+from safepassage.domain.targeting import StoredJudgement, StoredSnapshot
 
 
 def latest_snapshot(session: Session, on: dt.date | None = None) -> TargetingSnapshot | None:
@@ -48,19 +37,52 @@ def insert_snapshot(session: Session, row: dict[str, Any]) -> int:
     return snapshot_id
 
 
-def latest_targeting_document(warehouse: Warehouse, on: dt.date | None = None) -> dict[str, Any] | None:
-    found = effective_targeting(warehouse, on)
-    return found[1] if found else None
+class SqlTargetingStore:
+    """Key judgements and targeting snapshots (services.ports.TargetingStore)."""
 
+    def __init__(self, warehouse: Database) -> None:
+        self._warehouse = warehouse
 
-def effective_targeting(warehouse: Warehouse, on: dt.date | None = None) -> tuple[int, dict[str, Any]] | None:
-    """(snapshot id, targeting document) in effect (on `on`, if given)."""
-    with warehouse.session() as session:
-        latest = latest_snapshot(session, on)
-        return (latest.id, dict(latest.targeting)) if latest else None
+    def judgement_records(self) -> list[StoredJudgement]:
+        """Every stored judgement, oldest validity first."""
+        with self._warehouse.session() as session:
+            return [
+                StoredJudgement(record.id, record.source_name, dict(record.document))
+                for record in session.scalars(
+                    select(KeyJudgementRecord).order_by(KeyJudgementRecord.valid_from)
+                )
+            ]
 
+    def upsert_judgements(self, rows: Sequence[dict[str, Any]]) -> None:
+        """A new version of a judgement id replaces the old one."""
+        with self._warehouse.session() as session:
+            upsert(session, KeyJudgementRecord, rows, key=["id"])
 
-def targeting_document(warehouse: Warehouse, snapshot_id: int) -> dict[str, Any] | None:
-    with warehouse.session() as session:
-        row = session.get(TargetingSnapshot, snapshot_id)
-        return dict(row.targeting) if row else None
+    def store_snapshot(
+        self, on: dt.date, next_snapshot: Callable[[StoredSnapshot | None], dict[str, Any] | None]
+    ) -> tuple[int | None, bool]:
+        """In one transaction: read the snapshot in effect on `on`, ask `next_snapshot` what follows it
+        and store that (nothing when it answers None). Returns (snapshot id in effect, stored?)."""
+        with self._warehouse.session() as session:
+            latest = latest_snapshot(session, on)
+            row = next_snapshot(
+                StoredSnapshot(latest.id, latest.content_hash, dict(latest.targeting)) if latest else None
+            )
+            if row is None:
+                return (latest.id if latest else None), False
+            return insert_snapshot(session, row), True
+
+    def latest_targeting_document(self, on: dt.date | None = None) -> dict[str, Any] | None:
+        found = self.effective_targeting(on)
+        return found[1] if found else None
+
+    def effective_targeting(self, on: dt.date | None = None) -> tuple[int, dict[str, Any]] | None:
+        """(snapshot id, targeting document) in effect (on `on`, if given)."""
+        with self._warehouse.session() as session:
+            latest = latest_snapshot(session, on)
+            return (latest.id, dict(latest.targeting)) if latest else None
+
+    def targeting_document(self, snapshot_id: int) -> dict[str, Any] | None:
+        with self._warehouse.session() as session:
+            row = session.get(TargetingSnapshot, snapshot_id)
+            return dict(row.targeting) if row else None
