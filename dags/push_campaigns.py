@@ -35,6 +35,7 @@ allocation was made from, so places and budgets always match.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -44,7 +45,11 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
 
-from safepassage.orchestration.approval import PLAN_TASK_ID, REVIEW_TASK_ID, PlanApprovalOperator
+from safepassage.orchestration.approval import (
+    PLAN_TASK_ID,
+    REVIEW_TASK_ID,
+    PlanApprovalOperator,
+)
 from safepassage.orchestration.assets import BUDGETS, CAMPAIGNS, CREATIVES
 from safepassage.orchestration.defaults import DEFAULT_ARGS
 from safepassage.orchestration.pools import GOOGLE_ADS_POOL, META_POOL
@@ -96,36 +101,25 @@ def push_campaigns() -> None:
         print(stored["markdown"])
         return stored
 
-    @task(trigger_rule="none_failed_min_one_success")
-    def summarise(
-        google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None
-    ) -> dict[str, str]:
-        from safepassage.orchestration.connections import open_warehouse
-        from safepassage.orchestration.push_accounts import account_settings
-        from safepassage.services.push_review import review_request
-        from safepassage.services.push_settings import load_push_settings
-
-        push = load_push_settings()
-        accounts = {str(a.customer_id): (a.name, a.currency) for a in account_settings(push)}
-        warehouse = open_warehouse()
-        try:
-            review = review_request(
-                warehouse, [*(google or []), *(meta or [])], accounts, push.review.approvers
-            )
-        finally:
-            warehouse.dispose()
-        print(f"{review['subject']}\n\n{review['body']}")
-        return review
-
     @task.branch(trigger_rule="none_failed_min_one_success")
-    def needs_review(google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None) -> str:
-        waiting = [plan for plan in [*(google or []), *(meta or [])] if plan["status"] == "needs_approval"]
+    def needs_review(
+        google: list[dict[str, object]] | None, meta: list[dict[str, object]] | None, **context: Any
+    ) -> str:
+        """Review when any plan needs approval, else apply. The review's subject and body (account, plan,
+        daily amount; per-country summary first) are written here too: one task, not two in series."""
+        from safepassage.orchestration.push_accounts import review_for
+
+        plans = [*(google or []), *(meta or [])]
+        review = review_for(plans)
+        print(f"{review['subject']}\n\n{review['body']}")
+        context["ti"].xcom_push(key="review", value=review)  # the review's subject and body
+        waiting = [plan for plan in plans if plan["status"] == "needs_approval"]
         return REVIEW_TASK_ID if waiting else "apply_without_review"
 
     review_plans: ApprovalOperator = PlanApprovalOperator(
         task_id=REVIEW_TASK_ID,
-        subject="{{ ti.xcom_pull(task_ids='summarise')['subject'] }}",  # account, plan, daily amount
-        body="{{ ti.xcom_pull(task_ids='summarise')['body'] }}",  # per-country summary first
+        subject="{{ ti.xcom_pull(task_ids='needs_review', key='review')['subject'] }}",
+        body="{{ ti.xcom_pull(task_ids='needs_review', key='review')['body'] }}",
         defaults="Reject",  # no answer within the timeout means no push
         response_timeout=timedelta(hours=24),
         params={"note": Param("", type="string", title="Why (kept with the decision)")},
@@ -146,8 +140,7 @@ def push_campaigns() -> None:
     meta_plans = plan_account.override(task_id="plan_meta_account", pool=META_POOL).expand(
         account=list_accounts.override(task_id="list_meta_accounts")("meta")
     )
-    branch = needs_review(google_plans, meta_plans)
-    summarise(google_plans, meta_plans) >> branch >> [review_plans, apply_without_review]
+    needs_review(google_plans, meta_plans) >> [review_plans, apply_without_review]
     applied = [
         apply_account.expand(plan=google_plans),
         apply_account.override(task_id="apply_meta_account", pool=META_POOL).expand(plan=meta_plans),

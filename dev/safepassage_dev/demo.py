@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import signal
+import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -84,6 +85,7 @@ class DemoReport:
     steps: list[tuple[str, str]] = field(default_factory=list)
     dag_runs: list[tuple[str, str]] = field(default_factory=list)
     publish_to_ads_seconds: list[float] = field(default_factory=list)
+    review_seconds: list[float] = field(default_factory=list)  # of each push, what its review added
     started: float = field(default_factory=time.monotonic)
     step_finished_after: dict[str, float] = field(default_factory=dict)  # seconds since `started`
 
@@ -279,7 +281,8 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
     if took:
         say(
             f"Publish → updated ads: {min(took):.1f}–{max(took):.1f} s "
-            f"(median {sorted(took)[len(took) // 2]:.1f} s) over {len(took)} judgements."
+            f"(median {statistics.median(took):.1f} s) over {len(took)} judgements; the reviews "
+            f"took {statistics.median(report.review_seconds):.1f} s of it (median)."
         )
     say("Where to look:")
     say("  the demo's runs, plans and pages:  make demo-ui   (then http://127.0.0.1:8080; no login)")
@@ -384,13 +387,34 @@ def _replay_judgement(
     push = chain.woken_by(budgets_event, "push_campaigns")
     plans = recent_plans(warehouse, dag_run_id=push.run_id)
     seconds = (push.end_date - published_at).total_seconds() if push.end_date else float("nan")
+    review = review_seconds(chain.api.task_instances(push.dag_id, push.run_id))
     report.publish_to_ads_seconds.append(seconds)
+    report.review_seconds.append(review)
     report.add(
         f"{day} push",
         f"{push.outcome}; "
         + "; ".join(_plan_line(plan) for plan in sorted(plans, key=lambda plan: plan["platform"]))
-        + f"; {seconds:.1f} s from publish to updated ads",
+        + f"; {seconds:.1f} s from publish to updated ads (the review {review:.1f} s of it)",
     )
+
+
+def review_seconds(task_instances: list[dict[str, Any]]) -> float:
+    """What a push's review added: from the branch that asked for it to the first apply queued
+    (0 when the plans applied without one)."""
+
+    def when(ti: dict[str, Any], name: str) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(ti[name]) if ti.get(name) else None
+
+    by_task = {ti["task_id"]: ti for ti in task_instances}
+    review, branch = by_task.get("review_plans"), by_task.get("needs_review")
+    if review is None or review.get("state") != "success" or branch is None:
+        return 0.0
+    asked = when(branch, "end_date")
+    applies = [
+        when(ti, "queued_when") or when(ti, "start_date") for ti in task_instances if "apply" in ti["task_id"]
+    ]
+    started = [moment for moment in applies if moment is not None]
+    return (min(started) - asked).total_seconds() if asked and started else 0.0
 
 
 def _required(event: dict[str, Any] | None, run: Run) -> dict[str, Any]:

@@ -118,6 +118,13 @@ class AirflowApi:
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"))
 
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The run's task instances (mapped ones each), with state, queued_when, start and end dates."""
+        found = self.call(
+            "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100}
+        )
+        return list(found.get("task_instances", []))
+
     def asset_events(self, **filters: Any) -> list[dict[str, Any]]:
         """Asset events, oldest first (filters: asset_id, source_dag_id, source_run_id, timestamp_gte…),
         each with the DAG runs it created (`created_dagruns`)."""

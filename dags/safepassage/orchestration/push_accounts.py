@@ -158,3 +158,19 @@ def apply_for(plan: dict[str, object]) -> str:
     finally:
         warehouse.dispose()
     return "nothing to do" if report is None else str(report.as_dict())
+
+
+def review_for(plans: list[dict[str, object]]) -> dict[str, str]:
+    """The review of this run's plans: subject (account, plan, daily amount), body (per-country
+    summary first) and who may decide, as the review task shows it."""
+    from safepassage.orchestration.connections import open_warehouse
+    from safepassage.services.push_review import review_request
+    from safepassage.services.push_settings import load_push_settings
+
+    push = load_push_settings()
+    accounts = {str(a.customer_id): (a.name, a.currency) for a in account_settings(push)}
+    warehouse = open_warehouse()
+    try:
+        return review_request(warehouse, plans, accounts, push.review.approvers)
+    finally:
+        warehouse.dispose()

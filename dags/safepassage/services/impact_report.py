@@ -20,6 +20,7 @@ from typing import Any
 from safepassage.domain.campaign import CampaignConfig
 from safepassage.domain.impact import HEADLINE_LABELS, Benchmark, Period, Traffic, money, percent, share
 from safepassage.services.impact import ImpactFigures
+from safepassage.services.ports import Warehouse
 
 SIMULATED = (
     '<span class="tag sim" title="from the local ad-platform emulators, not real delivery">simulated</span>'
@@ -445,7 +446,7 @@ def write_report(
 
 
 def make_report(
-    warehouse: Any,
+    warehouse: Warehouse,
     period: Period,
     out_dir: Path,
     part: Any = None,
@@ -465,7 +466,7 @@ def make_report(
     return write_report(figures, config, out_dir, reporting.top_organisations, benchmark)
 
 
-def report_period(warehouse: Any, start: str | None, end: dt.date, end_given: bool = True) -> Period:
+def report_period(warehouse: Warehouse, start: str | None, end: dt.date, end_given: bool = True) -> Period:
     """The period a scheduled run reports on: from `start` (default: the campaign's first day of
     delivery, or `end` when nothing was delivered yet) to `end` (when not given: the last day pulled,
     if that is earlier, so a report on a finished campaign ends where its delivery ended and its

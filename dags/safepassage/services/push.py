@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from safepassage.adapters.redaction import scrub
 from safepassage.domain.push import Plan, PlanOperation, PlatformCallFailed, Tree, diff
+from safepassage.services.ports import Warehouse
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60.0
@@ -340,7 +341,7 @@ class StoredPlan:
 class WarehouseApplyLog:
     """Each request to the platform as one apply_log row, written at once (kept even if apply fails)."""
 
-    warehouse: Any
+    warehouse: Warehouse
     plan_id: int
     sequence: int = 0
 
@@ -366,7 +367,7 @@ class WarehouseApplyLog:
 
 
 def plan_and_store(
-    warehouse: Any,
+    warehouse: Warehouse,
     account: Account,
     desired: Tree,
     thresholds: Any,
@@ -414,20 +415,22 @@ def plan_and_store(
     )
 
 
-def record_decision(warehouse: Any, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
+def record_decision(warehouse: Warehouse, dag_run_id: str, approved: bool, by: str, note: str) -> list[int]:
     """A person's answer, written onto every plan of the run that waited for it; returns their ids."""
 
     return warehouse.push.decide_plans(dag_run_id, approved, by, note)
 
 
-def record_expiry(warehouse: Any, dag_run_id: str, note: str) -> list[int]:
+def record_expiry(warehouse: Warehouse, dag_run_id: str, note: str) -> list[int]:
     """Nobody answered the run's review in time: its waiting plans become `expired` (not applied,
     and not mistaken for a person's rejection); returns their ids."""
 
     return warehouse.push.decide_plans(dag_run_id, False, None, note, status="expired")
 
 
-def apply_stored_plan(warehouse: Any, account: Account, plan_id: int, **options: Any) -> ApplyReport | None:
+def apply_stored_plan(
+    warehouse: Warehouse, account: Account, plan_id: int, **options: Any
+) -> ApplyReport | None:
     """Apply a stored plan if it may be applied; None when there was nothing to do (or it was applied)."""
     from safepassage.domain.push import tree_from_json
 
@@ -484,12 +487,14 @@ def plan_from_row(row: dict[str, Any]) -> Plan:
     )
 
 
-def _set_status(warehouse: Any, plan_id: int, status: str, note: str) -> None:
+def _set_status(warehouse: Warehouse, plan_id: int, status: str, note: str) -> None:
 
     warehouse.push.set_plan_outcome(plan_id, status, note)
 
 
-def recent_plans(warehouse: Any, dag_run_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def recent_plans(
+    warehouse: Warehouse, dag_run_id: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     """Stored plans, newest first, with status, counts, approval reasons and who decided."""
 
     return warehouse.push.recent_plans(dag_run_id, limit)

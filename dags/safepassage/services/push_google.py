@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from safepassage.domain.push import Tree
+from safepassage.services.ports import Warehouse
 
 
-def desired_for_google_account(warehouse: Any, config: Any, serves: Callable[[str], bool]) -> Tree:
+def desired_for_google_account(warehouse: Warehouse, config: Any, serves: Callable[[str], bool]) -> Tree:
     """The desired tree from the allocation in effect and the targeting it was derived from, the newest
     creatives and the kill-switch pauses."""
     from safepassage.domain.campaign import Platform

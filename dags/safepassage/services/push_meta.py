@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from safepassage.domain.campaign import CampaignConfig, Platform
 from safepassage.domain.errors import InvalidInput, Problem
 from safepassage.domain.push import Tree
 from safepassage.domain.push_meta import META, MetaAccountSettings, desired_tree, hold_budget_changes
 from safepassage.domain.push_settings import PlatformAccount
+from safepassage.services.ports import Warehouse
 
 
 def account_settings(account: PlatformAccount, config: CampaignConfig) -> MetaAccountSettings:
@@ -27,7 +27,7 @@ def account_settings(account: PlatformAccount, config: CampaignConfig) -> MetaAc
 
 
 def desired_for_meta_account(
-    warehouse: Any, config: CampaignConfig, account: PlatformAccount, on: dt.date | None = None
+    warehouse: Warehouse, config: CampaignConfig, account: PlatformAccount, on: dt.date | None = None
 ) -> tuple[Tree, list[str]]:
     """The desired Meta tree from the newest targeting, creatives, allocation and kill-switch pauses,
     and the countries policy leaves out (for the review). Policy is checked for `on`, by default the
@@ -63,7 +63,7 @@ def desired_for_meta_account(
 
 
 def budget_rule(
-    warehouse: Any, account_id: str, left_out: list[str], now: dt.datetime | None = None
+    warehouse: Warehouse, account_id: str, left_out: list[str], now: dt.datetime | None = None
 ) -> Callable[[Tree, Tree], tuple[Tree, list[str]]]:
     """The plan's adjustment for Meta: hold back budget changes the 4-an-hour rule forbids (counted
     from the plans applied in the last hour), and say which countries policy leaves out."""

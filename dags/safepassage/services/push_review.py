@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from safepassage.domain.push_review import ReviewReason, plan_review, review_body, review_title
+from safepassage.services.ports import Warehouse
 
 PLANS_PAGE = "/safepassage/plans"
 
 
 def review_request(
-    warehouse: Any,
+    warehouse: Warehouse,
     plans: Sequence[Mapping[str, Any]],
     accounts: Mapping[str, tuple[str, str]],
     approvers: Sequence[str] = (),
