@@ -98,7 +98,7 @@ def push_campaigns() -> None:
 
         with reschedule_when_asked():  # a long quota delay on the plan's reads frees the pool slot
             stored = plan_for(account["platform"], account["account_id"], str(context["run_id"]))
-        print(stored["markdown"])
+        print(stored.pop("markdown"))  # the plan in full: in this log and the warehouse, not in XCom
         return stored
 
     @task.branch(trigger_rule="none_failed_min_one_success")

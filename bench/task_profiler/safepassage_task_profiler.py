@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
@@ -34,15 +34,25 @@ PHASES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Airflow API calls", (("airflow/sdk/execution_time/comms.py", "*"), ("/httpx/", "*"))),
     (
         "warehouse open and migration check",
-        (("adapters/warehouse/engine.py", "__init__"), ("adapters/warehouse/engine.py", "migrate"),
-         ("/alembic/", "*"), ("adapters/warehouse/engine.py", "current_revision")),
+        (
+            ("adapters/warehouse/engine.py", "__init__"),
+            ("adapters/warehouse/engine.py", "migrate"),
+            ("/alembic/", "*"),
+            ("adapters/warehouse/engine.py", "current_revision"),
+        ),
     ),
     ("warehouse reads and writes", (("/sqlalchemy/", "*"), ("adapters/warehouse/", "*"))),
     (
         "reading config and judgements",
-        (("services/campaign_config.py", "*"), ("services/push_settings.py", "*"),
-         ("adapters/files.py", "*"), ("/yaml/", "*"), ("services/intelligence.py", "stored_judgements"),
-         ("services/performance.py", "load_performance_settings"), ("orchestration/pools.py", "*")),
+        (
+            ("services/campaign_config.py", "*"),
+            ("services/push_settings.py", "*"),
+            ("adapters/files.py", "*"),
+            ("/yaml/", "*"),
+            ("services/intelligence.py", "stored_judgements"),
+            ("services/performance.py", "load_performance_settings"),
+            ("orchestration/pools.py", "*"),
+        ),
     ),
     ("the work itself", (("safepassage/", "*"),)),
 )
@@ -115,4 +125,4 @@ class TaskProfiler:
 
 class TaskProfilerPlugin(AirflowPlugin):
     name = "safepassage_bench_task_profiler"
-    listeners = [TaskProfiler()]
+    listeners: ClassVar[list[Any]] = [TaskProfiler()]

@@ -51,6 +51,7 @@ BACKFILL_TIMEOUT_SECONDS = 1800
 DEMO_REVIEWER = "make-demo"
 PLATFORM_NAMES = {"google_ads": "Google Ads", "meta": "Meta"}
 REVIEW_SETTLE_SECONDS = 3.0
+APPLY_TASK_IDS = ("apply_account", "apply_meta_account")  # push_campaigns' tasks that change the ads
 REVIEW_NOTE = "make demo approves every plan it replays; a person does this in the UI"
 FINISHED = {"success", "failed"}
 
@@ -60,16 +61,20 @@ def demo_dir() -> Path:
 
 
 def demo_airflow(
-    extra_env: dict[str, str] | None = None, users: dict[str, str] | None = None, port: int | None = None
+    extra_env: dict[str, str] | None = None,
+    users: dict[str, str] | None = None,
+    port: int | None = None,
+    dags_folder: Path | None = None,
 ) -> LocalAirflow:
-    """The demo's own Airflow: home and SQLite metadata DB in data/demo/airflow/, the project's DAGs."""
+    """The demo's own Airflow: home and SQLite metadata DB in data/demo/airflow/, the project's DAGs
+    (or `dags_folder`: the bench adds a floor DAG beside them)."""
     from safepassage_dev.local_airflow import LocalAirflow
 
     home = demo_dir() / "airflow"
     return LocalAirflow(
         home,
         metadata_url=f"sqlite:///{home / 'airflow.db'}",
-        dags_folder=settings.PROJECT_ROOT / "dags",
+        dags_folder=dags_folder or settings.PROJECT_ROOT / "dags",
         extra_env={
             "SAFEPASSAGE_WAREHOUSE_URL": f"sqlite:///{demo_dir() / 'warehouse.sqlite'}",
             **(extra_env or {}),
@@ -206,11 +211,17 @@ class Chain:
         return run
 
 
-def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> DemoReport:
+def run_demo(
+    say: Callable[[str], None] = print,
+    until: dt.date = REPLAY_TO,
+    airflow_env: dict[str, str] | None = None,
+    dags_folder: Path | None = None,
+) -> DemoReport:
     """Replay 2022 from a clean slate in `data/demo/` (its own Airflow, warehouse and emulators state).
 
     `until` ends the replay early: only the judgements published by then, delivery and the report up
-    to that day (`safepassage demo --until 2022-04-30`: two judgements, five weeks)."""
+    to that day (`safepassage demo --until 2022-04-30`: two judgements, five weeks). `airflow_env` and
+    `dags_folder` are for the bench (a profiler plugin, a floor DAG)."""
     if not REPLAY_FROM <= until <= REPLAY_TO:
         raise ValueError(f"--until must lie in the 2022 replay, {REPLAY_FROM} to {REPLAY_TO}; got {until}")
     from ad_emulators.server import EmulatorServer
@@ -255,8 +266,10 @@ def run_demo(say: Callable[[str], None] = print, until: dt.date = REPLAY_TO) -> 
                     "SAFEPASSAGE_JUDGEMENT_CHANNEL": f"safepassage.demo.{uuid.uuid4().hex}",
                     # the demo's reviewer is the one approver of its own Airflow
                     "SAFEPASSAGE_REVIEW_APPROVERS": DEMO_REVIEWER,
+                    **(airflow_env or {}),
                 },
                 users={DEMO_REVIEWER: "admin"},
+                dags_folder=dags_folder,
             )
             up = time.monotonic()
             airflow.start()
@@ -411,7 +424,9 @@ def review_seconds(task_instances: list[dict[str, Any]]) -> float:
         return 0.0
     asked = when(branch, "end_date")
     applies = [
-        when(ti, "queued_when") or when(ti, "start_date") for ti in task_instances if "apply" in ti["task_id"]
+        when(ti, "queued_when") or when(ti, "start_date")
+        for ti in task_instances
+        if ti["task_id"] in APPLY_TASK_IDS
     ]
     started = [moment for moment in applies if moment is not None]
     return (min(started) - asked).total_seconds() if asked and started else 0.0

@@ -575,6 +575,30 @@ def test_state_survives_a_restart(make_server: Any, tmp_path: Path) -> None:
     assert account().get_campaigns(fields=["created_time"])[0]["created_time"] == "2022-03-25T09:00:00+0000"
 
 
+def test_a_batch_writes_the_state_file_once_and_before_it_answers(
+    make_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each write dumps the whole store: 50 writes in a batch are saved once, at the batch's end, and
+    a restart from the file still sees every item the batch answered."""
+    first = make_server(state_dir=tmp_path)
+    written: list[int] = []
+    original = type(first.store)._write
+    monkeypatch.setattr(type(first.store), "_write", lambda store: (written.append(1), original(store)))
+    batch = FacebookAdsApi.get_default_api().new_batch()
+    for index in range(20):
+        account().create_campaign(
+            params={"name": f"c{index}", "objective": "OUTCOME_AWARENESS", "special_ad_categories": []},
+            batch=batch,
+        )
+    assert batch.execute() is None
+    assert len(written) == 1
+    new_campaign("alone")  # a single write still saves at once
+    assert len(written) == 2
+    first.stop()
+    make_server(state_dir=tmp_path)
+    assert len(list(account().get_campaigns(params={"limit": 100}))) == 21
+
+
 def test_control_endpoint_sets_the_simulated_clock(server: MetaGraphServer, clock: EmulatorClock) -> None:
     reply = requests.post(
         f"{server.url}/_sandbox/clock", data={"now": "2022-06-01T00:00:00+00:00"}, timeout=5

@@ -18,6 +18,7 @@ def test_the_review_lasts_from_the_branch_asking_for_it_to_the_first_apply_queue
     run = [
         _ti("needs_review", end_date="04.870"),
         _ti("review_plans", start_date="04.960", end_date="09.050"),
+        _ti("apply_without_review", state="skipped", start_date="04.870", end_date="04.870"),
         _ti("apply_meta_account", queued_when="09.300"),
         _ti("apply_account", queued_when="09.100"),
     ]

@@ -370,29 +370,30 @@ class MetaGraphServer:
             self._record("POST", "POST /", "error", 400, None, error.message)
             return 400, self._usage_headers(account, None), error.body()
         self._record("POST", "POST /", "ok", 200, None, f"batch of {len(calls)}")
-        results: list[Any] = []
-        for call in calls:
-            method = str(call.get("method", "GET")).upper()
-            relative = urlsplit(str(call.get("relative_url", "")))
-            item_params: dict[str, Any] = dict(parse_qsl(relative.query, keep_blank_values=True))
-            if call.get("body"):
-                item_params.update(parse_qsl(str(call["body"]), keep_blank_values=True))
-            segments = [segment for segment in relative.path.split("/") if segment]
-            if segments and _VERSION.match(segments[0]):
-                segments = segments[1:]
-            target = f"{method} /{'/'.join(segments)}"
-            item_account = self._account_for(segments)
-            try:
-                status, payload, fault = self._call(method, segments, item_params, target)
-            except GraphError as error:
-                headers = {**self._usage_headers(item_account, None), **error.headers}
-                results.append(_batch_item(error.http_status, headers, error.body()))
-                continue
-            if payload is _LOST:
-                results.append(None)  # Meta answers null for an item it did not finish answering
-                continue
-            results.append(_batch_item(status, self._usage_headers(item_account, fault), payload))
+        with self.store.one_save():
+            results = [self._answer_batch_item(call) for call in calls]
         return 200, self._usage_headers(account, None), results
+
+    def _answer_batch_item(self, call: dict[str, Any]) -> Any:
+        """One item of a batch, answered as Graph answers it inside the batch's reply."""
+        method = str(call.get("method", "GET")).upper()
+        relative = urlsplit(str(call.get("relative_url", "")))
+        item_params: dict[str, Any] = dict(parse_qsl(relative.query, keep_blank_values=True))
+        if call.get("body"):
+            item_params.update(parse_qsl(str(call["body"]), keep_blank_values=True))
+        segments = [segment for segment in relative.path.split("/") if segment]
+        if segments and _VERSION.match(segments[0]):
+            segments = segments[1:]
+        target = f"{method} /{'/'.join(segments)}"
+        item_account = self._account_for(segments)
+        try:
+            status, payload, fault = self._call(method, segments, item_params, target)
+        except GraphError as error:
+            headers = {**self._usage_headers(item_account, None), **error.headers}
+            return _batch_item(error.http_status, headers, error.body())
+        if payload is _LOST:
+            return None  # Meta answers null for an item it did not finish answering
+        return _batch_item(status, self._usage_headers(item_account, fault), payload)
 
     # ------------------------------------------------------------------ routing
     def _dispatch(

@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,7 @@ class MetaStore:
         self, state_dir: Path | None, clock: EmulatorClock, accounts: Mapping[str, AccountSpec] | None = None
     ) -> None:
         self.lock = threading.RLock()
+        self._one_save = threading.local()  # per request thread: depth of one_save(), and unsaved changes
         self.clock = clock
         self.path = Path(state_dir) / STATE_FILE if state_dir is not None else None
         self.version = 0
@@ -235,6 +237,27 @@ class MetaStore:
         self.version += 1
         if self.path is None:
             return
+        if getattr(self._one_save, "depth", 0):
+            self._one_save.unsaved = True
+            return
+        self._write()
+
+    @contextmanager
+    def one_save(self) -> Iterator[None]:
+        """The changes made inside are written to the state file once, when the block ends: a batch
+        of 50 writes it once, not 50 times (each write dumps the whole store). The file is written
+        before the request is answered, so what a client was told is on disk."""
+        self._one_save.depth = getattr(self._one_save, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._one_save.depth -= 1
+            if not self._one_save.depth and getattr(self._one_save, "unsaved", False):
+                self._one_save.unsaved = False
+                self._write()
+
+    def _write(self) -> None:
+        assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         temporary.write_text(json.dumps(self.data), encoding="utf-8")
