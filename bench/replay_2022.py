@@ -322,7 +322,7 @@ def breakdown_figure(chains: list[Chain]) -> dict[str, Any]:
         "judgement_chain_task_breakdown",
         table,
         "table",
-        how="median seconds per task over judgements 2-8; body phases from a stack sampler every 2 ms "
+        how="median seconds per task over judgements 2-8; body phases from a stack sampler every 5 ms "
         "(bench/task_profiler), a sample filed under the first phase any frame belongs to",
     )
 

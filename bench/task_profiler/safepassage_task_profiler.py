@@ -1,17 +1,17 @@
 """Bench only (never in the product's plugins folder): where each task's seconds go.
 
 A sampling profiler (what py-spy does, from inside the process): from Airflow's "running" listener to
-its "success" listener, a thread looks at the task's stack every few milliseconds and files the
-sample under the first phase, in PHASES order, that some frame of the stack belongs to. Each task
+its "success" listener, the task's stack is sampled every 5 ms of wall time and each sample filed
+under the first phase, in PHASES order, that some frame of the stack belongs to. Each task
 process writes `<dag>__<task>__<map>__<run>.json` into $SAFEPASSAGE_TASK_PROFILES with the seconds
-per phase and the wall-clock times its body began and ended, so bench/judgement_chain.py can add the
+per phase and the wall-clock times its body began and ended, so bench/replay_2022.py can add the
 time before the body (fork, DAG file parse, the runner's start-up calls) and after it."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
+import signal
 import threading
 import time
 from collections import Counter
@@ -22,7 +22,8 @@ from airflow.listeners import hookimpl
 from airflow.plugins_manager import AirflowPlugin
 
 PROFILES_ENV = "SAFEPASSAGE_TASK_PROFILES"
-INTERVAL_S = 0.002
+INTERVAL_S = 0.005
+SAMPLE_SIGNAL = signal.SIGPROF  # Airflow uses SIGALRM (execution_timeout), not this
 
 # phase → (path fragment, function name or "*"), first match in this order wins
 PHASES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -68,18 +69,41 @@ def phase_of(frames: list[tuple[str, str]]) -> str:
 
 
 class _Sampler(threading.Thread):
+    """Every INTERVAL_S of wall time, signals the task's (main) thread; the handler, running in that
+    thread, files the seconds since the previous sample under its own stack. Walking another
+    thread's frames from here instead (sys._current_frames) crashes CPython 3.11 now and then; a
+    handler reading its own stack cannot. A sample delayed by a blocking call (a socket read) carries
+    the whole wait, and the stack it sees on return is the one that waited."""
+
     def __init__(self, target: int) -> None:
         super().__init__(daemon=True, name="safepassage-bench-sampler")
-        self.target, self.counts, self.stopped = target, Counter[str](), threading.Event()
+        self.target, self.stopped = target, threading.Event()
+        self.stacks = Counter[tuple[Any, ...]]()
+        self.last = time.perf_counter()
+        self.previous = signal.signal(SAMPLE_SIGNAL, self._sample)
+        signal.siginterrupt(SAMPLE_SIGNAL, False)  # restart interrupted system calls (SA_RESTART)
+
+    def _sample(self, _signum: int, frame: Any) -> None:
+        now = time.perf_counter()
+        codes = []
+        while frame is not None:
+            codes.append(frame.f_code)
+            frame = frame.f_back
+        self.stacks[tuple(codes)] += now - self.last
+        self.last = now
 
     def run(self) -> None:
         while not self.stopped.wait(INTERVAL_S):
-            frame = sys._current_frames().get(self.target)
-            frames = []
-            while frame is not None:
-                frames.append((frame.f_code.co_filename, frame.f_code.co_name))
-                frame = frame.f_back
-            self.counts[phase_of(frames[::-1])] += 1
+            signal.pthread_kill(self.target, SAMPLE_SIGNAL)
+
+    def finish(self) -> Counter[str]:
+        self.stopped.set()
+        self.join()
+        signal.signal(SAMPLE_SIGNAL, self.previous)
+        counts = Counter[str]()
+        for codes, seconds in self.stacks.items():
+            counts[phase_of([(code.co_filename, code.co_name) for code in reversed(codes)])] += seconds
+        return counts
 
 
 _running: dict[str, Any] = {}
@@ -104,10 +128,9 @@ class TaskProfiler:
         sampler = _running.pop("sampler", None)
         if sampler is None:
             return
-        sampler.stopped.set()
-        sampler.join()
+        counts = sampler.finish()
         ended, began = time.time(), _running.pop("began")
-        total = sum(sampler.counts.values()) or 1
+        total = sum(counts.values()) or 1
         record = {
             "dag_id": task_instance.dag_id,
             "task_id": task_instance.task_id,
@@ -115,8 +138,8 @@ class TaskProfiler:
             "run_id": task_instance.run_id,
             "body_began": began,
             "body_ended": ended,
-            # samples scaled to the body's wall time (a sample can take longer than INTERVAL_S)
-            "phases_s": {phase: (ended - began) * n / total for phase, n in sampler.counts.items()},
+            # scaled to the body's wall time (the time before the first sample and after the last)
+            "phases_s": {phase: (ended - began) * n / total for phase, n in counts.items()},
         }
         folder = Path(os.environ[PROFILES_ENV])
         folder.mkdir(parents=True, exist_ok=True)
