@@ -13,6 +13,7 @@ this Airflow, so parallel clusters never take each other's tasks.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import secrets
@@ -167,8 +168,8 @@ class LocalAirflow:
             )
 
     def start(self, timeout: float = 240, components: tuple[str, ...] = COMPONENTS) -> None:
-        """Migrate the metadata DB, run the setup commands, start the components (Celery workers
-        last), return once the API answers."""
+        """Migrate the metadata DB; then the setup commands beside the api-server, dag-processor and
+        triggerer; the scheduler once the API answers and the setup is done; Celery workers last."""
         self.home.mkdir(parents=True, exist_ok=True)
         if self.users and not self.passwords_file.exists():
             self.passwords_file.write_text(
@@ -177,29 +178,22 @@ class LocalAirflow:
             )
             self.passwords_file.chmod(0o600)
         self.migrate(timeout)
-        for command in self.setup:
-            with (self.logs / f"setup-{command[0]}.log").open("ab") as log:
-                subprocess.run(
-                    [str(Path(sys.executable).parent / command[0]), *command[1:]],
-                    env=self.env,
-                    check=True,
-                    timeout=timeout,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-        # The api-server first: task processes report through its execution API, so a task started
-        # before it answers would fail its first try.
-        ordered = sorted(components, key=lambda name: name != "api-server")
-        for component in ordered:
-            self.processes[component] = subprocess.Popen(
-                [self.airflow, component, *COMPONENT_ARGS.get(component, [])],
-                env=self.env,
-                stdout=(self.logs / f"{component}.log").open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            if component == "api-server":
-                wait_for("the Airflow API server", self._healthy, timeout, interval=0.2)
+        # The set-up commands (one after another) and every component that runs no task start at
+        # once, beside the api-server; the scheduler (it starts task processes, which report through
+        # the api-server's execution API) waits for the api-server to answer and the set-up (pools).
+        setup_thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="airflow-setup"
+        )
+        setup = setup_thread.submit(self._run_setup, timeout)
+        setup_thread.shutdown(wait=False)  # the one job still runs; no more are taken
+        runs_tasks = [name for name in components if name == "scheduler"]
+        for component in sorted(set(components) - set(runs_tasks), key=lambda name: name != "api-server"):
+            self._start_component(component)
+        if "api-server" in components:
+            wait_for("the Airflow API server", self._healthy, timeout, interval=0.2)
+        setup.result(timeout=timeout)
+        for component in runs_tasks:
+            self._start_component(component)
         # Workers after the API server, as compose's depends_on has it: a task a worker takes sooner
         # fails to reach the Execution API and waits for a retry.
         for worker in self.workers:
@@ -219,6 +213,27 @@ class LocalAirflow:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def _run_setup(self, timeout: float) -> None:
+        for command in self.setup:
+            with (self.logs / f"setup-{command[0]}.log").open("ab") as log:
+                subprocess.run(
+                    [str(Path(sys.executable).parent / command[0]), *command[1:]],
+                    env=self.env,
+                    check=True,
+                    timeout=timeout,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+
+    def _start_component(self, component: str) -> None:
+        self.processes[component] = subprocess.Popen(
+            [self.airflow, component, *COMPONENT_ARGS.get(component, [])],
+            env=self.env,
+            stdout=(self.logs / f"{component}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def _healthy(self) -> bool:
         import httpx

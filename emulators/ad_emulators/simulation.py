@@ -20,7 +20,8 @@ import datetime as dt
 import hashlib
 import math
 import random
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -302,21 +303,31 @@ class _UnitDay:
     ]  # each targeting in force that day, with its share of the day
 
 
-def _unit_day(unit: ServingUnit, day: dt.date, as_of: dt.datetime | None) -> _UnitDay | None:
+Timeline = tuple[tuple[dt.datetime, UnitState], ...]
+
+
+def timeline(unit: ServingUnit) -> Timeline:
+    """The unit's states in time order, each with its start in UTC (computed once per unit and call,
+    not once per unit and day)."""
+    return tuple(sorted(((as_utc(state.since), state) for state in unit.history), key=lambda pair: pair[0]))
+
+
+def _unit_day(
+    unit: ServingUnit, day: dt.date, as_of: dt.datetime | None, states: Timeline | None = None
+) -> _UnitDay | None:
     start = as_utc(day)
     end = start + _DAY
     if as_of is not None:
         end = min(end, as_of)
     if end <= start or not unit.history:
         return None
-    states = sorted(unit.history, key=lambda state: as_utc(state.since))
+    states = timeline(unit) if states is None else states
     active_seconds = 0.0
     budget_seconds = 0.0
     longest: tuple[float, Targeting] | None = None
     segments: dict[Targeting, float] = defaultdict(float)
-    for index, state in enumerate(states):
-        since = as_utc(state.since)
-        until = as_utc(states[index + 1].since) if index + 1 < len(states) else end
+    for index, (since, state) in enumerate(states):
+        until = states[index + 1][0] if index + 1 < len(states) else end
         low, high = max(since, start), min(until, end)
         if high <= low or not state.active:
             continue
@@ -355,10 +366,11 @@ def _simulate_day(
     seed: int,
     params: SimulationParameters,
     links: Mapping[str, LinkTarget],
+    timelines: Sequence[Timeline],
 ) -> list[DailyRow]:
     pools: dict[tuple[str, str], list[_UnitDay]] = defaultdict(list)
-    for unit in units:
-        unit_day = _unit_day(unit, day, as_of)
+    for unit, states in zip(units, timelines, strict=True):
+        unit_day = _unit_day(unit, day, as_of, states)
         if unit_day is not None:
             pools[(unit.platform, unit.budget_id)].append(unit_day)
 
@@ -556,18 +568,57 @@ def daily_rows(
     """Rows for every day from `start` to `end` inclusive (UTC days), none after `as_of` (simulated now).
 
     Conversions are those reported by `as_of` (they arrive up to 28 days late); `as_of=None` = final.
+    The same call again (a report's rows, its daily totals and its reach ask for the same window) is
+    answered from a small cache: the same numbers, simulated once.
     """
     params = params or load_parameters()
     organisations = {} if organisations is None else organisations
+    key = (
+        tuple(units),
+        start,
+        end,
+        as_utc(as_of) if as_of else None,
+        seed,
+        id(params),
+        tuple(sorted(organisations.items())),
+    )
+    with _ROWS_LOCK:
+        cached = _ROWS_CACHE.get(key)
+        if cached is not None:
+            _ROWS_CACHE.move_to_end(key)
+            return list(cached)
+    rows = _daily_rows(units, start, end, as_of, seed, params, organisations)
+    with _ROWS_LOCK:
+        _ROWS_CACHE[key] = rows
+        while len(_ROWS_CACHE) > ROWS_CACHE_SIZE:
+            _ROWS_CACHE.popitem(last=False)
+    return list(rows)
+
+
+ROWS_CACHE_SIZE = 2  # a 7-month backfill of one account is ~150k rows: a few at most
+_ROWS_CACHE: OrderedDict[tuple[Any, ...], list[DailyRow]] = OrderedDict()
+_ROWS_LOCK = threading.Lock()
+
+
+def _daily_rows(
+    units: Sequence[ServingUnit],
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.datetime | None,
+    seed: int,
+    params: SimulationParameters,
+    organisations: Mapping[str, str],
+) -> list[DailyRow]:
     # by draw key: the same ads created in another order (a retry) split a shared budget the same way
     units = sorted(units, key=lambda unit: (unit.draw_key, unit.ad_id))
     links = {unit.final_url: resolve_link(unit.final_url, organisations, params) for unit in units}
     as_of = as_utc(as_of) if as_of is not None else None
+    timelines = [timeline(unit) for unit in units]
     rows: list[DailyRow] = []
     for day in _days(start, end):
         if as_of is not None and as_utc(day) >= as_of:
             break
-        rows.extend(_simulate_day(units, day, as_of, seed, params, links))
+        rows.extend(_simulate_day(units, day, as_of, seed, params, links, timelines))
     return rows
 
 

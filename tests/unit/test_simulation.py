@@ -323,3 +323,20 @@ def test_the_same_objects_under_other_ids_deliver_the_same_when_keyed_by_name() 
     assert first and first == delivered([named("120210000000000107", "120210000000000101")])
     unkeyed = delivered([named("120210000000000107", "120210000000000101", keyed=False)])
     assert unkeyed != first  # without the names the ids decide the draws
+
+
+def test_the_same_question_again_is_answered_from_the_cache_with_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report's rows, its daily totals and its reach ask for the same window: simulated once. A
+    changed unit (a budget edit makes a new history) is a new question."""
+    simulated: list[int] = []
+    original = simulation._daily_rows
+    monkeypatch.setattr(simulation, "_daily_rows", lambda *args: (simulated.append(1), original(*args))[1])
+    monkeypatch.setattr(simulation, "_ROWS_CACHE", type(simulation._ROWS_CACHE)())
+    units = [unit("ad-1"), unit("ad-2", budget_id="pool-2", countries=("UA",))]
+    first = rows(units, "2022-03-25", "2022-04-10")
+    again = rows(list(units), "2022-03-25", "2022-04-10")
+    assert again == first and again is not first and len(simulated) == 1
+    edited = [unit("ad-1", budget=9000), units[1]]
+    assert rows(edited, "2022-03-25", "2022-04-10") != first and len(simulated) == 2
