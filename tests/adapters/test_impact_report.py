@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,3 +122,20 @@ def test_2022_report_sets_its_figures_beside_the_brief(
     assert "Campaign manager (Europe desk)" in page and "no review needed" in page
     assert "Beside the 2022 impact report" in _pdf_text(written.pdf)
     assert "people signposted to safety" in written.summary()
+
+
+def test_a_pdf_leaves_no_info_lines_of_weasyprint_or_fonttools_in_the_task_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Thousands of layout and font-subsetting lines per report would bury what ops staff look for."""
+    from safepassage.services.impact_report import write_pdf
+
+    with caplog.at_level(logging.INFO):
+        write_pdf("<html><body><h1>Impact</h1><p>Signposted: 97</p></body></html>", tmp_path / "r.pdf")
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    noisy = [
+        r.name
+        for r in caplog.records
+        if r.name.startswith(("weasyprint", "fontTools")) and r.levelno < logging.WARNING
+    ]
+    assert noisy == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -397,9 +398,16 @@ def render_html(
     )
 
 
+# WeasyPrint logs every layout step and fontTools every table of every font it subsets: thousands of
+# INFO lines per report in the task log, which ops staff read for the lines that matter.
+PDF_LOGGERS = ("weasyprint", "fontTools")
+
+
 def write_pdf(page_html: str, path: Path) -> Path:
     from weasyprint import HTML
 
+    for name in PDF_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     path.parent.mkdir(parents=True, exist_ok=True)
     HTML(string=page_html).write_pdf(str(path))
     return path
